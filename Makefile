@@ -1,0 +1,40 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export FLASK_APP := wsgi
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test test-sqlite test-postgres bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo seed --if-empty
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# The whole suite on SQLite, then again on PostgreSQL when a server answers.
+test: install
+	$(BIN)/python -m pytest
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)'.replace('+psycopg',''), connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== the whole suite again on PostgreSQL ($(PG_TEST_URL)) =="; \
+		TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest; \
+	else \
+		echo "SKIPPED: the PostgreSQL run of the suite: no server answered at $(PG_TEST_URL)"; \
+	fi
+
+bench: install
+	$(BIN)/python bench/search.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

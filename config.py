@@ -1,0 +1,87 @@
+"""Configuration read from the environment.
+
+Development runs with no set-up (SQLite in the instance folder); production
+refuses to start without the secrets it needs rather than falling back to
+something guessable.
+"""
+import os
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or invalid."""
+
+
+class Config:
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    WTF_CSRF_TIME_LIMIT = 3600 * 8
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    PER_PAGE = 20
+    # "gazetteer" resolves offline from the zipcodes package; any other value
+    # names a geopy geocoder class (e.g. "nominatim"), used online and cached.
+    GEOCODER = os.environ.get("GEOCODER", "gazetteer")
+    GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "therapist-directory")
+    REDIS_URL = os.environ.get("REDIS_URL")
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    SECURE_COOKIES = False
+
+    @classmethod
+    def init(cls, app):
+        """Hook for configs that must check the environment at start-up."""
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: instance SQLite
+
+    @classmethod
+    def init(cls, app):
+        if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+            os.makedirs(app.instance_path, exist_ok=True)
+            path = os.path.join(app.instance_path, "directory.sqlite3")
+            app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = False
+
+
+class ProductionConfig(Config):
+    SECURE_COOKIES = True
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def init(cls, app):
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        if missing:
+            raise ConfigError(
+                "Production needs these environment variables set: " + ", ".join(missing)
+            )
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the postgres:// URLs hosting platforms hand out and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

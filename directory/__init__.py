@@ -1,0 +1,86 @@
+"""The therapist directory: create_app() is a short list of register_* steps."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from config import CONFIGS, normalise_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"),
+    )
+    config_name = config_name or os.environ.get("APP_ENV") or "development"
+    config = CONFIGS[config_name]
+    app.config.from_object(config)
+    config.init(app)
+    app.config.update(overrides)
+    if app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_security(app)
+    register_errors(app)
+    register_template_helpers(app)
+    register_commands(app)
+    logging.getLogger("directory").setLevel(logging.INFO)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from .extensions import csrf, db, limiter, login_manager, migrate
+    from .geo import make_geocoder
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    app.extensions["geocoder"] = make_geocoder(app.config["GEOCODER"], app.config["GEOCODER_USER_AGENT"])
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from .models import User
+
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
+    from .public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
+
+
+def register_security(app: Flask) -> None:
+    from .security import apply_security_headers
+
+    app.after_request(apply_security_headers)
+
+
+def register_errors(app: Flask) -> None:
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register_cli
+
+    register_cli(app)

@@ -1,0 +1,59 @@
+"""Flask commands, grouped: `flask therapists import`, `flask demo seed`."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+therapists_cli = AppGroup("therapists", help="Manage therapist profiles.")
+demo_cli = AppGroup("demo", help="Demo data for trying the site.")
+
+
+@therapists_cli.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--verified", is_flag=True, help="Mark the imported licenses and certifications verified today.")
+def import_command(csv_file: str, verified: bool) -> None:
+    """Import therapists from CSV_FILE (all rows or none)."""
+    from .therapists.importer import import_therapists
+
+    try:
+        with open(csv_file, encoding="utf-8-sig", newline="") as fh:
+            text = fh.read()
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{csv_file} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV.") from None
+    report = import_therapists(text, current_app.extensions["geocoder"], verified=verified)
+    if not report.ok:
+        for line, message in report.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        raise click.ClickException(
+            f"nothing imported: {len(report.errors)} row{'s' if len(report.errors) != 1 else ''} "
+            "need fixing (listed above)."
+        )
+    click.echo(
+        f"Imported {report.created + report.updated} therapists: {report.created} new, "
+        f"{report.updated} updated{' (licenses and certifications verified)' if verified else ''}."
+    )
+
+
+@demo_cli.command("seed")
+@click.option("--count", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--seed", "seed", default=2026, show_default=True, type=int, help="Same seed, same therapists.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has therapists.")
+def seed_command(count: int, seed: int, if_empty: bool) -> None:
+    """Create realistic demo therapists in US metros."""
+    from .therapists.demo import seed_demo, therapist_count
+
+    existing = therapist_count()
+    if if_empty and existing:
+        click.echo(f"The database already has {existing} therapists; no demo data added.")
+        return
+    counts = seed_demo(count=count, seed=seed)
+    click.echo(
+        f"Created {count} demo therapists: {counts['listed']} listed, {counts['pending']} awaiting "
+        f"verification, {counts['expired']} with an expired license, {counts['suspended']} suspended."
+    )
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(therapists_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,288 @@
+"""Typed SQLAlchemy 2.0 models: accounts, therapist profiles and credentials."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    exists,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask_login import UserMixin
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def today() -> date:
+    return date.today()
+
+
+class Role(enum.StrEnum):
+    CLIENT = "client"
+    THERAPIST = "therapist"
+    ADMIN = "admin"
+
+
+class CredentialStatus(enum.StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+def _enum(cls, name):
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        validate_strings=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Null for therapists created by an import who have not yet set a password.
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.CLIENT)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    therapist: Mapped[TherapistProfile | None] = relationship(back_populates="user")
+
+
+class TherapistProfile(db.Model):
+    __tablename__ = "therapist_profiles"
+    __table_args__ = (
+        # Radius search narrows by a latitude/longitude box first.
+        Index("ix_therapist_profiles_lat_lon", "latitude", "longitude"),
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+        CheckConstraint("mobile_radius_miles IS NULL OR mobile_radius_miles >= 0", name="mobile_radius"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    bio: Mapped[str] = mapped_column(Text, default="")
+    gender: Mapped[str | None] = mapped_column(String(20))
+    languages: Mapped[str] = mapped_column(String(200), default="en")  # ISO 639-1, ';'-separated
+    years_experience: Mapped[int | None] = mapped_column(Integer)
+    hsa_fsa: Mapped[bool] = mapped_column(default=False)
+    accepting_new_clients: Mapped[bool] = mapped_column(default=True)
+    mobile_radius_miles: Mapped[float | None] = mapped_column(Float)
+
+    address: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[str] = mapped_column(String(2), default="", index=True)
+    postal_code: Mapped[str] = mapped_column(String(10), default="")
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    suspension_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="therapist")
+    licenses: Mapped[list[License]] = relationship(
+        back_populates="therapist", cascade="all, delete-orphan", order_by="License.id"
+    )
+    certifications: Mapped[list[Certification]] = relationship(
+        back_populates="therapist", cascade="all, delete-orphan", order_by="Certification.slug"
+    )
+    techniques: Mapped[list[TherapistTechnique]] = relationship(
+        cascade="all, delete-orphan", order_by="TherapistTechnique.technique"
+    )
+    prices: Mapped[list[SessionPrice]] = relationship(
+        cascade="all, delete-orphan", order_by="SessionPrice.minutes"
+    )
+
+    @property
+    def language_codes(self) -> list[str]:
+        return [c for c in self.languages.split(";") if c]
+
+    @property
+    def technique_slugs(self) -> list[str]:
+        return [t.technique for t in self.techniques]
+
+    @property
+    def price_by_minutes(self) -> dict[int, Decimal]:
+        return {p.minutes: p.amount for p in self.prices}
+
+    @property
+    def current_license(self) -> License | None:
+        """The verified, unexpired license if there is one, else the newest."""
+        usable = [lic for lic in self.licenses if lic.is_current]
+        if usable:
+            return max(usable, key=lambda lic: lic.expires_on)
+        return self.licenses[-1] if self.licenses else None
+
+    @property
+    def verified_certifications(self) -> list[Certification]:
+        return [c for c in self.certifications if c.is_current]
+
+    @property
+    def is_listable(self) -> bool:
+        return self.suspended_at is None and any(lic.is_current for lic in self.licenses)
+
+    @classmethod
+    def listable_clause(cls, on: date | None = None):
+        """SQL condition for 'may be listed and matched' (verified, unexpired, not suspended).
+
+        Expiry is judged by date here, so a lapsed license leaves the directory
+        the day after it expires whether or not any job has run.
+        """
+        on = on or today()
+        return and_(
+            cls.suspended_at.is_(None),
+            exists().where(
+                License.therapist_id == cls.id,
+                License.status == CredentialStatus.VERIFIED,
+                License.expires_on >= on,
+            ),
+        )
+
+
+class _Credential:
+    """Status fields shared by licenses and certifications."""
+
+    status: Mapped[CredentialStatus]
+    expires_on: Mapped[date | None]
+
+    @property
+    def is_current(self) -> bool:
+        return self.status == CredentialStatus.VERIFIED and (
+            self.expires_on is None or self.expires_on >= today()
+        )
+
+    @property
+    def display_status(self) -> CredentialStatus:
+        if self.status == CredentialStatus.VERIFIED and not self.is_current:
+            return CredentialStatus.EXPIRED
+        return self.status
+
+
+class License(_Credential, db.Model):
+    __tablename__ = "licenses"
+    __table_args__ = (UniqueConstraint("state", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(2))
+    expires_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[CredentialStatus] = mapped_column(
+        _enum(CredentialStatus, "credential_status"), default=CredentialStatus.PENDING
+    )
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # How the check was made when no admin made it, e.g. "bulk import".
+    verified_via: Mapped[str | None] = mapped_column(String(40))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    therapist: Mapped[TherapistProfile] = relationship(back_populates="licenses")
+    verified_by: Mapped[User | None] = relationship()
+
+
+class Certification(_Credential, db.Model):
+    __tablename__ = "certifications"
+    __table_args__ = (UniqueConstraint("therapist_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(40))
+    issuer: Mapped[str | None] = mapped_column(String(120))
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[CredentialStatus] = mapped_column(
+        _enum(CredentialStatus, "credential_status"), default=CredentialStatus.PENDING
+    )
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verified_via: Mapped[str | None] = mapped_column(String(40))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    therapist: Mapped[TherapistProfile] = relationship(back_populates="certifications")
+    verified_by: Mapped[User | None] = relationship()
+
+
+class TherapistTechnique(db.Model):
+    __tablename__ = "therapist_techniques"
+
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    technique: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class SessionPrice(db.Model):
+    __tablename__ = "session_prices"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("minutes IN (30, 45, 60, 90)", name="minutes_offered"),
+    )
+
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+
+
+class GeocodeCacheEntry(db.Model):
+    """Answers of an online geocoder, kept so each place is asked for once."""
+
+    __tablename__ = "geocode_cache"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    query: Mapped[str] = mapped_column(String(300))
+    label: Mapped[str] = mapped_column(String(300))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("provider", "query"),)
+
+
+def listable_therapists():
+    """A select() of the profiles that may be shown to the public."""
+    return select(TherapistProfile).where(TherapistProfile.listable_clause())
+
+
+__all__ = [
+    "Role", "CredentialStatus", "User", "TherapistProfile", "License", "Certification",
+    "TherapistTechnique", "SessionPrice", "GeocodeCacheEntry", "listable_therapists",
+    "utcnow", "today",
+]

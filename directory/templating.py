@@ -1,0 +1,33 @@
+"""Jinja filters and globals: labels for slugs, money and dates."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from .matching import vocabulary as v
+
+
+def money(amount) -> str:
+    if amount is None:
+        return ""
+    amount = Decimal(str(amount))
+    return f"${amount:,.0f}" if amount == amount.to_integral() else f"${amount:,.2f}"
+
+
+def long_date(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return f"{value:%B} {value.day}, {value.year}" if isinstance(value, date) else str(value)
+
+
+def register(app):
+    app.jinja_env.filters.update(
+        money=money,
+        long_date=long_date,
+        technique_label=lambda s: v.label(v.TECHNIQUES, s),
+        certification_label=lambda s: v.label(v.CERTIFICATIONS, s),
+        language_name=lambda s: v.label(v.LANGUAGES, s),
+        state_name=lambda s: v.label(v.STATES, s),
+        gender_label=lambda s: v.label(v.GENDERS, s) if s else "",
+    )
+    app.jinja_env.globals.update(vocab=v, has_endpoint=lambda name: name in app.view_functions)

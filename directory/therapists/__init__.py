@@ -1,0 +1,1 @@
+"""Therapist profiles: listing, import and demo data (services, no Flask views)."""

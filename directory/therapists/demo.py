@@ -1,0 +1,171 @@
+"""Deterministic, realistic demo therapists at real ZIP centroids in US metros."""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..geo import gazetteer, _normalise_city
+from ..models import CredentialStatus, TherapistProfile
+from .importer import TherapistRow, save_row
+
+METROS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("New York", "NY", ("es", "zh", "ru", "ko")),
+    ("Brooklyn", "NY", ("es", "ru", "yi")),
+    ("Los Angeles", "CA", ("es", "ko", "tl", "hy")),
+    ("Chicago", "IL", ("es", "pl")),
+    ("Houston", "TX", ("es", "vi")),
+    ("Phoenix", "AZ", ("es",)),
+    ("Philadelphia", "PA", ("es", "it")),
+    ("San Antonio", "TX", ("es",)),
+    ("San Diego", "CA", ("es", "tl")),
+    ("Dallas", "TX", ("es", "vi")),
+    ("Austin", "TX", ("es",)),
+    ("Seattle", "WA", ("zh", "vi", "ja")),
+    ("Denver", "CO", ("es",)),
+    ("Boston", "MA", ("pt", "ht", "zh")),
+    ("Atlanta", "GA", ("es", "ko")),
+    ("Miami", "FL", ("es", "ht", "pt")),
+    ("Portland", "OR", ("es", "ru")),
+    ("Minneapolis", "MN", ("so", "es")),
+    ("Nashville", "TN", ("es", "ar")),
+    ("Washington", "DC", ("es", "am", "fr")),
+    ("San Francisco", "CA", ("zh", "es", "tl")),
+)
+
+FEMALE = ("Maria", "Jennifer", "Aisha", "Sofia", "Emily", "Grace", "Hannah", "Olivia", "Priya",
+          "Mei", "Camila", "Nicole", "Rachel", "Lauren", "Ana", "Yuki", "Fatima", "Claire",
+          "Jasmine", "Danielle", "Elena", "Keisha", "Rosa", "Leah", "Naomi", "Julia")
+MALE = ("James", "Michael", "Carlos", "David", "Daniel", "Andre", "Kevin", "Luis", "Marcus",
+        "Ethan", "Hiroshi", "Omar", "Brian", "Samuel", "Jamal", "Victor", "Noah", "Ryan")
+NONBINARY = ("Alex", "Jordan", "Taylor", "Sam", "Riley", "Quinn", "Avery", "Jamie")
+LAST = ("Garcia", "Smith", "Johnson", "Nguyen", "Kim", "Patel", "Rodriguez", "Williams", "Chen",
+        "Brown", "Lopez", "Davis", "Martinez", "Wilson", "Anderson", "Thomas", "Moore", "Jackson",
+        "Lee", "Harris", "Clark", "Lewis", "Walker", "Young", "Allen", "Wright", "Scott", "Torres",
+        "Hill", "Green", "Adams", "Baker", "Rivera", "Campbell", "Mitchell", "Roberts", "Okafor",
+        "Cohen", "Sato", "Novak", "Haddad", "Silva", "Murphy", "Reyes", "Ivanova", "Park")
+
+# (techniques, certifications it brings, weight): realistic practice profiles.
+PRACTICES = (
+    (("swedish", "deep_tissue"), (), 22),
+    (("swedish", "deep_tissue", "trigger_point"), (), 14),
+    (("sports", "deep_tissue", "trigger_point"), ("sports",), 10),
+    (("swedish", "reflexology"), ("reflexology",), 8),
+    (("swedish", "prenatal"), ("prenatal",), 9),
+    (("swedish", "prenatal", "reflexology"), ("prenatal",), 4),
+    (("swedish", "oncology"), ("oncology",), 5),
+    (("swedish", "deep_tissue", "sports"), (), 8),
+    (("deep_tissue", "trigger_point"), (), 8),
+    (("swedish",), (), 6),
+    (("swedish", "deep_tissue", "prenatal"), ("prenatal",), 4),
+    (("reflexology",), ("reflexology",), 2),
+)
+
+SPECIALTY_SENTENCES = {
+    "swedish": "I use long, gliding Swedish strokes to help you relax and ease muscle tension.",
+    "deep_tissue": "For chronic pain and postural strain I work slowly into the deeper layers.",
+    "sports": "I work with runners and weekend athletes on recovery and injury prevention.",
+    "trigger_point": "I release the knots that send pain to your head, neck and shoulders.",
+    "reflexology": "Reflexology on the feet and hands is one of my favourite ways to calm stress.",
+    "prenatal": "Prenatal clients get gentle, slow work, side-lying, with oils meant for pregnancy.",
+    "oncology": "I am trained to adjust pressure and positioning for clients in cancer treatment.",
+}
+
+
+def _metro_zips(city: str, state: str) -> list:
+    places = gazetteer()[1].get((_normalise_city(city), state), [])
+    if not places:
+        raise LookupError(f"no ZIP codes for {city}, {state}")
+    return sorted(places, key=lambda p: p.zip_code)
+
+
+def _price(rng: random.Random, low: int, high: int) -> Decimal:
+    return Decimal(rng.randrange(low, high + 1, 5))
+
+
+def make_rows(count: int, seed: int, today: date) -> list[TherapistRow]:
+    rng = random.Random(seed)
+    practices = [p for p in PRACTICES for _ in range(p[2])]
+    rows = []
+    for i in range(count):
+        city, state, local_languages = METROS[i % len(METROS)]
+        place = rng.choice(_metro_zips(city, state))
+        roll = rng.random()
+        gender = "female" if roll < 0.74 else "male" if roll < 0.97 else "nonbinary"
+        first = rng.choice({"female": FEMALE, "male": MALE, "nonbinary": NONBINARY}[gender])
+        last = rng.choice(LAST)
+        techniques, certifications, _ = rng.choice(practices)
+        certifications = list(certifications)
+        if rng.random() < 0.25:
+            certifications.append("board_certified")
+        premium = 1.0 + (0.25 if state in ("NY", "CA", "MA", "DC", "WA") else 0) + 0.1 * len(certifications)
+        base60 = int(rng.randrange(70, 125, 5) * premium) // 5 * 5
+        prices = {60: Decimal(base60)}
+        if rng.random() < 0.6:
+            prices[30] = Decimal(max(35, int(base60 * 0.6) // 5 * 5))
+        if rng.random() < 0.55:
+            prices[45] = Decimal(int(base60 * 0.8) // 5 * 5)
+        if rng.random() < 0.45:
+            prices[90] = Decimal(int(base60 * 1.45) // 5 * 5)
+        languages = ["en"] + ([rng.choice(local_languages)] if rng.random() < 0.3 else [])
+        years = rng.randint(1, 28)
+        bio = " ".join(
+            [f"Licensed massage therapist with {years} year{'s' if years > 1 else ''} of practice in {place.city}."]
+            + [SPECIALTY_SENTENCES[t] for t in techniques]
+        )
+        number = (f"CAMTC-{rng.randint(10000, 99999)}" if state == "CA"
+                  else f"{state}-LMT-{rng.randint(100000, 999999)}")
+        rows.append(TherapistRow(
+            line=i + 1, name=f"{first} {last}", email=f"{first}.{last}.{i + 1}@demo.example".lower(),
+            license_number=number, license_state=state,
+            license_expires=today + timedelta(days=rng.randint(120, 900)),
+            techniques=list(techniques), certifications=sorted(set(certifications)), prices=prices,
+            address="", city=place.city, state=place.state, postal_code=place.zip_code,
+            latitude=place.latitude, longitude=place.longitude, timezone=place.timezone,
+            gender=gender, languages=languages, hsa_fsa=rng.random() < 0.4,
+            accepting_new_clients=rng.random() < 0.88,
+            mobile_radius_miles=float(rng.choice((5, 10, 15, 20, 25))) if rng.random() < 0.25 else None,
+            bio=bio, years_experience=years,
+        ))
+    return rows
+
+
+def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> dict[str, int]:
+    """Create demo therapists in one transaction; most listable, a few not (to show the rules)."""
+    today = today or date.today()
+    rng = random.Random(seed * 7919)
+    verified_at = datetime.combine(today - timedelta(days=30), time(12), tzinfo=timezone.utc)
+    counts = {"listed": 0, "pending": 0, "expired": 0, "suspended": 0}
+    try:
+        for row in make_rows(count, seed, today):
+            profile, _ = save_row(row, verified=True, now=verified_at)
+            lic = profile.licenses[0]
+            lic.verified_via = "demo data"
+            for cert in profile.certifications:
+                cert.verified_via = "demo data"
+            roll = rng.random()
+            if roll < 0.04:
+                lic.status, lic.verified_at, lic.verified_via = CredentialStatus.PENDING, None, None
+                counts["pending"] += 1
+            elif roll < 0.07:
+                lic.expires_on = today - timedelta(days=rng.randint(1, 200))
+                counts["expired"] += 1
+            elif roll < 0.09:
+                profile.suspended_at = verified_at
+                profile.suspension_reason = "Demo: suspended pending a complaint review."
+                counts["suspended"] += 1
+            else:
+                counts["listed"] += 1
+            db.session.flush()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return counts
+
+
+def therapist_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(TherapistProfile)) or 0
