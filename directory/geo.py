@@ -11,14 +11,13 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 from geopy.point import Point
 
 from .matching.vocabulary import STATES
 
-EARTH_RADIUS_MILES = 3958.7613
 MILES_PER_DEGREE_LAT = 69.0
 _ZIP = re.compile(r"^\s*(\d{5})(?:-\d{4})?\s*$")
 _LATLON = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
@@ -189,17 +188,42 @@ def make_geocoder(setting: str, user_agent: str = "therapist-directory"):
     return CachingGeocoder(setting, cls(user_agent=user_agent))
 
 
+METERS_PER_MILE = 1609.344
+_WGS84 = Geodesic.WGS84
+_A, _F = _WGS84.a, _WGS84.f
+_E2 = _F * (2 - _F)
+
+
 def distance_miles(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Geodesic (WGS-84) distance in miles."""
-    return geodesic(a, b).miles
+    """Geodesic (WGS-84) distance in miles: the number geopy's `geodesic(a, b).miles`
+    gives, asked of geographiclib (which geopy uses) without geopy's wrapping."""
+    return _WGS84.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)["s12"] / METERS_PER_MILE
 
 
-def haversine_miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance; within 0.5% of geodesic, and much cheaper."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(h)))
+def local_scale(lat0: float) -> tuple[float, float]:
+    """Miles per degree of latitude, and of longitude before the cosine, at lat0 (WGS-84)."""
+    w = math.sqrt(1 - _E2 * math.sin(math.radians(lat0)) ** 2)
+    ky = math.radians(1) * _A * (1 - _E2) / w**3 / METERS_PER_MILE
+    kx = math.radians(1) * _A / w / METERS_PER_MILE
+    return ky, kx
+
+
+def local_distance(lat0: float, lon0: float):
+    """A fast distance-in-miles function from (lat0, lon0), for ranking many points.
+
+    Flat-earth on the WGS-84 ellipsoid's radii at the origin, with the parallel
+    scaled at the mid-latitude: within 0.02% of geodesic up to 100 miles (the
+    tests check this), at a fraction of the cost.
+    """
+    ky, kx = local_scale(lat0)
+    cos, rad = math.cos, math.radians
+
+    def miles(lat: float, lon: float) -> float:
+        dy = (lat - lat0) * ky
+        dx = (lon - lon0) * kx * cos(rad((lat + lat0) / 2))
+        return math.sqrt(dx * dx + dy * dy)
+
+    return miles
 
 
 def bounding_box(lat: float, lon: float, miles: float) -> tuple[float, float, float, float]:

@@ -18,8 +18,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    and_,
-    exists,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -78,8 +76,13 @@ class User(UserMixin, db.Model):
 class TherapistProfile(db.Model):
     __tablename__ = "therapist_profiles"
     __table_args__ = (
-        # Radius search narrows by a latitude/longitude box first.
-        Index("ix_therapist_profiles_lat_lon", "latitude", "longitude"),
+        # Radius search reads a latitude/longitude box. The index carries every
+        # column the search needs, so it never visits the table (index-only scan).
+        Index(
+            "ix_therapist_profiles_search", "latitude", "longitude", "listed_until", "id",
+            "search_techniques", "search_certifications", "search_prices", "gender", "languages",
+            "hsa_fsa", "accepting_new_clients", "mobile_radius_miles", "years_experience",
+        ),
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
         CheckConstraint("mobile_radius_miles IS NULL OR mobile_radius_miles >= 0", name="mobile_radius"),
@@ -109,6 +112,16 @@ class TherapistProfile(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
+    # The listing summary, kept by directory/therapists/listing.py on every flush
+    # that touches the profile or its credentials, so the search reads one row:
+    # the last day the profile may be listed (latest verified license expiry,
+    # none when suspended or unlicensed), and its techniques, verified
+    # certifications ("slug" or "slug@expiry") and prices ("60:95.00").
+    listed_until: Mapped[date | None] = mapped_column(Date)
+    search_techniques: Mapped[str] = mapped_column(String(200), default="")
+    search_certifications: Mapped[str] = mapped_column(String(200), default="")
+    search_prices: Mapped[str] = mapped_column(String(100), default="")
+
     user: Mapped[User] = relationship(back_populates="therapist")
     licenses: Mapped[list[License]] = relationship(
         back_populates="therapist", cascade="all, delete-orphan", order_by="License.id"
@@ -117,10 +130,10 @@ class TherapistProfile(db.Model):
         back_populates="therapist", cascade="all, delete-orphan", order_by="Certification.slug"
     )
     techniques: Mapped[list[TherapistTechnique]] = relationship(
-        cascade="all, delete-orphan", order_by="TherapistTechnique.technique"
+        back_populates="therapist", cascade="all, delete-orphan", order_by="TherapistTechnique.technique"
     )
     prices: Mapped[list[SessionPrice]] = relationship(
-        cascade="all, delete-orphan", order_by="SessionPrice.minutes"
+        back_populates="therapist", cascade="all, delete-orphan", order_by="SessionPrice.minutes"
     )
 
     @property
@@ -156,17 +169,10 @@ class TherapistProfile(db.Model):
         """SQL condition for 'may be listed and matched' (verified, unexpired, not suspended).
 
         Expiry is judged by date here, so a lapsed license leaves the directory
-        the day after it expires whether or not any job has run.
+        the day after it expires whether or not any job has run. `listed_until`
+        is the summary of the licenses and suspension (see therapists/listing.py).
         """
-        on = on or today()
-        return and_(
-            cls.suspended_at.is_(None),
-            exists().where(
-                License.therapist_id == cls.id,
-                License.status == CredentialStatus.VERIFIED,
-                License.expires_on >= on,
-            ),
-        )
+        return cls.listed_until >= (on or today())
 
 
 class _Credential:
@@ -245,6 +251,8 @@ class TherapistTechnique(db.Model):
     )
     technique: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
 
+    therapist: Mapped[TherapistProfile] = relationship(back_populates="techniques")
+
 
 class SessionPrice(db.Model):
     __tablename__ = "session_prices"
@@ -258,6 +266,8 @@ class SessionPrice(db.Model):
     )
     minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+
+    therapist: Mapped[TherapistProfile] = relationship(back_populates="prices")
 
 
 class GeocodeCacheEntry(db.Model):

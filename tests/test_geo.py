@@ -6,7 +6,7 @@ from geopy.location import Location
 
 from directory.geo import (
     CachingGeocoder, GazetteerGeocoder, PlaceNotFound, bounding_box, distance_miles,
-    haversine_miles, make_geocoder, parse_lat_lon,
+    local_distance, make_geocoder, parse_lat_lon,
 )
 
 geocoder = GazetteerGeocoder()
@@ -74,7 +74,19 @@ def test_distances_are_geodesic_miles():
     chicago, new_york = (41.8858, -87.6181), (40.7506, -73.9972)
     assert distance_miles(chicago, new_york) == pytest.approx(geodesic(chicago, new_york).miles)
     assert 700 < distance_miles(chicago, new_york) < 720
-    assert haversine_miles(*chicago, *new_york) == pytest.approx(distance_miles(chicago, new_york), rel=0.005)
+
+
+@pytest.mark.parametrize("lat0, lon0", [(25.77, -80.19), (40.75, -73.99), (47.6, -122.3), (61.2, -149.9), (19.7, -155.1)])
+def test_local_distance_is_within_a_fiftieth_of_a_percent_of_geodesic(lat0, lon0):
+    import random
+
+    fast = local_distance(lat0, lon0)
+    rng = random.Random(lat0)
+    for _ in range(500):
+        lat, lon = lat0 + rng.uniform(-1.5, 1.5), lon0 + rng.uniform(-2.5, 2.5)
+        exact = geodesic((lat0, lon0), (lat, lon)).miles
+        if 0.1 < exact <= 100:
+            assert fast(lat, lon) == pytest.approx(exact, rel=2e-4)
 
 
 @pytest.mark.parametrize("lat, lon, miles", [(41.88, -87.62, 10), (64.8, -147.7, 50), (25.77, -80.19, 100), (0, 0, 1)])

@@ -1,11 +1,26 @@
 """JSON API, version 1."""
-from flask import jsonify
+from flask import current_app, jsonify, request
 
 from ..errors import error_response
 from ..matching.vocabulary import vocabulary
+from ..search.forms import SearchForm, normalise_args
+from ..search.services import SearchInputError, search
 from ..therapists.services import get_listable
 from . import bp
-from .serializers import therapist_json
+from .serializers import search_json, therapist_json
+
+
+@bp.get("/v1/search")
+def search_api():
+    form = SearchForm(formdata=normalise_args(request.args))
+    if not form.validate():
+        field, message = form.first_error()
+        return error_response(400, message, field=field, code="invalid")
+    try:
+        result = search(form, current_app.extensions["geocoder"])
+    except SearchInputError as exc:
+        return error_response(400, str(exc), field=exc.field, code="invalid")
+    return jsonify(search_json(result))
 
 
 @bp.get("/v1/therapists/<int:therapist_id>")

@@ -1,8 +1,8 @@
-"""initial schema: users, therapist profiles, credentials, prices, geocode cache
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 01:18:50.615740
+Create Date: 2026-11-27 01:31:38.672907
 
 """
 from alembic import op
@@ -62,6 +62,10 @@ def upgrade():
     sa.Column('suspension_reason', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('listed_until', sa.Date(), nullable=True),
+    sa.Column('search_techniques', sa.String(length=200), nullable=False),
+    sa.Column('search_certifications', sa.String(length=200), nullable=False),
+    sa.Column('search_prices', sa.String(length=100), nullable=False),
     sa.CheckConstraint('latitude BETWEEN -90 AND 90', name=op.f('ck_therapist_profiles_latitude_range')),
     sa.CheckConstraint('longitude BETWEEN -180 AND 180', name=op.f('ck_therapist_profiles_longitude_range')),
     sa.CheckConstraint('mobile_radius_miles IS NULL OR mobile_radius_miles >= 0', name=op.f('ck_therapist_profiles_mobile_radius')),
@@ -70,7 +74,7 @@ def upgrade():
     sa.UniqueConstraint('user_id', name=op.f('uq_therapist_profiles_user_id'))
     )
     with op.batch_alter_table('therapist_profiles', schema=None) as batch_op:
-        batch_op.create_index('ix_therapist_profiles_lat_lon', ['latitude', 'longitude'], unique=False)
+        batch_op.create_index('ix_therapist_profiles_search', ['latitude', 'longitude', 'listed_until', 'id', 'search_techniques', 'search_certifications', 'search_prices', 'gender', 'languages', 'hsa_fsa', 'accepting_new_clients', 'mobile_radius_miles', 'years_experience'], unique=False)
         batch_op.create_index(batch_op.f('ix_therapist_profiles_state'), ['state'], unique=False)
 
     op.create_table('certifications',
@@ -151,7 +155,7 @@ def downgrade():
     op.drop_table('certifications')
     with op.batch_alter_table('therapist_profiles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_therapist_profiles_state'))
-        batch_op.drop_index('ix_therapist_profiles_lat_lon')
+        batch_op.drop_index('ix_therapist_profiles_search')
 
     op.drop_table('therapist_profiles')
     op.drop_table('users')

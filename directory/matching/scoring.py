@@ -1,0 +1,64 @@
+"""Scores and the reasons a client reads for one therapist."""
+from __future__ import annotations
+
+from .vocabulary import GOALS, LANGUAGES, TECHNIQUES
+
+AFFINITY = (1.0, 0.75, 0.5)  # a goal's techniques, strongest first
+WEIGHTS = {"goal": 0.45, "distance": 0.25, "price": 0.15, "credentials": 0.15}
+CERTIFICATION_REASONS = {
+    "prenatal": "Certified in prenatal massage",
+    "oncology": "Trained in oncology massage",
+    "sports": "Certified in sports massage",
+    "reflexology": "Certified in reflexology",
+    "board_certified": "Nationally board certified",
+}
+
+
+def goal_fit(techniques, goals, allowed) -> tuple[float, list[str]]:
+    """Mean over the goals of the best affinity among allowed techniques, and the reasons."""
+    if not goals:
+        return 0.0, []
+    total = 0.0
+    best_by_goal: list[tuple[str, int, str]] = []
+    for goal_slug in goals:
+        goal = GOALS[goal_slug]
+        for rank, technique in enumerate(goal.techniques):
+            if technique in techniques and allowed(technique):
+                total += AFFINITY[rank]
+                best_by_goal.append((technique, rank, goal.label.lower()))
+                break
+    reasons: list[str] = []
+    grouped: dict[tuple[str, bool], list[str]] = {}
+    for technique, rank, goal_label in best_by_goal:
+        grouped.setdefault((technique, rank == 0), []).append(goal_label)
+    for (technique, strongest), labels in grouped.items():
+        joined = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        phrase = "among the best for" if strongest else "which helps with"
+        reasons.append(f"Offers {TECHNIQUES[technique]}, {phrase} {joined}")
+    return total / len(goals), reasons
+
+
+def price_score(price: float, budget: float) -> float:
+    """1 at half the budget or less, 0.5 at the budget, 0 at one and a half times it."""
+    return max(0.0, min(1.0, 1.5 - price / budget))
+
+
+def credential_score(certifications, years_experience) -> float:
+    board = 1.0 if "board_certified" in certifications else 0.0
+    years = min(years_experience or 0, 20) / 20
+    return 0.4 * board + 0.3 * years + 0.3 * min(len(certifications), 3) / 3
+
+
+def combine(goal: float, distance: float, price: float, credentials: float) -> float:
+    return 100 * (
+        WEIGHTS["goal"] * goal + WEIGHTS["distance"] * distance
+        + WEIGHTS["price"] * price + WEIGHTS["credentials"] * credentials
+    )
+
+
+def money(amount: float) -> str:
+    return f"${amount:,.0f}" if float(amount).is_integer() else f"${amount:,.2f}"
+
+
+def language_names(codes) -> str:
+    return ", ".join(LANGUAGES.get(c, c) for c in codes)

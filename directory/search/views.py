@@ -1,0 +1,22 @@
+"""The /search page: a GET form, results with reasons, a safety box and a plan box."""
+from flask import current_app, render_template, request
+
+from .forms import SearchForm, normalise_args
+from .services import SearchInputError, search as run_search
+from . import bp
+
+
+@bp.get("/search")
+def search():
+    form = SearchForm(formdata=normalise_args(request.args) if request.args else None)
+    result, status = None, 200
+    if request.args:
+        if form.validate():
+            try:
+                result = run_search(form, current_app.extensions["geocoder"])
+            except SearchInputError as exc:
+                getattr(form, exc.field).errors = [str(exc)]
+                status = 400
+        else:
+            status = 400
+    return render_template("search/search.html", form=form, result=result), status

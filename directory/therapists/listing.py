@@ -1,0 +1,83 @@
+"""The listing summary on each therapist profile, kept true on every flush.
+
+Search reads one row per therapist: `listed_until` (the last day the profile
+may be listed), and its techniques, verified certifications and prices as
+short strings. Any change to a profile, license, certification, technique or
+price, made through the ORM anywhere in the application, recomputes them in
+the same transaction, so they can never lag the rows they summarise.
+"""
+from __future__ import annotations
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ..models import (
+    Certification, CredentialStatus, License, SessionPrice, TherapistProfile, TherapistTechnique,
+)
+
+_CHILDREN = (License, Certification, TherapistTechnique, SessionPrice)
+
+
+def summarise(profile: TherapistProfile, removed=frozenset()) -> dict:
+    """The summary columns for `profile`, ignoring objects in `removed`."""
+    live = lambda items: [i for i in items if i not in removed]  # noqa: E731
+    verified_expiries = [
+        lic.expires_on for lic in live(profile.licenses) if lic.status == CredentialStatus.VERIFIED
+    ]
+    certs = sorted(
+        c.slug + (f"@{c.expires_on.isoformat()}" if c.expires_on else "")
+        for c in live(profile.certifications) if c.status == CredentialStatus.VERIFIED
+    )
+    prices = sorted((p.minutes, p.amount) for p in live(profile.prices) if p.amount is not None)
+    return {
+        "listed_until": max(verified_expiries) if verified_expiries and profile.suspended_at is None else None,
+        "search_techniques": ",".join(sorted({t.technique for t in live(profile.techniques)})),
+        "search_certifications": ",".join(certs),
+        "search_prices": ",".join(f"{m}:{a}" for m, a in prices),
+    }
+
+
+def refresh(profile: TherapistProfile, removed=frozenset()) -> None:
+    for key, value in summarise(profile, removed).items():
+        if getattr(profile, key) != value:
+            setattr(profile, key, value)
+
+
+def _touched_profiles(session: Session):
+    removed = set(session.deleted)
+    profiles = {}
+    for obj in list(session.new) + list(session.dirty) + list(removed):
+        if isinstance(obj, TherapistProfile):
+            if obj not in removed:
+                profiles[id(obj)] = obj
+        elif isinstance(obj, _CHILDREN):
+            profile = obj.therapist
+            if profile is None and obj.therapist_id is not None:
+                profile = session.get(TherapistProfile, obj.therapist_id)
+            if profile is not None and profile not in removed:
+                profiles[id(profile)] = profile
+    return profiles.values(), removed
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_listing_summary(session: Session, flush_context, instances) -> None:
+    profiles, removed = _touched_profiles(session)
+    for profile in profiles:
+        refresh(profile, frozenset(removed))
+
+
+def refresh_all(session: Session, batch: int = 1000) -> int:
+    """Recompute every summary (after bulk SQL that bypassed the ORM); the count."""
+    count = 0
+    last = 0
+    while True:
+        profiles = session.scalars(
+            select(TherapistProfile).where(TherapistProfile.id > last).order_by(TherapistProfile.id).limit(batch)
+        ).all()
+        if not profiles:
+            return count
+        for profile in profiles:
+            refresh(profile)
+        session.flush()
+        count += len(profiles)
+        last = profiles[-1].id
