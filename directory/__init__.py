@@ -33,6 +33,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     logging.getLogger("directory").setLevel(logging.INFO)
+    from .logging_privacy import install as keep_health_details_out_of_logs
+
+    keep_health_details_out_of_logs()
     return app
 
 

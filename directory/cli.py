@@ -35,6 +35,17 @@ def import_command(csv_file: str, verified: bool) -> None:
     )
 
 
+@therapists_cli.command("reindex")
+def reindex_command() -> None:
+    """Recompute every profile's listing summary (after SQL run outside the app)."""
+    from .extensions import db
+    from .therapists.listing import refresh_all
+
+    count = refresh_all(db.session)
+    db.session.commit()
+    click.echo(f"Recomputed the listing summary of {count} therapists.")
+
+
 @demo_cli.command("seed")
 @click.option("--count", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", "seed", default=2026, show_default=True, type=int, help="Same seed, same therapists.")

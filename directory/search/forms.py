@@ -6,13 +6,14 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..matching import vocabulary as v
 
 LIST_FIELDS = ("goals", "areas", "conditions", "techniques", "languages")
-BOOL_CHOICES = [("", "No preference"), ("true", "Yes"), ("false", "No")]
+BOOL_CHOICES = [SelectChoice("", "No preference"), SelectChoice("true", "Yes"), SelectChoice("false", "No")]
 TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
@@ -21,12 +22,12 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form):
-        allowed = {str(value) for value, _ in self.choices}
+        allowed = [c.value for c in self.choices]
         unknown = [d for d in (self.data or []) if d not in allowed]
         if unknown:
             raise StopValidation(
                 f"Unknown {self.short_name.rstrip('s')} {', '.join(repr(u) for u in unknown)}. "
-                f"Allowed: {', '.join(value for value, _ in self.choices)}."
+                f"Allowed: {', '.join(allowed)}."
             )
 
 
@@ -34,7 +35,7 @@ class ChoiceField(SelectField):
     """A select whose error names the allowed values."""
 
     def pre_validate(self, form):
-        allowed = [str(value) for value, _ in self.choices if value != ""]
+        allowed = [c.value for c in self.choices if c.value != ""]
         if self.data not in ("", None) and str(self.data) not in allowed:
             raise StopValidation(f"{self.label.text} must be one of: {', '.join(allowed)}.")
 
@@ -77,8 +78,8 @@ class WholeNumberField(IntegerField):
             raise ValueError(f"{self.label.text} must be a whole number.") from None
 
 
-def _choices(table) -> list[tuple[str, str]]:
-    return [(slug, v.label(table, slug)) for slug in table]
+def _choices(table) -> list[SelectChoice]:
+    return [SelectChoice(slug, v.label(table, slug)) for slug in table]
 
 
 class SearchForm(FlaskForm):
@@ -97,14 +98,15 @@ class SearchForm(FlaskForm):
     areas = MultiCheckboxField("Where in the body?", choices=_choices(v.BODY_AREAS))
     conditions = MultiCheckboxField("Do any of these apply to you now?", choices=_choices(v.CONDITIONS))
     session_minutes = ChoiceField(
-        "Session length", choices=[("", "Recommend one for me")] + [(str(m), f"{m} minutes") for m in v.SESSION_LENGTHS],
+        "Session length",
+        choices=[SelectChoice("", "Recommend one for me")] + [SelectChoice(str(m), f"{m} minutes") for m in v.SESSION_LENGTHS],
     )
     max_price = NumberField(
         "Most you want to pay per session ($)", places=None,
         validators=[Optional(), NumberRange(1, 10000, "Budget must be between $1 and $10,000 per session.")],
     )
     techniques = MultiCheckboxField("Techniques you want", choices=_choices(v.TECHNIQUES))
-    gender = ChoiceField("Therapist gender", choices=[("", "No preference")] + _choices(v.GENDERS))
+    gender = ChoiceField("Therapist gender", choices=[SelectChoice("", "No preference")] + _choices(v.GENDERS))
     languages = MultiCheckboxField("Languages", choices=_choices(v.LANGUAGES))
     hsa_fsa = BooleanChoiceField("Accepts HSA/FSA cards", choices=BOOL_CHOICES)
     home_visit = BooleanChoiceField("Home visit", choices=BOOL_CHOICES)

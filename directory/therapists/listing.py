@@ -8,6 +8,8 @@ the same transaction, so they can never lag the rows they summarise.
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -33,7 +35,7 @@ def summarise(profile: TherapistProfile, removed=frozenset()) -> dict:
         "listed_until": max(verified_expiries) if verified_expiries and profile.suspended_at is None else None,
         "search_techniques": ",".join(sorted({t.technique for t in live(profile.techniques)})),
         "search_certifications": ",".join(certs),
-        "search_prices": ",".join(f"{m}:{a}" for m, a in prices),
+        "search_prices": ",".join(f"{m}:{Decimal(a):.2f}" for m, a in prices),
     }
 
 
