@@ -52,7 +52,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_ENABLED = False
+    STATS_FLUSH_SECONDS = 0  # write profile counts after every response
 
 
 class ProductionConfig(Config):

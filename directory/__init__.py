@@ -16,7 +16,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
-        instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_path=overrides.pop("INSTANCE_PATH", None) or os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"),
     )
     config_name = config_name or os.environ.get("APP_ENV") or "development"
     config = CONFIGS[config_name]
@@ -52,6 +52,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     app.extensions["geocoder"] = make_geocoder(app.config["GEOCODER"], app.config["GEOCODER_USER_AGENT"])
+    from .mail import Mailer
+
+    app.extensions["mailer"] = Mailer(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -79,11 +85,15 @@ def tune_sqlite(engine) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
+    from .account import bp as account_bp
+    from .accounts import bp as accounts_bp
     from .public import bp as public_bp
     from .search import bp as search_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(accounts_bp, url_prefix="/auth")
+    app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(api_bp, url_prefix="/api")
 
 

@@ -28,10 +28,21 @@ def register_error_handlers(app):
     def csrf_error(exc):
         return error_response(400, "The form expired or was not sent from this site. Go back, reload the page and try again.", code="csrf")
 
+    @app.errorhandler(429)
+    def rate_limited(exc):
+        minutes = _minutes_until_reset()
+        message = f"Too many attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        if wants_json():
+            response = error_response(429, message, code="too_many_requests")
+        else:
+            response = render_template("errors/rate_limited.html", minutes=minutes), 429
+        return response
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
         messages = {
+            403: "You do not have access to that page.",
             404: "We could not find that page.",
             405: "That action is not allowed here.",
             413: "That upload is too large.",
@@ -50,3 +61,15 @@ def register_error_handlers(app):
     def server_error(exc):
         db.session.rollback()
         return error_response(500, "Something went wrong on our side. Please try again in a moment.")
+
+
+def _minutes_until_reset() -> int:
+    import math
+    import time
+
+    from .extensions import limiter
+
+    limit = getattr(limiter, "current_limit", None)
+    reset_at = getattr(limit, "reset_at", None) if limit else None
+    seconds = max(0, reset_at - time.time()) if reset_at else 60
+    return max(1, math.ceil(seconds / 60))

@@ -69,8 +69,17 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(120), default="")
     email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     therapist: Mapped[TherapistProfile | None] = relationship(back_populates="user")
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role == Role.THERAPIST
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
 
 
 class TherapistProfile(db.Model):
@@ -83,8 +92,8 @@ class TherapistProfile(db.Model):
             "search_techniques", "search_certifications", "search_prices", "gender", "languages",
             "hsa_fsa", "accepting_new_clients", "mobile_radius_miles", "years_experience",
         ),
-        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
-        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+        CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude_range"),
         CheckConstraint("mobile_radius_miles IS NULL OR mobile_radius_miles >= 0", name="mobile_radius"),
     )
 
@@ -103,9 +112,12 @@ class TherapistProfile(db.Model):
     city: Mapped[str] = mapped_column(String(100), default="")
     state: Mapped[str] = mapped_column(String(2), default="", index=True)
     postal_code: Mapped[str] = mapped_column(String(10), default="")
-    latitude: Mapped[float] = mapped_column(Float)
-    longitude: Mapped[float] = mapped_column(Float)
+    # Empty until the therapist gives a practice location; search skips such profiles.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    location_label: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str | None] = mapped_column(String(64))
+    photo: Mapped[str | None] = mapped_column(String(80))  # stored file name, outside static/
 
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     suspension_reason: Mapped[str | None] = mapped_column(Text)
@@ -214,9 +226,19 @@ class License(_Credential, db.Model):
     verified_via: Mapped[str | None] = mapped_column(String(40))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+
+    # In a state that issues no massage license (domain: KS, MN, WY, VT, CA) the
+    # therapist submits the credential they hold instead; `credential` names it.
+    credential: Mapped[str | None] = mapped_column(String(40))
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="licenses")
     verified_by: Mapped[User | None] = relationship()
+    document: Mapped[Document | None] = relationship()
+
+    @property
+    def is_state_license(self) -> bool:
+        return self.credential is None
 
 
 class Certification(_Credential, db.Model):
@@ -238,9 +260,11 @@ class Certification(_Credential, db.Model):
     verified_via: Mapped[str | None] = mapped_column(String(40))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="certifications")
     verified_by: Mapped[User | None] = relationship()
+    document: Mapped[Document | None] = relationship()
 
 
 class TherapistTechnique(db.Model):
@@ -270,6 +294,37 @@ class SessionPrice(db.Model):
     therapist: Mapped[TherapistProfile] = relationship(back_populates="prices")
 
 
+class Document(db.Model):
+    """An uploaded credential document: stored outside static/, served only to
+    its owner and to admins."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+
+class ProfileStat(db.Model):
+    """Daily counts per profile: shown in search results, and opened."""
+
+    __tablename__ = "profile_stats"
+
+    therapist_id: Mapped[int] = mapped_column(
+        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    impressions: Mapped[int] = mapped_column(Integer, default=0)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class GeocodeCacheEntry(db.Model):
     """Answers of an online geocoder, kept so each place is asked for once."""
 
@@ -293,6 +348,6 @@ def listable_therapists():
 
 __all__ = [
     "Role", "CredentialStatus", "User", "TherapistProfile", "License", "Certification",
-    "TherapistTechnique", "SessionPrice", "GeocodeCacheEntry", "listable_therapists",
+    "TherapistTechnique", "SessionPrice", "GeocodeCacheEntry", "Document", "ProfileStat", "listable_therapists",
     "utcnow", "today",
 ]

@@ -29,5 +29,6 @@ def register(app):
         language_name=lambda s: v.label(v.LANGUAGES, s),
         state_name=lambda s: v.label(v.STATES, s),
         gender_label=lambda s: v.label(v.GENDERS, s) if s else "",
+        credential_label=lambda s: v.CREDENTIAL_KINDS.get(s or "", s),
     )
     app.jinja_env.globals.update(vocab=v, has_endpoint=lambda name: name in app.view_functions)

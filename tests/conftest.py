@@ -5,10 +5,14 @@ TEST_DATABASE_URL is set (make test does both).
 """
 from __future__ import annotations
 
+import io
 import os
+import re
 from pathlib import Path
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from directory import create_app
@@ -30,6 +34,21 @@ def is_postgres(app) -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+class IsolatedClient(FlaskClient):
+    """Tests hold an app context for their data; each request must still see
+    only its own signed-in user, as it would on a server."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+        response = super().open(*args, **kwargs)
+        # Large test uploads are spooled to a temporary file: close it, as a server would.
+        stream = getattr(getattr(response, "request", None), "environ", {}).get("wsgi.input")
+        if stream is not None and not isinstance(stream, io.BytesIO):
+            stream.close()
+        return response
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     url = database_url(tmp_path_factory)
@@ -39,6 +58,7 @@ def app(tmp_path_factory):
         WTF_CSRF_ENABLED=True,
         INSTANCE_PATH=str(tmp_path_factory.mktemp("instance")),
     )
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.drop_all()
         with db.engine.begin() as conn:
@@ -53,11 +73,20 @@ def app(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _clean_tables(request):
-    """Every test starts with empty tables (those that use the app)."""
+    """Every test starts with empty tables, an empty outbox and fresh rate limits."""
     yield
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
+    from directory.extensions import limiter
+
+    from directory import stats
+
+    stats.discard_pending()
+    with app.app_context():
+        limiter.reset()
+        for message in app.extensions["mailer"].outbox_dir.glob("*.eml"):
+            message.unlink()
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
@@ -89,3 +118,63 @@ def runner(app):
 @pytest.fixture
 def factory(ctx):
     return Factory(db.session)
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    """The CSRF token of the form on `url`, as a browser would submit it."""
+    page = client.get(url).get_data(as_text=True)
+    match = CSRF_INPUT.search(page)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client, url: str, data: dict, *, form_page: str | None = None, **kwargs):
+    data = dict(data)
+    data.setdefault("csrf_token", csrf_token(client, form_page or url))
+    return client.post(url, data=data, **kwargs)
+
+
+PASSWORD = "velvet-harbor-orchid-42"
+
+
+def login(client, email: str, password: str = PASSWORD):
+    return post_form(client, "/auth/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def outbox(app):
+    def read():
+        return app.extensions["mailer"].outbox()
+
+    return read
+
+
+@pytest.fixture
+def therapist_user(factory):
+    """A confirmed therapist with a password, signed out."""
+    from directory.accounts.passwords import hash_password
+    from directory.models import utcnow
+
+    profile = factory.therapist(name="Tess Therapist", commit=False)
+    profile.user.password_hash = hash_password(PASSWORD)
+    profile.user.email_confirmed_at = utcnow()
+    db.session.commit()
+    return profile.user
+
+
+@pytest.fixture
+def make_user(factory):
+    from directory.accounts.passwords import hash_password
+    from directory.models import Role, User, utcnow
+
+    def make(role: Role, email: str):
+        user = User(email=email, name=email.split("@")[0], role=role, password_hash=hash_password(PASSWORD),
+                    email_confirmed_at=utcnow())
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make

@@ -131,6 +131,14 @@ NO_LICENSE_STATES: dict[str, str] = {
     "CA": "California's CAMTC certificate is voluntary; the state issues no license",
 }
 
+# What a therapist in a no-license state submits instead ("" = a state license).
+CREDENTIAL_KINDS: dict[str, str] = {
+    "": "State massage license",
+    "camtc": "CAMTC certificate (California Massage Therapy Council)",
+    "national_board": "National board certification (NCBTMB)",
+    "state_registration": "State registration (Vermont)",
+}
+
 STANDING_ADVICE: tuple[str, ...] = (
     "Tell your therapist about any medical conditions, medications or injuries.",
     "Possible after-effects are muscle soreness, bruising or skin irritation.",

@@ -1,6 +1,10 @@
 """Public pages: home, the listing, a profile, and the health check."""
-from flask import abort, jsonify, render_template, request
+from flask import abort, after_this_request, jsonify, render_template, request, send_file
+from flask_login import current_user
 from sqlalchemy import text
+
+from .. import stats, uploads
+from ..models import TherapistProfile
 
 from ..extensions import db
 from ..therapists.services import ListingFilterError, ListingFilters, get_listable, listed_cities, listing_query
@@ -27,7 +31,29 @@ def therapist(therapist_id: int):
     profile = get_listable(therapist_id)
     if profile is None:
         abort(404)
+    if not (current_user.is_authenticated and current_user.id == profile.user_id):
+        stats.record("views", [profile.id])
+        after_this_request(_flush_stats)
     return render_template("public/therapist.html", t=profile)
+
+
+def _flush_stats(response):
+    stats.after_response(response)
+    return response
+
+
+@bp.get("/therapists/<int:therapist_id>/photo")
+def therapist_photo(therapist_id: int):
+    """Photos of listed profiles are public; otherwise only the owner and admins see them."""
+    profile = db.session.get(TherapistProfile, therapist_id)
+    if profile is None or not profile.photo:
+        abort(404)
+    mine = current_user.is_authenticated and (current_user.id == profile.user_id or current_user.is_admin)
+    if not (mine or get_listable(therapist_id)):
+        abort(404)
+    response = send_file(uploads.path_of("photos", profile.photo), max_age=0 if mine else 3600)
+    response.headers["Cache-Control"] = "private, no-store" if mine else "public, max-age=3600"
+    return response
 
 
 @bp.get("/healthz")

@@ -1,0 +1,202 @@
+"""/account/...: a therapist's dashboard, profile, photo, credentials and documents."""
+from functools import wraps
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from .. import stats, uploads
+from ..models import CredentialStatus
+from . import bp, services
+from .forms import CertificationForm, ConfirmForm, LicenseForm, PhotoForm, ProfileForm
+
+
+def therapist_required(view):
+    """Signed-in therapists only: others signed in get 403, anonymous users the login page."""
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_therapist or current_user.therapist is None:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _profile():
+    return current_user.therapist
+
+
+@bp.get("")
+@login_required
+def dashboard():
+    if current_user.is_admin and "admin.verifications" in current_app.view_functions:
+        return redirect(url_for("admin.verifications"))
+    if not current_user.is_therapist:
+        abort(403)
+    profile = _profile()
+    percent, steps = services.completeness(profile)
+    next_step = next((s for s in steps if not s.done), None)
+    return render_template(
+        "account/dashboard.html", t=profile, percent=percent, steps=steps, next_step=next_step,
+        counts=stats.last_30_days(profile.id), resend=ConfirmForm(),
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@therapist_required
+def profile():
+    t = _profile()
+    form = ProfileForm(obj=None if request.method == "POST" else _form_data(t))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_profile(t, form, current_app.extensions["geocoder"])
+        except services.ProfileError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+            status = 400
+        else:
+            flash(f"Profile saved. We placed you at {t.location_label}.", "success")
+            return redirect(url_for("account.profile"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("account/profile.html", form=form, t=t, photo_form=PhotoForm(), remove_form=ConfirmForm()), status
+
+
+def _form_data(t):
+    """The profile as the form's initial data."""
+    class Data:
+        pass
+
+    data = Data()
+    for name in ("name", "bio", "gender", "years_experience", "hsa_fsa", "accepting_new_clients",
+                 "mobile_radius_miles", "address", "city", "state", "postal_code"):
+        setattr(data, name, getattr(t, name))
+    data.languages = t.language_codes or ["en"]
+    data.techniques = t.technique_slugs
+    for minutes, amount in t.price_by_minutes.items():
+        setattr(data, f"price_{minutes}", amount)
+    if t.latitude is None and t.accepting_new_clients is None:
+        data.accepting_new_clients = True
+    return data
+
+
+@bp.post("/photo")
+@therapist_required
+def photo():
+    t = _profile()
+    photo_form = PhotoForm()
+    if photo_form.validate_on_submit():
+        storage = photo_form.photo.data
+        try:
+            if not storage or not getattr(storage, "filename", ""):
+                raise uploads.UploadError("Choose a photo to upload.")
+            services.set_photo(t, storage)
+        except uploads.UploadError as exc:
+            photo_form.photo.errors = [str(exc)]
+        else:
+            flash("Photo saved.", "success")
+            return redirect(url_for("account.profile"))
+    form = ProfileForm(formdata=None, obj=_form_data(t))
+    return render_template("account/profile.html", form=form, t=t, photo_form=photo_form, remove_form=ConfirmForm()), 400
+
+
+@bp.post("/photo/remove")
+@therapist_required
+def remove_photo():
+    if ConfirmForm().validate_on_submit():
+        services.remove_photo(_profile())
+        flash("Photo removed.", "success")
+    return redirect(url_for("account.profile"))
+
+
+@bp.get("/credentials")
+@therapist_required
+def credentials():
+    return _credentials_page(LicenseForm(prefix="new"), CertificationForm(prefix="cert"), {})
+
+
+def _credentials_page(license_form, cert_form, edit_forms, status=200):
+    t = _profile()
+    for lic in t.licenses:
+        if lic.id not in edit_forms:
+            form = LicenseForm(prefix=f"lic{lic.id}", data={
+                "credential": lic.credential or "", "number": lic.number, "state": lic.state, "expires_on": lic.expires_on})
+            edit_forms[lic.id] = form
+    return render_template("account/credentials.html", t=t, license_form=license_form, cert_form=cert_form,
+                           edit_forms=edit_forms, Status=CredentialStatus), status
+
+
+@bp.post("/credentials/licenses")
+@therapist_required
+def add_license():
+    return _save_license(LicenseForm(prefix="new"), None)
+
+
+@bp.post("/credentials/licenses/<int:license_id>")
+@therapist_required
+def change_license(license_id: int):
+    license = services.owned_license(_profile(), license_id)
+    if license is None:
+        abort(404)
+    return _save_license(LicenseForm(prefix=f"lic{license_id}"), license)
+
+
+def _save_license(form, license):
+    if current_user.email_confirmed_at is None:
+        flash("Confirm your email address before you submit credentials.", "error")
+        return redirect(url_for("account.dashboard"))
+    if form.validate_on_submit():
+        try:
+            change = services.save_license(_profile(), form, license)
+        except services.ProfileError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            message = "License submitted. An administrator will check it; you will get an email."
+            if change.returned_to_pending:
+                message = "License changed. Your verified badge is removed until an administrator checks it again."
+            flash(message, "success")
+            return redirect(url_for("account.credentials"))
+    edit_forms = {license.id: form} if license else {}
+    new_form = form if license is None else LicenseForm(prefix="new", formdata=None)
+    return _credentials_page(new_form, CertificationForm(prefix="cert", formdata=None), edit_forms, 400)
+
+
+@bp.post("/credentials/certifications")
+@therapist_required
+def add_certification():
+    form = CertificationForm(prefix="cert")
+    if current_user.email_confirmed_at is None:
+        flash("Confirm your email address before you submit credentials.", "error")
+        return redirect(url_for("account.dashboard"))
+    if form.validate_on_submit():
+        try:
+            services.save_certification(_profile(), form)
+        except services.ProfileError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            flash("Certification submitted for checking.", "success")
+            return redirect(url_for("account.credentials"))
+    return _credentials_page(LicenseForm(prefix="new", formdata=None), form, {}, 400)
+
+
+@bp.get("/documents/<int:document_id>")
+@login_required
+def document(document_id: int):
+    doc = services.owned_document(current_user, document_id)
+    if doc is None:
+        abort(404)  # not found and not yours look the same
+    try:
+        path = uploads.path_of("documents", doc.stored_name)
+    except FileNotFoundError:
+        abort(404)
+    response = send_file(path, mimetype=doc.content_type, download_name=doc.original_name,
+                         as_attachment=request.args.get("download") == "1", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+@bp.get("/preview")
+@therapist_required
+def preview():
+    return render_template("public/therapist.html", t=_profile(), preview=True)

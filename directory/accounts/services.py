@@ -1,0 +1,76 @@
+"""Account rules: sign-up, sign-in, confirmation and password reset."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Role, TherapistProfile, User, utcnow
+from . import tokens
+from .passwords import hash_password, verify_password
+
+
+class AccountError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def register_therapist(name: str, email: str, password: str) -> User:
+    """A therapist account with an empty profile; one transaction."""
+    email = normalise_email(email)
+    if find_user(email) is not None:
+        raise AccountError(
+            "An account with this email already exists. Sign in, or reset your password.", field="email"
+        )
+    user = User(email=email, name=name.strip(), role=Role.THERAPIST, password_hash=hash_password(password))
+    user.therapist = TherapistProfile(name=name.strip())
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user, or None: the same answer for an unknown email and a wrong password."""
+    user = find_user(email)
+    if not verify_password(user.password_hash if user else None, password):
+        return None
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def confirm_email(token: str) -> User:
+    data = tokens.read(token, "confirm", tokens.CONFIRM_MAX_AGE)
+    user = db.session.get(User, data.get("uid"))
+    if user is None or user.email != data.get("email"):
+        raise tokens.TokenError("This link is not valid. Ask for a new one below.")
+    if user.email_confirmed_at is not None:
+        raise tokens.TokenError("This link was already used: your email is confirmed.")
+    user.email_confirmed_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def user_for_reset(token: str) -> User:
+    data = tokens.read(token, "reset", tokens.RESET_MAX_AGE)
+    user = db.session.get(User, data.get("uid"))
+    if user is None or not tokens.reset_token_matches(data, user):
+        raise tokens.TokenError("This link was already used or is no longer valid. Ask for a new one below.")
+    return user
+
+
+def reset_password(token: str, password: str) -> User:
+    user = user_for_reset(token)
+    user.password_hash = hash_password(password)
+    # Following the emailed link proves the address is theirs.
+    user.email_confirmed_at = user.email_confirmed_at or utcnow()
+    db.session.commit()
+    return user

@@ -1,0 +1,48 @@
+"""Signed, expiring, single-use tokens for email confirmation and password reset.
+
+Single use: a confirmation token names the email it confirms and is refused once
+that email is confirmed; a reset token carries a fingerprint of the password
+hash, so it dies the moment the password changes.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+CONFIRM_MAX_AGE = 48 * 3600
+RESET_MAX_AGE = 3600
+
+
+class TokenError(ValueError):
+    pass
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"directory.{purpose}")
+
+
+def _fingerprint(password_hash: str | None) -> str:
+    return hashlib.sha256((password_hash or "no-password").encode()).hexdigest()[:20]
+
+
+def make_confirm_token(user) -> str:
+    return _serializer("confirm").dumps({"uid": user.id, "email": user.email})
+
+
+def make_reset_token(user) -> str:
+    return _serializer("reset").dumps({"uid": user.id, "pw": _fingerprint(user.password_hash)})
+
+
+def read(token: str, purpose: str, max_age: int) -> dict:
+    try:
+        return _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise TokenError("This link has expired. Ask for a new one below.") from None
+    except BadSignature:
+        raise TokenError("This link is not valid. Ask for a new one below.") from None
+
+
+def reset_token_matches(data: dict, user) -> bool:
+    return data.get("pw") == _fingerprint(user.password_hash)

@@ -1,0 +1,118 @@
+"""/auth/...: register, sign in and out, confirm email, reset password."""
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import limiter
+from . import bp, emails, services
+from .forms import ForgotPasswordForm, LoginForm, RegisterForm, ResendConfirmationForm, ResetPasswordForm
+from .tokens import TokenError
+
+
+def safe_next(target: str | None) -> str | None:
+    """`next` only ever leads to a page of this site."""
+    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _email_key() -> str:
+    return "email:" + services.normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("account.dashboard"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_therapist(form.name.data, form.email.data, form.password.data)
+        except services.AccountError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            emails.send_confirmation(user)
+            login_user(user)
+            flash(f"Welcome! We sent a confirmation link to {user.email}.", "success")
+            return redirect(url_for("account.dashboard"))
+    return render_template("accounts/register.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("5 per minute;20 per hour", methods=["POST"])
+@limiter.limit("10 per hour", methods=["POST"], key_func=_email_key)
+def login():
+    form = LoginForm()
+    next_url = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("account.dashboard"))
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(next_url or url_for("account.dashboard"))
+        form.password.errors.append("That email and password do not match an account.")
+    return render_template("accounts/login.html", form=form, next_url=next_url), 400 if form.errors else 200
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You are signed out.", "success")
+    return redirect(url_for("public.home"))
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    try:
+        user = services.confirm_email(token)
+    except TokenError as exc:
+        return render_template("accounts/token_problem.html", message=str(exc), resend=True), 400
+    flash(f"Thank you: {user.email} is confirmed.", "success")
+    return redirect(url_for("account.dashboard") if current_user.is_authenticated else url_for("accounts.login"))
+
+
+@bp.post("/confirm/resend")
+@login_required
+@limiter.limit("3 per 15 minutes")
+def resend_confirmation():
+    if ResendConfirmationForm().validate_on_submit() and current_user.email_confirmed_at is None:
+        emails.send_confirmation(current_user)
+        flash(f"We sent a new confirmation link to {current_user.email}.", "success")
+    return redirect(url_for("account.dashboard"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit("3 per 15 minutes", methods=["POST"])
+@limiter.limit("3 per 15 minutes", methods=["POST"], key_func=_email_key)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = services.find_user(form.email.data)
+        if user is not None:
+            emails.send_password_reset(user)
+        # The same answer whether or not the account exists.
+        flash("If an account uses that email, a reset link is on its way. It works for one hour.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def reset_password(token: str):
+    try:
+        user = services.user_for_reset(token)
+    except TokenError as exc:
+        return render_template("accounts/token_problem.html", message=str(exc), resend=False), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.reset_password(token, form.password.data)
+        logout_user()
+        flash("Your password is changed. Sign in with the new one.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form, email=user.email), 400 if form.errors else 200

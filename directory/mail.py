@@ -1,0 +1,52 @@
+"""One mail service: SMTP when MAIL_SERVER is set, otherwise an outbox folder.
+
+In development and tests every message is written to the outbox (instance/outbox
+by default) as an .eml file a developer can open; admins can read it at /dev/outbox
+in development.
+"""
+from __future__ import annotations
+
+import smtplib
+import uuid
+from datetime import datetime, timezone
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+
+class Mailer:
+    def __init__(self, app):
+        self.sender = app.config.get("MAIL_FROM", "TrueTouch Directory <no-reply@truetouch.example>")
+        self.server = app.config.get("MAIL_SERVER")
+        self.port = int(app.config.get("MAIL_PORT", 587))
+        self.username = app.config.get("MAIL_USERNAME")
+        self.password = app.config.get("MAIL_PASSWORD")
+        self.use_tls = app.config.get("MAIL_USE_TLS", True)
+        self.outbox_dir = Path(app.config.get("MAIL_OUTBOX") or Path(app.instance_path) / "outbox")
+
+    def send(self, to: str, subject: str, body: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.sender, to, subject
+        message["Date"] = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        message["Message-ID"] = f"<{uuid.uuid4().hex}@truetouch.example>"
+        message.set_content(body)
+        if self.server:
+            with smtplib.SMTP(self.server, self.port, timeout=20) as smtp:
+                if self.use_tls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(message)
+        else:
+            self.outbox_dir.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+            (self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(message))
+        return message
+
+    def outbox(self) -> list[EmailMessage]:
+        """Messages written to the outbox, newest first."""
+        if not self.outbox_dir.exists():
+            return []
+        parser = BytesParser(policy=policy.default)
+        return [parser.parsebytes(p.read_bytes()) for p in sorted(self.outbox_dir.glob("*.eml"), reverse=True)]

@@ -1,0 +1,127 @@
+"""Uploaded files: checked by their content (never their name), stored outside
+static/ under the instance folder, and served only through views that check
+who is asking."""
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from PIL import Image, UnidentifiedImageError
+
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_MAX_SIDE = 800
+MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding them
+
+
+class UploadError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    data: bytes
+    content_type: str
+    extension: str
+    original_name: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def _read_limited(storage, max_bytes: int, what: str) -> bytes:
+    data = storage.stream.read(max_bytes + 1)
+    if not data:
+        raise UploadError(f"The {what} is empty. Choose a file.")
+    if len(data) > max_bytes:
+        raise UploadError(f"The {what} is larger than {max_bytes // (1024 * 1024)} MB.")
+    return data
+
+
+def _open_image(data: bytes) -> Image.Image:
+    """A JPEG or PNG decoded fully, or UploadError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            probe = Image.open(io.BytesIO(data))
+            if probe.format not in ("JPEG", "PNG"):
+                raise UploadError("The file must be a JPEG or PNG image.")
+            if probe.width * probe.height > MAX_PIXELS:
+                raise UploadError("The image is too large in pixels.")
+            probe.verify()
+            image = Image.open(io.BytesIO(data))
+            image.load()
+    except UploadError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning):
+        raise UploadError("The file is not a readable JPEG or PNG image.") from None
+    return image
+
+
+def check_photo(storage) -> CheckedFile:
+    """A profile photo: JPEG or PNG up to 2 MB, re-encoded (metadata dropped) and resized."""
+    data = _read_limited(storage, PHOTO_MAX_BYTES, "photo")
+    image = _open_image(data)
+    image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+    out = io.BytesIO()
+    if image.mode in ("RGBA", "LA", "P"):
+        image.convert("RGBA").save(out, "PNG", optimize=True)
+        return CheckedFile(out.getvalue(), "image/png", "png", storage.filename or "photo")
+    image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+    return CheckedFile(out.getvalue(), "image/jpeg", "jpg", storage.filename or "photo")
+
+
+def check_document(storage) -> CheckedFile:
+    """A credential document: PDF, JPEG or PNG up to 5 MB, recognised by its content."""
+    data = _read_limited(storage, DOCUMENT_MAX_BYTES, "document")
+    name = (storage.filename or "document")[:200]
+    if data.startswith(b"%PDF-"):
+        if b"%%EOF" not in data[-2048:]:
+            raise UploadError("The PDF looks incomplete or damaged. Save it again and upload it.")
+        return CheckedFile(data, "application/pdf", "pdf", name)
+    try:
+        image = _open_image(data)
+    except UploadError:
+        raise UploadError("The document must be a PDF, JPEG or PNG file.") from None
+    # Re-encode images so nothing but the picture is kept.
+    out = io.BytesIO()
+    if image.format == "PNG" or image.mode in ("RGBA", "LA", "P"):
+        image.save(out, "PNG")
+        return CheckedFile(out.getvalue(), "image/png", "png", name)
+    image.convert("RGB").save(out, "JPEG", quality=90)
+    return CheckedFile(out.getvalue(), "image/jpeg", "jpg", name)
+
+
+def upload_dir(kind: str) -> Path:
+    root = Path(current_app.config.get("UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads")
+    folder = root / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def store(kind: str, checked: CheckedFile) -> str:
+    """Write the file under a random name; the name."""
+    name = f"{uuid.uuid4().hex}.{checked.extension}"
+    (upload_dir(kind) / name).write_bytes(checked.data)
+    return name
+
+
+def path_of(kind: str, stored_name: str) -> Path:
+    if "/" in stored_name or "\\" in stored_name or stored_name.startswith("."):
+        raise FileNotFoundError(stored_name)
+    return upload_dir(kind) / stored_name
+
+
+def remove(kind: str, stored_name: str | None) -> None:
+    if stored_name:
+        try:
+            path_of(kind, stored_name).unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
