@@ -36,6 +36,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    DEV_OUTBOX_PAGE = True  # /dev/outbox: admins read the mail the site "sent"
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: instance SQLite
 

@@ -35,12 +35,13 @@ def is_postgres(app) -> bool:
 
 
 class IsolatedClient(FlaskClient):
-    """Tests hold an app context for their data; each request must still see
-    only its own signed-in user, as it would on a server."""
+    """Tests hold an app context for their data; each request must still start
+    with its own request state (signed-in user, CSRF token), as on a server."""
 
     def open(self, *args, **kwargs):
-        if has_app_context():
-            g.pop("_login_user", None)
+        if has_app_context():  # per-request state (signed-in user, CSRF token) starts afresh
+            for name in list(g):
+                g.pop(name)
         response = super().open(*args, **kwargs)
         # Large test uploads are spooled to a temporary file: close it, as a server would.
         stream = getattr(getattr(response, "request", None), "environ", {}).get("wsgi.input")

@@ -179,3 +179,22 @@ def test_every_auth_form_field_has_a_label(client):
         for element_id in re.findall(r'<input[^>]*\bid="([^"]+)"', page):
             if element_id != "csrf_token":
                 assert f'for="{element_id}"' in page, (url, element_id)
+
+
+def test_dev_outbox_is_for_admins_in_development_only(app, make_user, outbox, client):
+    from directory.models import Role
+
+    admin = make_user(Role.ADMIN, "admin@example.com")
+    app.config["DEV_OUTBOX_PAGE"] = True
+    try:
+        post_form(client, "/auth/forgot", {"email": admin.email})
+        therapist_client = app.test_client()
+        therapist = make_user(Role.THERAPIST, "t@example.com")
+        login(therapist_client, therapist.email)
+        assert therapist_client.get("/auth/dev/outbox").status_code == 403
+        login(client, admin.email)
+        page = client.get("/auth/dev/outbox").get_data(as_text=True)
+        assert "Reset your TrueTouch Directory password" in page
+    finally:
+        app.config["DEV_OUTBOX_PAGE"] = False
+    assert client.get("/auth/dev/outbox").status_code == 404

@@ -17,6 +17,14 @@ class ProfileError(ValueError):
         self.field = field
 
 
+def ensure_profile(user) -> TherapistProfile:
+    """A therapist account always has a profile to fill in (made on first visit if missing)."""
+    if user.therapist is None:
+        user.therapist = TherapistProfile(name=user.name or user.email.split("@")[0])
+        db.session.commit()
+    return user.therapist
+
+
 def place_profile(profile: TherapistProfile, *, address: str, city: str, state: str, postal_code: str, geocoder) -> None:
     """Geocode the practice location onto the profile, or ProfileError naming the field."""
     postal_code = (postal_code or "").strip()[:5]

@@ -15,8 +15,9 @@ def therapist_required(view):
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        if not current_user.is_therapist or current_user.therapist is None:
+        if not current_user.is_therapist:
             abort(403)
+        services.ensure_profile(current_user)
         return view(*args, **kwargs)
 
     return wrapper
@@ -33,7 +34,7 @@ def dashboard():
         return redirect(url_for("admin.verifications"))
     if not current_user.is_therapist:
         abort(403)
-    profile = _profile()
+    profile = services.ensure_profile(current_user)
     percent, steps = services.completeness(profile)
     next_step = next((s for s in steps if not s.done), None)
     return render_template(

@@ -1,7 +1,7 @@
 """/auth/...: register, sign in and out, confirm email, reset password."""
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
@@ -116,3 +116,14 @@ def reset_password(token: str):
         flash("Your password is changed. Sign in with the new one.", "success")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset.html", form=form, email=user.email), 400 if form.errors else 200
+
+
+@bp.get("/dev/outbox")
+@login_required
+def dev_outbox():
+    """Development only: the outbox, for admins (mail is not really sent)."""
+    if not current_app.config.get("DEV_OUTBOX_PAGE") or current_app.extensions["mailer"].server:
+        abort(404)
+    if not current_user.is_admin:
+        abort(403)
+    return render_template("accounts/outbox.html", messages=current_app.extensions["mailer"].outbox()[:50])
