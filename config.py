@@ -25,6 +25,14 @@ class Config:
     GEOCODER = os.environ.get("GEOCODER", "gazetteer")
     GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "therapist-directory")
     REDIS_URL = os.environ.get("REDIS_URL")
+    # Where links in emails sent from commands (no request) point to.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "true").lower() != "false"
+    MAIL_FROM = os.environ.get("MAIL_FROM", "TrueTouch Directory <no-reply@truetouch.example>")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     SECURE_COOKIES = False
@@ -53,6 +61,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_SERVER = None  # tests never send real mail
     STATS_FLUSH_SECONDS = 0  # write profile counts after every response
 
 

@@ -42,6 +42,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 def register_extensions(app: Flask) -> None:
     from .extensions import csrf, db, limiter, login_manager, migrate
     from .geo import make_geocoder
+    from . import audit  # noqa: F401  (the audit log refuses edits and deletes)
     from .therapists import listing  # noqa: F401  (keeps the listing summary on every flush)
 
     db.init_app(app)
@@ -86,6 +87,7 @@ def tune_sqlite(engine) -> None:
 def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .account import bp as account_bp
+    from .admin import bp as admin_bp
     from .accounts import bp as accounts_bp
     from .public import bp as public_bp
     from .search import bp as search_bp
@@ -94,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(accounts_bp, url_prefix="/auth")
     app.register_blueprint(account_bp, url_prefix="/account")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
 
 

@@ -65,6 +65,53 @@ def seed_command(count: int, seed: int, if_empty: bool) -> None:
     )
 
 
+users_cli = AppGroup("users", help="Manage accounts.")
+licenses_cli = AppGroup("licenses", help="License housekeeping (run daily).")
+
+
+@users_cli.command("create-admin")
+@click.argument("email")
+@click.option("--password-file", type=click.File("r"), help="Read the password from this file instead of a prompt.")
+@click.option("--promote", is_flag=True, help="Make an existing account an admin.")
+def create_admin_command(email: str, password_file, promote: bool) -> None:
+    """Create an administrator (the only way to make the first one)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from .admin.services import AdminError, create_admin
+
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise click.ClickException(f"{email!r} is not a valid email address: {exc}") from None
+    if password_file is not None:
+        password = password_file.read().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_admin(email, password, promote=promote)
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{user.email} is an administrator.")
+
+
+@licenses_cli.command("expire")
+def expire_command() -> None:
+    """Mark lapsed licenses expired; send reminders 30 and 7 days before expiry (once each)."""
+    from datetime import date
+
+    from .admin.emails import expiry_reminder
+    from .admin.services import expire_and_remind
+
+    with current_app.test_request_context(base_url=current_app.config.get("PUBLIC_URL") or "http://localhost:5000"):
+        counts = expire_and_remind(date.today(), expiry_reminder)
+    click.echo(
+        f"{counts['expired']} licenses marked expired; reminders sent: {counts['reminded_30']} at 30 days, "
+        f"{counts['reminded_7']} at 7 days."
+    )
+
+
 def register_cli(app) -> None:
     app.cli.add_command(therapists_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(licenses_cli)

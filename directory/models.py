@@ -231,6 +231,9 @@ class License(_Credential, db.Model):
     # In a state that issues no massage license (domain: KS, MN, WY, VT, CA) the
     # therapist submits the credential they hold instead; `credential` names it.
     credential: Mapped[str | None] = mapped_column(String(40))
+    # Expiry reminders already sent (each is sent once).
+    reminded_30_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_7_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="licenses")
     verified_by: Mapped[User | None] = relationship()
@@ -325,6 +328,27 @@ class ProfileStat(db.Model):
     views: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class AuditEntry(db.Model):
+    """Who did what, when, with the values before and after. Append-only: the
+    application has no path that edits or deletes an entry (see audit.py)."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(254))  # kept even if the account goes
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    subject_label: Mapped[str] = mapped_column(String(300), default="")
+    before: Mapped[str | None] = mapped_column(Text)  # JSON
+    after: Mapped[str | None] = mapped_column(Text)  # JSON
+    note: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User | None] = relationship()
+
+
 class GeocodeCacheEntry(db.Model):
     """Answers of an online geocoder, kept so each place is asked for once."""
 
@@ -348,6 +372,6 @@ def listable_therapists():
 
 __all__ = [
     "Role", "CredentialStatus", "User", "TherapistProfile", "License", "Certification",
-    "TherapistTechnique", "SessionPrice", "GeocodeCacheEntry", "Document", "ProfileStat", "listable_therapists",
+    "TherapistTechnique", "SessionPrice", "GeocodeCacheEntry", "Document", "ProfileStat", "AuditEntry", "listable_therapists",
     "utcnow", "today",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,17 +33,29 @@ def live_server(app):
     thread.join(timeout=5)
 
 
-@pytest.fixture
-def page(live_server):
+@contextmanager
+def chromium():
+    """Debian's chromium under Playwright; skips the test when it is not installed."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser):
+    """A page in a context of its own (its own cookies), as a separate person would have."""
+    page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+@pytest.fixture
+def page(live_server):
+    with chromium() as browser:
+        yield new_page(browser)

@@ -161,7 +161,7 @@ def test_license_with_a_document_is_pending(client, signed_in):
     data = document.get_data()
     document.close()
     assert document.status_code == 200 and data == PDF
-    assert "private" in document.headers["Cache-Control"] and "sandbox" in document.headers["Content-Security-Policy"]
+    assert "private" in document.headers["Cache-Control"] and "frame-ancestors 'self'" in document.headers["Content-Security-Policy"]
 
 
 @pytest.mark.parametrize(

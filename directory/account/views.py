@@ -193,7 +193,10 @@ def document(document_id: int):
     response = send_file(path, mimetype=doc.content_type, download_name=doc.original_name,
                          as_attachment=request.args.get("download") == "1", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    # Shown inline only inside this site's own pages (the admin queue), never elsewhere.
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    sandbox = "" if doc.content_type == "application/pdf" else "; sandbox"  # Chromium's PDF viewer needs scripts
+    response.headers["Content-Security-Policy"] = f"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'{sandbox}"
     return response
 
 

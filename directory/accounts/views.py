@@ -55,6 +55,10 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user)
+            if user.is_admin:
+                from ..admin.services import record_admin_login
+
+                record_admin_login(user)
             return redirect(next_url or url_for("account.dashboard"))
         form.password.errors.append("That email and password do not match an account.")
     return render_template("accounts/login.html", form=form, next_url=next_url), 400 if form.errors else 200

@@ -1,0 +1,193 @@
+"""Admin rules: verification decisions, suspensions, admin accounts, expiry."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from .. import audit
+from ..accounts.passwords import hash_password, password_problem
+from ..accounts.services import find_user, normalise_email
+from ..extensions import db
+from ..models import Certification, CredentialStatus, License, Role, TherapistProfile, User, utcnow
+
+REMINDER_DAYS = (30, 7)
+
+
+class AdminError(ValueError):
+    pass
+
+
+def _credential_model(kind: str):
+    return {"license": License, "certification": Certification}.get(kind)
+
+
+def _snapshot(credential) -> dict:
+    return {"status": credential.status.value, "verified_at": credential.verified_at,
+            "verified_by_id": credential.verified_by_id, "rejection_reason": credential.rejection_reason}
+
+
+def _label(kind: str, credential) -> str:
+    who = credential.therapist.name
+    if kind == "license":
+        return f"{who}: license {credential.state} {credential.number}"
+    return f"{who}: certification {credential.slug}"
+
+
+def pending_queue():
+    """Pending licenses and certifications, oldest submission first."""
+    licenses = db.session.scalars(
+        select(License).where(License.status == CredentialStatus.PENDING)
+        .options(selectinload(License.therapist).selectinload(TherapistProfile.user), selectinload(License.document))
+    ).all()
+    certs = db.session.scalars(
+        select(Certification).where(Certification.status == CredentialStatus.PENDING)
+        .options(selectinload(Certification.therapist).selectinload(TherapistProfile.user), selectinload(Certification.document))
+    ).all()
+    items = [("license", c) for c in licenses] + [("certification", c) for c in certs]
+    return sorted(items, key=lambda item: (item[1].submitted_at, item[0], item[1].id))
+
+
+def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason: str = ""):
+    """Approve, or reject with a reason; audited in the same transaction. The credential."""
+    model = _credential_model(kind)
+    credential = db.session.get(model, credential_id) if model else None
+    if credential is None:
+        raise LookupError(kind)
+    if credential.therapist.user_id == admin.id:
+        raise AdminError("You cannot decide on your own credentials: another administrator must.")
+    if credential.status != CredentialStatus.PENDING:
+        raise AdminError(f"This {kind} was already decided ({credential.status.value}).")
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise AdminError("Give the reason for the rejection: the therapist will read it.")
+    before = _snapshot(credential)
+    if approve:
+        credential.status, credential.verified_at, credential.verified_by_id = CredentialStatus.VERIFIED, utcnow(), admin.id
+        credential.verified_via, credential.rejection_reason = None, None
+    else:
+        credential.status, credential.rejection_reason = CredentialStatus.REJECTED, reason
+        credential.verified_at = credential.verified_by_id = None
+    audit.record(admin, f"{kind}_{'approved' if approve else 'rejected'}", kind, credential.id,
+                 subject_label=_label(kind, credential), before=before, after=_snapshot(credential),
+                 note=reason or None)
+    db.session.commit()
+    return credential
+
+
+@dataclass(frozen=True)
+class TherapistQuery:
+    text: str = ""
+    state: str = ""
+    status: str = ""  # listed, pending, suspended, expired, unlicensed
+
+    STATUSES = ("listed", "pending", "suspended", "expired", "rejected", "unlicensed")
+
+
+def search_therapists(q: TherapistQuery, limit: int = 100):
+    P = TherapistProfile
+    stmt = select(P).join(User, User.id == P.user_id).options(selectinload(P.licenses), selectinload(P.user))
+    if q.text:
+        like = f"%{q.text.lower()}%"
+        stmt = stmt.where(or_(
+            func.lower(P.name).like(like), func.lower(User.email).like(like),
+            P.id.in_(select(License.therapist_id).where(func.lower(License.number).like(like))),
+        ))
+    if q.state:
+        stmt = stmt.where(or_(P.state == q.state, P.id.in_(select(License.therapist_id).where(License.state == q.state))))
+    today = date.today()
+    has = lambda *cond: P.id.in_(select(License.therapist_id).where(*cond))  # noqa: E731
+    if q.status == "listed":
+        stmt = stmt.where(P.listable_clause(today))
+    elif q.status == "suspended":
+        stmt = stmt.where(P.suspended_at.is_not(None))
+    elif q.status == "pending":
+        stmt = stmt.where(or_(has(License.status == CredentialStatus.PENDING),
+                              P.id.in_(select(Certification.therapist_id).where(Certification.status == CredentialStatus.PENDING))))
+    elif q.status == "expired":
+        stmt = stmt.where(has(or_(License.status == CredentialStatus.EXPIRED, License.expires_on < today)),
+                          ~P.listable_clause(today))
+    elif q.status == "rejected":
+        stmt = stmt.where(has(License.status == CredentialStatus.REJECTED))
+    elif q.status == "unlicensed":
+        stmt = stmt.where(~P.id.in_(select(License.therapist_id)))
+    return db.session.scalars(stmt.order_by(P.name, P.id).limit(limit)).all()
+
+
+def set_suspension(admin: User, profile: TherapistProfile, *, suspend: bool, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise AdminError("Give the reason: it is kept in the audit log.")
+    if suspend == (profile.suspended_at is not None):
+        raise AdminError("This therapist is already suspended." if suspend else "This therapist is not suspended.")
+    before = {"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason}
+    profile.suspended_at = utcnow() if suspend else None
+    profile.suspension_reason = reason if suspend else None
+    audit.record(admin, "suspended" if suspend else "unsuspended", "therapist", profile.id,
+                 subject_label=f"{profile.name} <{profile.user.email}>", before=before,
+                 after={"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason},
+                 note=reason)
+    db.session.commit()
+
+
+def create_admin(email: str, password: str, *, promote: bool = False) -> User:
+    """The way to make an admin (the CLI calls it). Audited as a role change."""
+    email = normalise_email(email)
+    problem = password_problem(password, email)
+    if problem:
+        raise AdminError(problem)
+    user = find_user(email)
+    if user is not None and not promote:
+        raise AdminError(f"{email} already has an account ({user.role.value}); pass --promote to make it an admin.")
+    before = {"role": user.role.value} if user else None
+    if user is None:
+        user = User(email=email, name=email.split("@")[0], role=Role.ADMIN, email_confirmed_at=utcnow())
+        db.session.add(user)
+    user.role, user.password_hash = Role.ADMIN, hash_password(password)
+    db.session.flush()
+    audit.record("command line", "role_changed", "user", user.id, subject_label=email,
+                 before=before, after={"role": Role.ADMIN.value})
+    db.session.commit()
+    return user
+
+
+def record_admin_login(user: User) -> None:
+    audit.record(user, "admin_login", "user", user.id, subject_label=user.email)
+    db.session.commit()
+
+
+def licenses_to_expire(today: date):
+    return db.session.scalars(
+        select(License).where(License.status == CredentialStatus.VERIFIED, License.expires_on < today)
+    ).all()
+
+
+def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
+    """Mark lapsed licenses expired; remind 30 and 7 days ahead, each reminder once."""
+    counts = {"expired": 0, "reminded_30": 0, "reminded_7": 0}
+    for lic in licenses_to_expire(today):
+        before = _snapshot(lic)
+        lic.status = CredentialStatus.EXPIRED
+        audit.record("licenses expire", "license_expired", "license", lic.id, subject_label=_label("license", lic),
+                     before=before, after=_snapshot(lic))
+        counts["expired"] += 1
+    db.session.commit()
+    for days in REMINDER_DAYS:
+        column = getattr(License, f"reminded_{days}_at")
+        due = db.session.scalars(select(License).where(
+            License.status == CredentialStatus.VERIFIED, column.is_(None),
+            License.expires_on >= today, License.expires_on <= today + timedelta(days=days),
+        )).all()
+        for lic in due:
+            # A 7-day reminder makes the 30-day one moot: never send both late.
+            if days == 30 and lic.expires_on <= today + timedelta(days=7):
+                lic.reminded_30_at = utcnow()
+                continue
+            send_reminder(lic, (lic.expires_on - today).days)
+            setattr(lic, f"reminded_{days}_at", utcnow())
+            db.session.commit()  # one at a time: a crash never sends a reminder twice
+            counts[f"reminded_{days}"] += 1
+    db.session.commit()
+    return counts
