@@ -49,7 +49,7 @@ def generate(count: int, seed: int = 1):
             "mobile_radius_miles": rng.choice((5.0, 10.0, 20.0)) if rng.random() < 0.25 else None,
             "address": "", "city": place.city, "state": place.state, "postal_code": place.zip_code,
             "latitude": place.latitude, "longitude": place.longitude, "timezone": place.timezone,
-            "created_at": now, "updated_at": now,
+            "created_at": now, "updated_at": now, "rating_count": 0, "rating_average": None,
         })
         unlisted = rng.random()
         licenses.append({

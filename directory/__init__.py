@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .account import bp as account_bp
     from .admin import bp as admin_bp
+    from .bookings import bp as bookings_bp
     from .accounts import bp as accounts_bp
     from .public import bp as public_bp
     from .search import bp as search_bp
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp, url_prefix="/auth")
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(bookings_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
 
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Time,
     Enum,
     Float,
     ForeignKey,
@@ -91,6 +92,7 @@ class TherapistProfile(db.Model):
             "ix_therapist_profiles_search", "latitude", "longitude", "listed_until", "id",
             "search_techniques", "search_certifications", "search_prices", "gender", "languages",
             "hsa_fsa", "accepting_new_clients", "mobile_radius_miles", "years_experience",
+            "rating_count", "rating_average",
         ),
         CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude_range"),
@@ -133,6 +135,9 @@ class TherapistProfile(db.Model):
     search_techniques: Mapped[str] = mapped_column(String(200), default="")
     search_certifications: Mapped[str] = mapped_column(String(200), default="")
     search_prices: Mapped[str] = mapped_column(String(100), default="")
+    # Visible reviews: kept by the reviews service, read by search for ranking.
+    rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating_average: Mapped[float | None] = mapped_column(Float)
 
     user: Mapped[User] = relationship(back_populates="therapist")
     licenses: Mapped[list[License]] = relationship(
@@ -349,6 +354,128 @@ class AuditEntry(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
+class BookingStatus(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class WeeklyHours(db.Model):
+    """When a therapist works, in their own time zone (one span per weekday)."""
+
+    __tablename__ = "weekly_hours"
+    __table_args__ = (
+        UniqueConstraint("therapist_id", "weekday"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("start_time < end_time", name="start_before_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # Monday = 0
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+
+class TimeOff(db.Model):
+    __tablename__ = "time_off"
+    __table_args__ = (CheckConstraint("starts_on <= ends_on", name="start_before_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at", name="start_before_end"),
+        CheckConstraint("price_amount >= 0", name="price_not_negative"),
+        Index("ix_bookings_therapist_start", "therapist_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"))
+    # Null once the client deletes their account: the therapist keeps the record.
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    minutes: Mapped[int] = mapped_column(Integer)
+    price_amount: Mapped[Decimal] = mapped_column(Numeric(8, 2))  # as priced when booked
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"), default=BookingStatus.PENDING)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    therapist_message: Mapped[str | None] = mapped_column(Text)
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    therapist: Mapped[TherapistProfile] = relationship()
+    client: Mapped[User | None] = relationship()
+    intake: Mapped[Intake | None] = relationship(back_populates="booking", cascade="all, delete-orphan", uselist=False)
+    slots: Mapped[list[BookingSlot]] = relationship(cascade="all, delete-orphan")
+    review: Mapped[Review | None] = relationship(back_populates="booking", uselist=False)
+
+    @property
+    def holds_time(self) -> bool:
+        return self.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+class BookingSlot(db.Model):
+    """The quarter hours a pending or confirmed booking holds. The primary key
+    makes the database itself refuse two bookings of one therapist that overlap."""
+
+    __tablename__ = "booking_slots"
+
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True)
+    slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+
+
+class Intake(db.Model):
+    """Health details a client shares with one therapist for one booking: shown
+    only to that client and that therapist, never to admins, never logged."""
+
+    __tablename__ = "intakes"
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True)
+    concerns: Mapped[str] = mapped_column(Text, default="")
+    goals: Mapped[str] = mapped_column(String(300), default="")  # slugs, ';'-separated
+    conditions: Mapped[str] = mapped_column(String(300), default="")  # slugs, ';'-separated
+    medications: Mapped[str] = mapped_column(Text, default="")
+    history: Mapped[str] = mapped_column(Text, default="")
+
+    booking: Mapped[Booking] = relationship(back_populates="intake")
+
+    def __repr__(self) -> str:  # never let health details reach a log or error report
+        return f"<Intake booking={self.booking_id}>"
+
+
+class Review(db.Model):
+    __tablename__ = "reviews"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), unique=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(120))
+    rating: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+
+    booking: Mapped[Booking] = relationship(back_populates="review")
+
+
 class GeocodeCacheEntry(db.Model):
     """Answers of an online geocoder, kept so each place is asked for once."""
 
@@ -372,6 +499,7 @@ def listable_therapists():
 
 __all__ = [
     "Role", "CredentialStatus", "User", "TherapistProfile", "License", "Certification",
-    "TherapistTechnique", "SessionPrice", "GeocodeCacheEntry", "Document", "ProfileStat", "AuditEntry", "listable_therapists",
+    "TherapistTechnique", "SessionPrice", "GeocodeCacheEntry", "Document", "ProfileStat", "AuditEntry", "BookingStatus", "WeeklyHours", "TimeOff", "Booking",
+    "BookingSlot", "Intake", "Review", "listable_therapists",
     "utcnow", "today",
 ]

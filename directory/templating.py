@@ -31,4 +31,9 @@ def register(app):
         gender_label=lambda s: v.label(v.GENDERS, s) if s else "",
         credential_label=lambda s: v.CREDENTIAL_KINDS.get(s or "", s),
     )
-    app.jinja_env.globals.update(vocab=v, has_endpoint=lambda name: name in app.view_functions)
+    from datetime import timezone
+
+    from .bookings.availability import zone_of
+
+    app.jinja_env.filters["tz"] = zone_of
+    app.jinja_env.globals.update(vocab=v, has_endpoint=lambda name: name in app.view_functions, utc=timezone.utc)

@@ -293,7 +293,7 @@ def test_documents_are_never_public(app, two_therapists):
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
 
 
-@pytest.mark.parametrize("url", ["/account", "/account/profile", "/account/credentials", "/account/preview"])
+@pytest.mark.parametrize("url", ["/account/profile", "/account/credentials", "/account/preview", "/account/availability"])
 def test_clients_and_admins_get_403_and_anonymous_the_login_page(app, make_user, url):
     anonymous = app.test_client().get(url)
     assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/auth/login")
@@ -308,3 +308,10 @@ def test_profile_post_only_changes_the_signed_in_therapists_profile(client, two_
     db.session.expire_all()
     assert db.session.get(TherapistProfile, two_therapists.id).name == "Otto Other"
 
+
+
+def test_a_clients_account_page_is_their_bookings(app, make_user):
+    c = app.test_client()
+    login(c, make_user(Role.CLIENT, "c@example.com").email)
+    response = c.get("/account")
+    assert response.status_code == 302 and response.headers["Location"] == "/account/bookings"

@@ -149,14 +149,15 @@ def test_reset_refuses_a_weak_new_password(client, therapist_user, outbox):
 
 
 def test_repeated_wrong_passwords_are_rate_limited_with_a_clear_page(client, therapist_user):
+    attempt = lambda pw: post_form(client, "/auth/login", {"email": therapist_user.email, "password": pw})  # noqa: E731
     for _ in range(5):
-        assert login(client, therapist_user.email, "wrong-password-xyz").status_code == 400
-    response = login(client, therapist_user.email, "wrong-password-xyz")
+        assert attempt("wrong-password-xyz").status_code == 400
+    response = attempt("wrong-password-xyz")
     page = response.get_data(as_text=True)
     assert response.status_code == 429
     assert re.search(r"Try again in \d+ minutes?\.", page)
     # Even the right password waits: the limit is on attempts, not on failures alone.
-    assert login(client, therapist_user.email, PASSWORD).status_code == 429
+    assert attempt(PASSWORD).status_code == 429
 
 
 def test_reset_requests_are_rate_limited(client, therapist_user, outbox):

@@ -32,6 +32,8 @@ def _profile():
 def dashboard():
     if current_user.is_admin and "admin.verifications" in current_app.view_functions:
         return redirect(url_for("admin.verifications"))
+    if current_user.role.value == "client":
+        return redirect(url_for("bookings.mine"))
     if not current_user.is_therapist:
         abort(403)
     profile = services.ensure_profile(current_user)
@@ -203,4 +205,7 @@ def document(document_id: int):
 @bp.get("/preview")
 @therapist_required
 def preview():
-    return render_template("public/therapist.html", t=_profile(), preview=True)
+    from ..bookings.reviews import visible_reviews
+
+    return render_template("public/therapist.html", t=_profile(), preview=True, reviews=visible_reviews(_profile()),
+                           next_free=None)

@@ -23,18 +23,50 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def register_therapist(name: str, email: str, password: str) -> User:
-    """A therapist account with an empty profile; one transaction."""
+def register(name: str, email: str, password: str, role: Role = Role.THERAPIST) -> User:
+    """A client or therapist account (a therapist gets an empty profile); one transaction."""
+    if role not in (Role.CLIENT, Role.THERAPIST):
+        raise AccountError("Accounts are for clients or therapists.")
     email = normalise_email(email)
     if find_user(email) is not None:
         raise AccountError(
             "An account with this email already exists. Sign in, or reset your password.", field="email"
         )
-    user = User(email=email, name=name.strip(), role=Role.THERAPIST, password_hash=hash_password(password))
-    user.therapist = TherapistProfile(name=name.strip())
+    user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
+    if role == Role.THERAPIST:
+        user.therapist = TherapistProfile(name=name.strip())
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def register_therapist(name: str, email: str, password: str) -> User:
+    return register(name, email, password, Role.THERAPIST)
+
+
+def delete_client_account(user: User, password: str) -> None:
+    """Remove the account: intakes deleted, upcoming bookings cancelled (their
+    time freed), reviews kept without the name. One transaction."""
+    from ..models import Booking, BookingStatus, Review
+
+    if user.role != Role.CLIENT:
+        raise AccountError("Only client accounts can be deleted here; therapists, please contact us.")
+    if not verify_password(user.password_hash, password):
+        raise AccountError("That password is not right.", field="password")
+    try:
+        for booking in db.session.scalars(select(Booking).where(Booking.client_id == user.id)):
+            if booking.holds_time:
+                booking.status, booking.cancelled_by = BookingStatus.CANCELLED, "client"
+                booking.cancel_reason = "The client deleted their account."
+                booking.slots = []
+            booking.intake = None
+        for review in db.session.scalars(select(Review).where(Review.client_id == user.id)):
+            review.client_id, review.author_name = None, "Former client"
+        db.session.delete(user)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -6,6 +6,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
 from . import bp, emails, services
+from ..bookings.forms import DeleteAccountForm
+from ..models import Role
 from .forms import ForgotPasswordForm, LoginForm, RegisterForm, ResendConfirmationForm, ResetPasswordForm
 from .tokens import TokenError
 
@@ -41,6 +43,42 @@ def register():
             flash(f"Welcome! We sent a confirmation link to {user.email}.", "success")
             return redirect(url_for("account.dashboard"))
     return render_template("accounts/register.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/register/client", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def register_client():
+    next_url = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("account.dashboard"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register(form.name.data, form.email.data, form.password.data, Role.CLIENT)
+        except services.AccountError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            emails.send_confirmation(user)
+            login_user(user)
+            flash(f"Welcome! We sent a confirmation link to {user.email}.", "success")
+            return redirect(next_url or url_for("bookings.mine"))
+    return render_template("accounts/register_client.html", form=form, next_url=next_url), 400 if form.errors else 200
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_client_account(current_user._get_current_object(), form.password.data)
+        except services.AccountError as exc:
+            (getattr(form, exc.field).errors if exc.field else form.password.errors).append(str(exc))
+        else:
+            logout_user()
+            flash("Your account is deleted. Your health details are gone; your reviews stay without your name.", "success")
+            return redirect(url_for("public.home"))
+    return render_template("accounts/delete.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import AuditEntry, TherapistProfile
 from . import bp, emails, services
+from ..bookings.forms import HideReviewForm
 from .forms import DecisionForm, SuspensionForm, TherapistSearchForm
 
 
@@ -101,3 +102,42 @@ def _same_site(url) -> bool:
 def audit_log():
     page = db.paginate(select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()), per_page=50, error_out=False)
     return render_template("admin/audit.html", page=page)
+
+
+@bp.get("/bookings")
+def bookings():
+    """Booking metadata only: admins never see a client's intake."""
+    from ..models import Booking
+
+    page = db.paginate(select(Booking).order_by(Booking.starts_at.desc()), per_page=50, error_out=False)
+    return render_template("admin/bookings.html", page=page)
+
+
+@bp.get("/reviews")
+def review_list():
+    from ..models import Review
+
+    page = db.paginate(select(Review).order_by(Review.created_at.desc()), per_page=50, error_out=False)
+    return render_template("admin/reviews.html", page=page, form=HideReviewForm())
+
+
+@bp.post("/reviews/<int:review_id>/hide")
+def hide_review(review_id: int):
+    from ..bookings import reviews
+    from ..bookings.services import BookingError
+    from ..models import Review
+
+    review = db.session.get(Review, review_id)
+    if review is None:
+        abort(404)
+    form = HideReviewForm()
+    if not form.validate_on_submit():
+        flash("Give the reason for hiding the review.", "error")
+    else:
+        try:
+            reviews.hide(current_user, review, form.reason.data)
+        except BookingError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("Review hidden; the rating no longer counts it.", "success")
+    return redirect(url_for("admin.review_list"))

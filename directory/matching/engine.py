@@ -15,7 +15,9 @@ from typing import NamedTuple
 from ..geo import distance_miles, local_scale
 from .plan import Plan, recommend_plan
 from .safety import SafetyScreen, screen_conditions
-from .scoring import CERTIFICATION_REASONS, WEIGHTS, credential_score, goal_fit, language_names, money
+from .scoring import (
+    CERTIFICATION_REASONS, WEIGHTS, credential_score, goal_fit, language_names, money, rating_score,
+)
 from .vocabulary import CERTIFICATIONS, CONDITIONS, GENDERS, TECHNIQUES
 
 # local_distance is within 0.02% of geodesic; closer to the edge than this we ask geodesic.
@@ -119,9 +121,10 @@ class _Judge:
         want_hsa, want_accepting = bool(req.hsa_fsa), bool(req.accepting_new_clients)
         # Scoring (scoring.py's parts, inlined): weights, budget, and memos of the
         # parts that depend on few distinct values (technique sets, credentials).
-        w_goal, w_distance, w_price, w_credentials = (
-            100 * WEIGHTS[k] for k in ("goal", "distance", "price", "credentials")
+        w_goal, w_distance, w_price, w_credentials, w_rating = (
+            100 * WEIGHTS[k] for k in ("goal", "distance", "price", "credentials", "rating")
         )
+        ratings: dict[tuple, float] = {}
         budget = req.max_price or REFERENCE_PRICE_PER_MINUTE * minutes
         fits, goal_fit_of, credentials = self._fit, self.goal_fit, {}
 
@@ -169,8 +172,12 @@ class _Judge:
                 cred = credentials[key] = credential_score(*key)
             price_part = 1.5 - price / budget  # price_score(), inlined
             price_part = 0.0 if price_part < 0 else 1.0 if price_part > 1 else price_part
+            rkey = (c.rating_average, c.rating_count)
+            rating = ratings.get(rkey)
+            if rating is None:
+                rating = ratings[rkey] = rating_score(*rkey)
             return None, d, (w_goal * fit[0] + w_distance * (1 - d / limit)
-                             + w_price * price_part + w_credentials * cred)
+                             + w_price * price_part + w_credentials * cred + w_rating * rating)
 
         return check
 
@@ -206,6 +213,8 @@ def explain(req: ClientRequest, c: Candidate, d: float, price: float, plan: Plan
         reasons.append("Speaks " + language_names([lang for lang in req.languages if lang in c.languages]))
     if req.hsa_fsa:
         reasons.append("Accepts HSA/FSA cards")
+    if c.rating_count:
+        reasons.append(f"{c.rating_average:.1f} from {c.rating_count} review{'s' if c.rating_count != 1 else ''}")
     if c.years_experience and c.years_experience >= 5:
         reasons.append(f"{c.years_experience} years of experience")
     return tuple(reasons)

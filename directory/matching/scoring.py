@@ -4,7 +4,20 @@ from __future__ import annotations
 from .vocabulary import GOALS, LANGUAGES, TECHNIQUES
 
 AFFINITY = (1.0, 0.75, 0.5)  # a goal's techniques, strongest first
-WEIGHTS = {"goal": 0.45, "distance": 0.25, "price": 0.15, "credentials": 0.15}
+WEIGHTS = {"goal": 0.40, "distance": 0.25, "price": 0.12, "credentials": 0.11, "rating": 0.12}
+# Reviews count through a Bayesian average: few reviews are pulled toward an
+# ordinary 4 stars, so two five-star reviews do not outrank fifty of 4.5.
+PRIOR_MEAN, PRIOR_WEIGHT = 4.0, 10
+
+
+def rated(average: float | None, count: int) -> float:
+    """The rating used for ranking, in stars."""
+    return (PRIOR_MEAN * PRIOR_WEIGHT + (average or 0.0) * count) / (PRIOR_WEIGHT + count)
+
+
+def rating_score(average: float | None, count: int) -> float:
+    """0-1: 1 star -> 0, 5 stars -> 1, after the prior."""
+    return (rated(average, count) - 1) / 4
 CERTIFICATION_REASONS = {
     "prenatal": "Certified in prenatal massage",
     "oncology": "Trained in oncology massage",
@@ -49,10 +62,10 @@ def credential_score(certifications, years_experience) -> float:
     return 0.4 * board + 0.3 * years + 0.3 * min(len(certifications), 3) / 3
 
 
-def combine(goal: float, distance: float, price: float, credentials: float) -> float:
+def combine(goal: float, distance: float, price: float, credentials: float, rating: float) -> float:
     return 100 * (
-        WEIGHTS["goal"] * goal + WEIGHTS["distance"] * distance
-        + WEIGHTS["price"] * price + WEIGHTS["credentials"] * credentials
+        WEIGHTS["goal"] * goal + WEIGHTS["distance"] * distance + WEIGHTS["price"] * price
+        + WEIGHTS["credentials"] * credentials + WEIGHTS["rating"] * rating
     )
 
 

@@ -22,7 +22,7 @@ MAX_MOBILE_RADIUS = 100.0
 COLUMNS = (
     P.id, P.latitude, P.longitude, P.search_techniques, P.search_certifications,
     P.search_prices, P.gender, P.languages, P.hsa_fsa, P.accepting_new_clients,
-    P.mobile_radius_miles, P.years_experience,
+    P.mobile_radius_miles, P.years_experience, P.rating_average, P.rating_count,
 )
 
 
@@ -98,7 +98,7 @@ def to_candidates(rows, on: date) -> list[Candidate]:
         # listed_until >= on was checked by the query, so the license is current.
         new(Candidate, (
             r[0], "", r[1], r[2], techniques[r[3]], certifications[r[4]], prices[r[5]],
-            True, None, False, r[6], languages[r[7]], r[8], r[9], r[10], r[11], None, 0, None,
+            True, None, False, r[6], languages[r[7]], r[8], r[9], r[10], r[11], r[12], r[13], None,
         ))
         for r in rows
     ]

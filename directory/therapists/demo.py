@@ -142,6 +142,9 @@ def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> 
     try:
         for row in make_rows(count, seed, today):
             profile, _ = save_row(row, verified=True, now=verified_at)
+            if not profile.id:
+                db.session.flush()
+            add_demo_hours(profile, rng)
             lic = profile.licenses[0]
             lic.verified_via = "demo data"
             for cert in profile.certifications:
@@ -169,3 +172,13 @@ def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> 
 
 def therapist_count() -> int:
     return db.session.scalar(select(func.count()).select_from(TherapistProfile)) or 0
+
+
+def add_demo_hours(profile, rng: random.Random) -> None:
+    """Realistic weekly hours: most work weekdays, some Saturdays, a few evenings."""
+    from ..models import WeeklyHours
+
+    start, end = rng.choice(((time(9), time(17)), (time(10), time(18)), (time(12), time(20)), (time(8), time(14))))
+    days = [0, 1, 2, 3, 4] if rng.random() < 0.7 else [1, 2, 3, 4, 5]
+    for day in days:
+        db.session.add(WeeklyHours(therapist_id=profile.id, weekday=day, start_time=start, end_time=end))

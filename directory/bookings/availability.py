@@ -1,0 +1,79 @@
+"""Free start times: weekly hours and time off in the therapist's own time zone,
+less the time that pending and confirmed bookings already hold."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import BookingSlot, TherapistProfile, TimeOff, WeeklyHours
+
+SLOT = timedelta(minutes=15)  # the grain of booking_slots
+START_STEP = timedelta(minutes=30)  # offered start times fall on the half hour
+LEAD_TIME = timedelta(hours=2)  # no booking starts sooner than this
+HORIZON_DAYS = 28
+DEFAULT_TZ = "America/New_York"
+
+
+def zone_of(profile: TherapistProfile) -> ZoneInfo:
+    try:
+        return ZoneInfo(profile.timezone or DEFAULT_TZ)
+    except ZoneInfoNotFoundError:
+        return ZoneInfo(DEFAULT_TZ)
+
+
+def slots_for(start: datetime, minutes: int) -> list[datetime]:
+    """The quarter hours a session starting at `start` (UTC) occupies."""
+    return [start + SLOT * i for i in range(minutes // 15)]
+
+
+def _held(therapist_id: int, since: datetime, until: datetime) -> set[datetime]:
+    rows = db.session.scalars(select(BookingSlot.slot_start).where(
+        BookingSlot.therapist_id == therapist_id, BookingSlot.slot_start >= since, BookingSlot.slot_start < until))
+    return {r if r.tzinfo else r.replace(tzinfo=timezone.utc) for r in rows}
+
+
+def free_starts(profile: TherapistProfile, minutes: int, *, now: datetime | None = None,
+                days: int = HORIZON_DAYS) -> dict[date, list[datetime]]:
+    """Local date -> free start times (aware, in the therapist's zone) for the next `days` days."""
+    now = now or datetime.now(timezone.utc)
+    zone = zone_of(profile)
+    hours = {h.weekday: h for h in db.session.scalars(select(WeeklyHours).filter_by(therapist_id=profile.id))}
+    if not hours:
+        return {}
+    first_day = now.astimezone(zone).date()
+    last_day = first_day + timedelta(days=days)
+    off = db.session.scalars(select(TimeOff).where(
+        TimeOff.therapist_id == profile.id, TimeOff.ends_on >= first_day, TimeOff.starts_on <= last_day)).all()
+    held = _held(profile.id, now - timedelta(days=1), now + timedelta(days=days + 2))
+    earliest = now + LEAD_TIME
+    length = timedelta(minutes=minutes)
+    out: dict[date, list[datetime]] = {}
+    for offset in range(days + 1):
+        day = first_day + timedelta(days=offset)
+        span = hours.get(day.weekday())
+        if span is None or any(t.starts_on <= day <= t.ends_on for t in off):
+            continue
+        start = datetime.combine(day, span.start_time, zone)
+        end = datetime.combine(day, span.end_time, zone)
+        starts = []
+        while start + length <= end:
+            start_utc = start.astimezone(timezone.utc)
+            if start_utc >= earliest and not any(s in held for s in slots_for(start_utc, minutes)):
+                starts.append(start)
+            start += START_STEP
+        if starts:
+            out[day] = starts
+    return out
+
+
+def is_free(profile: TherapistProfile, start_utc: datetime, minutes: int, *, now: datetime | None = None) -> bool:
+    local_day = start_utc.astimezone(zone_of(profile)).date()
+    days = free_starts(profile, minutes, now=now)
+    return any(s.astimezone(timezone.utc) == start_utc for s in days.get(local_day, []))
+
+
+def parse_hhmm(text: str) -> time:
+    return time.fromisoformat(text)

@@ -1,0 +1,96 @@
+"""Booking, availability and review forms."""
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from ..matching import vocabulary as v
+from ..search.forms import MultiCheckboxField, _choices
+
+TEXT = 2000
+
+
+class BookingForm(FlaskForm):
+    start = HiddenField("Start", validators=[InputRequired("Choose a start time.")])
+    minutes = HiddenField("Length", validators=[InputRequired("Choose a session length.")])
+    concerns = TextAreaField("What would you like help with?", validators=[Optional(), Length(max=TEXT)],
+                             description="For example: tight shoulders from desk work, trouble sleeping.")
+    goals = MultiCheckboxField("Your goals", choices=_choices(v.GOALS))
+    conditions = MultiCheckboxField("Do any of these apply to you now?", choices=_choices(v.CONDITIONS),
+                                    description="Only you and this therapist will see your answers.")
+    medications = TextAreaField("Medications", validators=[Optional(), Length(max=TEXT)])
+    history = TextAreaField("Medical history, injuries or surgeries", validators=[Optional(), Length(max=TEXT)])
+
+    def validate_minutes(self, field):
+        if field.data not in {str(m) for m in v.SESSION_LENGTHS}:
+            raise ValidationError("Choose a session length of 30, 45, 60 or 90 minutes.")
+
+
+class DecisionForm(FlaskForm):
+    message = TextAreaField("Message to the client", validators=[Optional(), Length(max=1000)])
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField("Why are you cancelling?", validators=[DataRequired("Give a reason: the other side will read it."), Length(max=1000)])
+
+
+class ReviewForm(FlaskForm):
+    rating = SelectField("Your rating", choices=[SelectChoice("", "Choose")] + [SelectChoice(str(n), f"{n} star{'s' if n > 1 else ''}") for n in range(5, 0, -1)],
+                         validate_choice=False,
+                         validators=[InputRequired("Choose 1 to 5 stars.")])
+    text = TextAreaField("Your review", validators=[DataRequired("Write a few words about the visit."), Length(max=TEXT, message=f"Keep it under {TEXT} characters.")])
+
+    def validate_rating(self, field):
+        if field.data not in {"1", "2", "3", "4", "5"}:
+            raise ValidationError("Choose 1 to 5 stars.")
+
+
+class ReplyForm(FlaskForm):
+    text = TextAreaField("Your reply", validators=[DataRequired("Write your reply."), Length(max=TEXT)])
+
+
+class HideReviewForm(FlaskForm):
+    reason = StringField("Reason for hiding", validators=[DataRequired("Give the reason."), Length(max=500)])
+
+
+class TimeOffForm(FlaskForm):
+    starts_on = DateField("First day off", validators=[InputRequired("Enter the first day.")])
+    ends_on = DateField("Last day off", validators=[InputRequired("Enter the last day.")])
+    note = StringField("Note (only you see it)", validators=[Optional(), Length(max=200)])
+
+    def validate_ends_on(self, field):
+        if self.starts_on.data and field.data and field.data < self.starts_on.data:
+            raise ValidationError("The last day cannot be before the first.")
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])
+
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class WeeklyHoursForm(FlaskForm):
+    """Start and end time for each weekday; leave both empty for a day off."""
+
+    def days(self):
+        return [(i, name, self[f"d{i}_start"], self[f"d{i}_end"]) for i, name in enumerate(WEEKDAYS)]
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        for _, name, start, end in self.days():
+            if (start.data is None) != (end.data is None):
+                end.errors.append(f"Give both a start and an end time for {name}, or neither.")
+                ok = False
+            elif start.data and end.data and start.data >= end.data:
+                end.errors.append(f"On {name} the end must come after the start.")
+                ok = False
+        return ok
+
+
+for _i, _name in enumerate(WEEKDAYS):
+    from wtforms import TimeField
+
+    setattr(WeeklyHoursForm, f"d{_i}_start", TimeField(f"{_name} from", validators=[Optional()]))
+    setattr(WeeklyHoursForm, f"d{_i}_end", TimeField(f"{_name} until", validators=[Optional()]))

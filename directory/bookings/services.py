@@ -1,0 +1,155 @@
+"""Booking rules: request, decide, cancel, complete; one transaction each.
+
+Two pending or confirmed bookings of one therapist never overlap: each holds
+its quarter hours as rows of booking_slots, whose primary key the database
+enforces, so of two racing requests for one time exactly one commits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..matching.safety import screen_conditions
+from ..matching.vocabulary import CERTIFICATIONS, CONDITIONS
+from ..models import Booking, BookingSlot, BookingStatus, Intake, TherapistProfile, User, utcnow
+from .availability import is_free, slots_for
+
+TAKEN = "That time was just taken. Please choose another time."
+
+
+class BookingError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class IntakeData:
+    concerns: str = ""
+    goals: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    medications: str = ""
+    history: str = ""
+
+
+def check_safety(profile: TherapistProfile, conditions) -> None:
+    """The safety screening again, on the intake: refuse or require certifications."""
+    screen = screen_conditions(conditions)
+    if screen.blocked:
+        raise BookingError(" ".join(screen.reasons), field="conditions")
+    held = {c.slug for c in profile.verified_certifications}
+    missing = [c for c in screen.required_certifications if c not in held]
+    if missing:
+        needs = [CONDITIONS[c].lower() for c in screen.conditions]
+        raise BookingError(
+            f"{profile.name} does not hold a verified {', '.join(CERTIFICATIONS[m].lower() for m in missing)} "
+            f"certification, which is needed for: {', '.join(needs)}. Choose a therapist who does.",
+            field="conditions",
+        )
+    if screen.excluded_techniques and not any(t not in screen.excluded_techniques for t in profile.technique_slugs):
+        raise BookingError(f"{profile.name} offers no technique that is safe for you now.", field="conditions")
+
+
+def request_booking(client: User, profile: TherapistProfile, start: datetime, minutes: int, intake: IntakeData,
+                    *, now: datetime | None = None) -> Booking:
+    """A pending booking for a free time, at today's price; BookingError otherwise."""
+    start = as_utc(start)
+    if client.id == profile.user_id:
+        raise BookingError("You cannot book yourself.")
+    if not profile.is_listable:
+        raise BookingError(f"{profile.name} is not taking bookings through the directory right now.")
+    price = profile.price_by_minutes.get(minutes)
+    if price is None:
+        raise BookingError(f"{profile.name} does not offer {minutes}-minute sessions.", field="minutes")
+    check_safety(profile, intake.conditions)
+    if not is_free(profile, start, minutes, now=now):
+        raise BookingError(TAKEN, field="start")
+    booking = Booking(
+        therapist_id=profile.id, client_id=client.id, starts_at=start, ends_at=start + timedelta(minutes=minutes),
+        minutes=minutes, price_amount=price, status=BookingStatus.PENDING,
+        intake=Intake(concerns=intake.concerns.strip(), goals=";".join(intake.goals),
+                      conditions=";".join(intake.conditions), medications=intake.medications.strip(),
+                      history=intake.history.strip()),
+    )
+    booking.slots = [BookingSlot(therapist_id=profile.id, slot_start=s) for s in slots_for(start, minutes)]
+    db.session.add(booking)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise BookingError(TAKEN, field="start") from None
+    return booking
+
+
+def _release(booking: Booking) -> None:
+    booking.slots = []
+
+
+def decide(profile: TherapistProfile, booking: Booking, *, accept: bool, message: str) -> Booking:
+    if booking.status != BookingStatus.PENDING:
+        raise BookingError(f"This request was already {booking.status.value}.")
+    booking.status = BookingStatus.CONFIRMED if accept else BookingStatus.DECLINED
+    booking.decided_at, booking.therapist_message = utcnow(), (message or "").strip() or None
+    if not accept:
+        _release(booking)
+    db.session.commit()
+    return booking
+
+
+def cancel(booking: Booking, *, by: str, reason: str) -> Booking:
+    reason = (reason or "").strip()
+    if not reason:
+        raise BookingError("Give a reason for cancelling: the other side will read it.", field="reason")
+    if not booking.holds_time:
+        raise BookingError(f"This booking is {booking.status.value}; it cannot be cancelled.")
+    if as_utc(booking.starts_at) <= datetime.now(timezone.utc):
+        raise BookingError("This session has already started.")
+    booking.status, booking.cancelled_by, booking.cancel_reason = BookingStatus.CANCELLED, by, reason
+    _release(booking)
+    db.session.commit()
+    return booking
+
+
+def complete(booking: Booking, *, now: datetime | None = None) -> Booking:
+    now = now or datetime.now(timezone.utc)
+    if booking.status != BookingStatus.CONFIRMED:
+        raise BookingError("Only a confirmed booking can be marked completed.")
+    if as_utc(booking.starts_at) > now:
+        raise BookingError("A visit can be marked completed once it has started.")
+    booking.status, booking.completed_at = BookingStatus.COMPLETED, now
+    db.session.commit()
+    return booking
+
+
+def for_client(client: User) -> list[Booking]:
+    return db.session.scalars(select(Booking).where(Booking.client_id == client.id)
+                              .options(selectinload(Booking.therapist), selectinload(Booking.review))
+                              .order_by(Booking.starts_at.desc())).all()
+
+
+def for_therapist(profile: TherapistProfile) -> list[Booking]:
+    return db.session.scalars(select(Booking).where(Booking.therapist_id == profile.id)
+                              .options(selectinload(Booking.client), selectinload(Booking.intake))
+                              .order_by(Booking.starts_at)).all()
+
+
+def visible_to(user: User, booking_id: int) -> tuple[Booking, str] | None:
+    """The booking and the viewer's side ('client' or 'therapist'), if this user is one of them."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        return None
+    if booking.client_id == user.id:
+        return booking, "client"
+    if user.therapist is not None and booking.therapist_id == user.therapist.id:
+        return booking, "therapist"
+    return None

@@ -1,0 +1,247 @@
+"""Booking pages: choose a time and send an intake; the bookings of each side;
+availability; reviews."""
+from datetime import date, datetime, timezone
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..account.views import therapist_required
+from ..extensions import db
+from ..models import Booking, BookingStatus, Review, Role, TimeOff, WeeklyHours
+from ..therapists.services import get_listable
+from . import bp, emails, reviews, services
+from .availability import free_starts, zone_of
+from .forms import (BookingForm, CancelForm, DecisionForm, ReplyForm, ReviewForm, TimeOffForm,
+                    WeeklyHoursForm)
+
+
+def _booking_page(profile, form, status=200):
+    lengths = [p.minutes for p in profile.prices]
+    minutes = request.values.get("minutes", type=int) or (60 if 60 in lengths else (lengths[0] if lengths else None))
+    if minutes not in lengths:
+        minutes = lengths[0] if lengths else None
+    days = free_starts(profile, minutes) if minutes else {}
+    chosen_day = None
+    if request.values.get("day"):
+        try:
+            chosen_day = date.fromisoformat(request.values["day"])
+        except ValueError:
+            chosen_day = None
+    if chosen_day not in days:
+        chosen_day = next(iter(days), None)
+    return render_template("bookings/book.html", t=profile, form=form, minutes=minutes, lengths=lengths,
+                           days=days, chosen_day=chosen_day, zone=zone_of(profile)), status
+
+
+@bp.get("/therapists/<int:therapist_id>/book")
+def book(therapist_id: int):
+    profile = get_listable(therapist_id)
+    if profile is None:
+        abort(404)
+    return _booking_page(profile, BookingForm(formdata=None))
+
+
+@bp.post("/therapists/<int:therapist_id>/book")
+@login_required
+def request_booking(therapist_id: int):
+    profile = get_listable(therapist_id)
+    if profile is None:
+        abort(404)
+    if current_user.role != Role.CLIENT:
+        abort(403)
+    form = BookingForm()
+    if form.validate_on_submit():
+        try:
+            start = datetime.fromisoformat(form.start.data)
+            if start.tzinfo is None:
+                raise ValueError
+        except ValueError:
+            form.start.errors.append("Choose one of the offered start times.")
+            return _booking_page(profile, form, 400)
+        intake = services.IntakeData(concerns=form.concerns.data or "", goals=tuple(form.goals.data or ()),
+                                     conditions=tuple(form.conditions.data or ()),
+                                     medications=form.medications.data or "", history=form.history.data or "")
+        try:
+            booking = services.request_booking(current_user, profile, start, int(form.minutes.data), intake)
+        except services.BookingError as exc:
+            target = getattr(form, exc.field, None) if exc.field else None
+            (target.errors if target is not None else form.start.errors).append(str(exc))
+            return _booking_page(profile, form, 409 if str(exc) == services.TAKEN else 400)
+        emails.requested(booking)
+        flash(f"Request sent to {profile.name}. You will get an email when they answer.", "success")
+        return redirect(url_for("bookings.detail", booking_id=booking.id))
+    return _booking_page(profile, form, 400)
+
+
+@bp.get("/account/bookings")
+@login_required
+def mine():
+    if current_user.role == Role.CLIENT:
+        return render_template("bookings/client_list.html", bookings=services.for_client(current_user),
+                               now=datetime.now(timezone.utc), as_utc=services.as_utc)
+    if current_user.role == Role.THERAPIST and current_user.therapist is not None:
+        return render_template("bookings/therapist_list.html", bookings=services.for_therapist(current_user.therapist),
+                               now=datetime.now(timezone.utc), as_utc=services.as_utc)
+    abort(403)
+
+
+def _mine_or_404(booking_id: int):
+    found = services.visible_to(current_user, booking_id)
+    if found is None:
+        abort(404)  # another person's booking looks like no booking
+    return found
+
+
+@bp.get("/account/bookings/<int:booking_id>")
+@login_required
+def detail(booking_id: int):
+    booking, side = _mine_or_404(booking_id)
+    return render_template("bookings/detail.html", b=booking, side=side, decision=DecisionForm(), cancel=CancelForm(),
+                           review_form=ReviewForm(), reply_form=ReplyForm(), zone=zone_of(booking.therapist),
+                           as_utc=services.as_utc, now=datetime.now(timezone.utc)), 200
+
+
+def _act(booking_id: int, action):
+    booking, side = _mine_or_404(booking_id)
+    try:
+        action(booking, side)
+    except services.BookingError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("bookings.detail", booking_id=booking_id))
+
+
+@bp.post("/account/bookings/<int:booking_id>/decide")
+@login_required
+def decide(booking_id: int):
+    def run(booking, side):
+        form = DecisionForm()
+        if side != "therapist":
+            abort(403)
+        if not form.validate_on_submit() or request.form.get("decision") not in ("accept", "decline"):
+            raise services.BookingError("Choose accept or decline.")
+        services.decide(booking.therapist, booking, accept=request.form["decision"] == "accept", message=form.message.data)
+        emails.decided(booking)
+        flash("Answer sent to the client.", "success")
+
+    return _act(booking_id, run)
+
+
+@bp.post("/account/bookings/<int:booking_id>/cancel")
+@login_required
+def cancel(booking_id: int):
+    def run(booking, side):
+        form = CancelForm()
+        if not form.validate_on_submit():
+            raise services.BookingError("Give a reason for cancelling: the other side will read it.")
+        services.cancel(booking, by=side, reason=form.reason.data)
+        emails.cancelled(booking)
+        flash("The booking is cancelled and both sides were emailed.", "success")
+
+    return _act(booking_id, run)
+
+
+@bp.post("/account/bookings/<int:booking_id>/complete")
+@login_required
+def complete(booking_id: int):
+    def run(booking, side):
+        if side != "therapist":
+            abort(403)
+        if not DecisionForm().validate_on_submit():
+            raise services.BookingError("The form expired; try again.")
+        services.complete(booking)
+        flash("Marked completed. The client can now review the visit.", "success")
+
+    return _act(booking_id, run)
+
+
+@bp.post("/account/bookings/<int:booking_id>/review")
+@login_required
+def review(booking_id: int):
+    def run(booking, side):
+        if side != "client":
+            abort(403)
+        form = ReviewForm()
+        if not form.validate_on_submit():
+            raise services.BookingError(next(iter(form.errors.values()))[0])
+        reviews.add_review(current_user, booking, int(form.rating.data), form.text.data)
+        flash("Thank you for your review.", "success")
+
+    return _act(booking_id, run)
+
+
+@bp.post("/account/reviews/<int:review_id>/reply")
+@therapist_required
+def reply(review_id: int):
+    review_ = db.session.get(Review, review_id)
+    if review_ is None or review_.therapist_id != current_user.therapist.id:
+        abort(404)
+    form = ReplyForm()
+    try:
+        if not form.validate_on_submit():
+            raise services.BookingError("Write your reply.")
+        reviews.reply(current_user.therapist, review_, form.text.data)
+        flash("Reply published.", "success")
+    except services.BookingError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("bookings.detail", booking_id=review_.booking_id))
+
+
+@bp.route("/account/availability", methods=["GET", "POST"])
+@therapist_required
+def availability():
+    profile = current_user.therapist
+    hours = {h.weekday: h for h in db.session.scalars(select(WeeklyHours).filter_by(therapist_id=profile.id))}
+    data = {}
+    for day, h in hours.items():
+        data[f"d{day}_start"], data[f"d{day}_end"] = h.start_time, h.end_time
+    form = WeeklyHoursForm(data=data if request.method == "GET" else None)
+    status = 200
+    if form.validate_on_submit():
+        for day, _, start, end in form.days():
+            if start.data is None:
+                if day in hours:
+                    db.session.delete(hours[day])
+                continue
+            h = hours.get(day) or WeeklyHours(therapist_id=profile.id, weekday=day)
+            h.start_time, h.end_time = start.data, end.data
+            db.session.add(h)
+        db.session.commit()
+        flash("Weekly hours saved.", "success")
+        return redirect(url_for("bookings.availability"))
+    if request.method == "POST":
+        status = 400
+    return _availability_page(profile, form, TimeOffForm(formdata=None), status)
+
+
+def _availability_page(profile, form, off_form, status=200):
+    off = db.session.scalars(select(TimeOff).filter_by(therapist_id=profile.id).order_by(TimeOff.starts_on)).all()
+    return render_template("bookings/availability.html", t=profile, form=form, off_form=off_form, time_off=off,
+                           zone=zone_of(profile), today=date.today()), status
+
+
+@bp.post("/account/availability/time-off")
+@therapist_required
+def add_time_off():
+    profile = current_user.therapist
+    off_form = TimeOffForm()
+    if off_form.validate_on_submit():
+        db.session.add(TimeOff(therapist_id=profile.id, starts_on=off_form.starts_on.data, ends_on=off_form.ends_on.data,
+                               note=(off_form.note.data or "").strip()))
+        db.session.commit()
+        flash("Time off added.", "success")
+        return redirect(url_for("bookings.availability"))
+    return _availability_page(profile, WeeklyHoursForm(formdata=None), off_form, 400)
+
+
+@bp.post("/account/availability/time-off/<int:off_id>/remove")
+@therapist_required
+def remove_time_off(off_id: int):
+    off = db.session.get(TimeOff, off_id)
+    if off is None or off.therapist_id != current_user.therapist.id:
+        abort(404)
+    if DecisionForm().validate_on_submit():
+        db.session.delete(off)
+        db.session.commit()
+        flash("Time off removed.", "success")
+    return redirect(url_for("bookings.availability"))
