@@ -50,6 +50,7 @@ def generate(count: int, seed: int = 1):
             "address": "", "city": place.city, "state": place.state, "postal_code": place.zip_code,
             "latitude": place.latitude, "longitude": place.longitude, "timezone": place.timezone,
             "created_at": now, "updated_at": now, "rating_count": 0, "rating_average": None,
+            "location_label": f"{place.city}, {place.state} {place.zip_code}",
         })
         unlisted = rng.random()
         licenses.append({
