@@ -18,6 +18,7 @@ from sqlalchemy import text
 from directory import create_app
 from directory.extensions import db
 
+from .browser import live_server, page  # noqa: F401  (fixtures for the browser tests)
 from .factories import Factory
 
 _tmp_root: Path | None = None
@@ -126,8 +127,8 @@ CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="
 
 def csrf_token(client, url: str) -> str:
     """The CSRF token of the form on `url`, as a browser would submit it."""
-    page = client.get(url).get_data(as_text=True)
-    match = CSRF_INPUT.search(page)
+    html = client.get(url).get_data(as_text=True)
+    match = CSRF_INPUT.search(html)
     assert match, f"no CSRF token on {url}"
     return match.group(1) or match.group(2)
 

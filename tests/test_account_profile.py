@@ -8,9 +8,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from directory.extensions import db
-from directory.models import Certification, CredentialStatus, Document, License, Role, TherapistProfile, User
+from directory.models import Certification, CredentialStatus, Document, License, Role, TherapistProfile
 
-from .conftest import PASSWORD, csrf_token, login, post_form
+from .conftest import login, post_form
 
 FUTURE = (date.today() + timedelta(days=500)).isoformat()
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from directory.accounts import tokens
 from directory.extensions import db
-from directory.models import Role, TherapistProfile, User
+from directory.models import Role, User
 
 from .conftest import PASSWORD, csrf_token, login, post_form
 

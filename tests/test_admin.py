@@ -1,5 +1,4 @@
 """Admins verify credentials, suspend therapists and read the audit log; nobody else can."""
-import io
 import json
 import re
 from datetime import date, timedelta

@@ -1,6 +1,5 @@
 """Bookings: real free times, safety on the intake, no double booking, privacy, reviews."""
 import logging
-import re
 import threading
 from datetime import datetime, time, timedelta, timezone
 
@@ -15,7 +14,7 @@ from directory.extensions import db
 from directory.models import (Booking, BookingSlot, BookingStatus, Intake, Review, Role, TimeOff, User, WeeklyHours,
                               utcnow)
 
-from .conftest import PASSWORD, csrf_token, login, post_form
+from .conftest import PASSWORD, login, post_form
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from directory.accounts.passwords import hash_password
 from directory.extensions import db
 from directory.models import Role, User, utcnow
 
-from .browser import ARTIFACTS, chromium, live_server, new_page  # noqa: F401
+from .browser import ARTIFACTS, chromium, new_page
 
 pytestmark = pytest.mark.browser
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

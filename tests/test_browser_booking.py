@@ -8,7 +8,7 @@ from directory.accounts.passwords import hash_password
 from directory.extensions import db
 from directory.models import Booking, Role, User, WeeklyHours, utcnow
 
-from .browser import ARTIFACTS, chromium, live_server, new_page  # noqa: F401
+from .browser import ARTIFACTS, chromium, new_page
 
 pytestmark = pytest.mark.browser
 PASSWORD = "copper-lantern-meadow-8"

@@ -1,7 +1,7 @@
 """A person goes home -> listing -> a profile in real chromium."""
 import pytest
 
-from .browser import ARTIFACTS, live_server, page  # noqa: F401  (fixtures)
+from .browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 

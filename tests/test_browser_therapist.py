@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from .browser import ARTIFACTS, live_server, page  # noqa: F401  (fixtures)
+from .browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

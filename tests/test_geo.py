@@ -1,4 +1,3 @@
-import math
 
 import pytest
 from geopy.distance import geodesic

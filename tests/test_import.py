@@ -126,7 +126,7 @@ def test_a_bad_row_is_reported_and_nothing_is_written(runner, ctx, tmp_path, ove
     path = write_csv(tmp_path / "t.csv", [good, row(**overrides)])
     result = runner.invoke(args=["therapists", "import", path])
     assert result.exit_code != 0
-    assert f"line 3: " in result.output and message in result.output, result.output
+    assert "line 3: " in result.output and message in result.output, result.output
     assert "nothing imported: 1 row need fixing" in result.output
     assert count(TherapistProfile) == 0 and count(User) == 0
 

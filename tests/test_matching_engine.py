@@ -1,5 +1,4 @@
 """The matching engine: hard filters, ranking, reasons, explanations, and properties."""
-import random
 from datetime import date, timedelta
 
 import pytest

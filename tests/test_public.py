@@ -2,7 +2,6 @@
 from datetime import date, timedelta
 
 import pytest
-from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from directory import create_app

@@ -40,10 +40,6 @@ def register(name: str, email: str, password: str, role: Role = Role.THERAPIST) 
     return user
 
 
-def register_therapist(name: str, email: str, password: str) -> User:
-    return register(name, email, password, Role.THERAPIST)
-
-
 def delete_client_account(user: User, password: str) -> None:
     """Remove the account: intakes deleted, upcoming bookings cancelled (their
     time freed), reviews kept without the name. One transaction."""

@@ -29,40 +29,33 @@ def _email_key() -> str:
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def register():
-    if current_user.is_authenticated:
-        return redirect(url_for("account.dashboard"))
-    form = RegisterForm()
-    if form.validate_on_submit():
-        try:
-            user = services.register_therapist(form.name.data, form.email.data, form.password.data)
-        except services.AccountError as exc:
-            getattr(form, exc.field).errors.append(str(exc))
-        else:
-            emails.send_confirmation(user)
-            login_user(user)
-            flash(f"Welcome! We sent a confirmation link to {user.email}.", "success")
-            return redirect(url_for("account.dashboard"))
-    return render_template("accounts/register.html", form=form), 400 if form.errors else 200
+    return _register(Role.THERAPIST, "account.dashboard")
 
 
 @bp.route("/register/client", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def register_client():
+    return _register(Role.CLIENT, "bookings.mine")
+
+
+def _register(role: Role, landing: str):
+    """One sign-up for both kinds of account; a therapist also gets an empty profile."""
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url or url_for("account.dashboard"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register(form.name.data, form.email.data, form.password.data, Role.CLIENT)
+            user = services.register(form.name.data, form.email.data, form.password.data, role)
         except services.AccountError as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:
             emails.send_confirmation(user)
             login_user(user)
             flash(f"Welcome! We sent a confirmation link to {user.email}.", "success")
-            return redirect(next_url or url_for("bookings.mine"))
-    return render_template("accounts/register_client.html", form=form, next_url=next_url), 400 if form.errors else 200
+            return redirect(next_url or url_for(landing))
+    page = render_template("accounts/register.html", form=form, role=role.value, next_url=next_url)
+    return page, 400 if form.errors else 200
 
 
 @bp.route("/delete", methods=["GET", "POST"])

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..account.views import therapist_required
 from ..extensions import db
-from ..models import Booking, BookingStatus, Review, Role, TimeOff, WeeklyHours
+from ..models import Review, Role, TimeOff, WeeklyHours
 from ..therapists.services import get_listable
 from . import bp, emails, reviews, services
 from .availability import free_starts, zone_of

@@ -18,7 +18,7 @@ from .safety import SafetyScreen, screen_conditions
 from .scoring import (
     CERTIFICATION_REASONS, WEIGHTS, credential_score, goal_fit, language_names, money, rating_score,
 )
-from .vocabulary import CERTIFICATIONS, CONDITIONS, GENDERS, TECHNIQUES
+from .vocabulary import CERTIFICATIONS, CONDITIONS, TECHNIQUES
 
 # local_distance is within 0.02% of geodesic; closer to the edge than this we ask geodesic.
 _EDGE = 0.0005
@@ -262,10 +262,10 @@ def _wider_radius(radius: float) -> int:
 def explain_no_match(req, screen, plan, eliminated, considered) -> tuple[str, list[str]]:
     """Say which filters removed the candidates and what to widen."""
     nearby = considered - eliminated["listing"] - eliminated["distance"]
-    where = (f"who travel to you" if req.home_visit else f"within {req.radius_miles:g} miles")
+    where = ("who travel to you" if req.home_visit else f"within {req.radius_miles:g} miles")
     if nearby <= 0:
         if req.home_visit:
-            return (f"No verified therapist offers home visits that reach you.",
+            return ("No verified therapist offers home visits that reach you.",
                     ["Search without a home visit to see therapists you can visit."])
         suggestion = (f"Widen the radius to {_wider_radius(req.radius_miles)} miles."
                       if req.radius_miles < 100 else "Try a nearby larger city.")
