@@ -124,9 +124,9 @@ class _Judge:
         w_goal, w_distance, w_price, w_credentials, w_rating = (
             100 * WEIGHTS[k] for k in ("goal", "distance", "price", "credentials", "rating")
         )
-        ratings: dict[tuple, float] = {}
         budget = req.max_price or REFERENCE_PRICE_PER_MINUTE * minutes
-        fits, goal_fit_of, credentials = self._fit, self.goal_fit, {}
+        fits, goal_fit_of, static = self._fit, self.goal_fit, {}
+        optional_filters = bool(max_price is not None or gender or languages or want_hsa or want_accepting)
 
         def check(c: Candidate):
             """(first hard filter `c` fails or None, distance when known, score when it passes)."""
@@ -155,29 +155,27 @@ class _Judge:
             price = c.prices.get(minutes)
             if price is None:
                 return "session_length", d, None
-            if max_price is not None and price > max_price:
-                return "price", d, None
-            if gender and c.gender != gender:
-                return "gender", d, None
-            if languages and not any(lang in c.languages for lang in languages):
-                return "languages", d, None
-            if want_hsa and not c.hsa_fsa:
-                return "hsa_fsa", d, None
-            if want_accepting and not c.accepting_new_clients:
-                return "accepting_new_clients", d, None
-            fit = fits.get(techniques) or goal_fit_of(techniques)
-            key = (c.certifications, c.years_experience)
-            cred = credentials.get(key)
-            if cred is None:
-                cred = credentials[key] = credential_score(*key)
+            if optional_filters:
+                if max_price is not None and price > max_price:
+                    return "price", d, None
+                if gender and c.gender != gender:
+                    return "gender", d, None
+                if languages and not any(lang in c.languages for lang in languages):
+                    return "languages", d, None
+                if want_hsa and not c.hsa_fsa:
+                    return "hsa_fsa", d, None
+                if want_accepting and not c.accepting_new_clients:
+                    return "accepting_new_clients", d, None
+            # The parts of the score that depend only on the profile: few distinct values.
+            key = (techniques, c.certifications, c.years_experience, c.rating_average, c.rating_count)
+            fixed = static.get(key)
+            if fixed is None:
+                fit = fits.get(techniques) or goal_fit_of(techniques)
+                fixed = static[key] = (w_goal * fit[0] + w_credentials * credential_score(key[1], key[2])
+                                       + w_rating * rating_score(key[3], key[4]))
             price_part = 1.5 - price / budget  # price_score(), inlined
             price_part = 0.0 if price_part < 0 else 1.0 if price_part > 1 else price_part
-            rkey = (c.rating_average, c.rating_count)
-            rating = ratings.get(rkey)
-            if rating is None:
-                rating = ratings[rkey] = rating_score(*rkey)
-            return None, d, (w_goal * fit[0] + w_distance * (1 - d / limit)
-                             + w_price * price_part + w_credentials * cred + w_rating * rating)
+            return None, d, fixed + w_distance * (1 - d / limit) + w_price * price_part
 
         return check
 
