@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from flask_login import UserMixin
 
 from .extensions import db
@@ -193,10 +193,27 @@ class TherapistProfile(db.Model):
 
 
 class _Credential:
-    """Status fields shared by licenses and certifications."""
+    """The verification columns and rules shared by licenses and certifications."""
 
-    status: Mapped[CredentialStatus]
     expires_on: Mapped[date | None]
+    status: Mapped[CredentialStatus] = mapped_column(
+        _enum(CredentialStatus, "credential_status"), default=CredentialStatus.PENDING
+    )
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # How the check was made when no admin made it, e.g. "bulk import".
+    verified_via: Mapped[str | None] = mapped_column(String(40))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+
+    @declared_attr
+    def verified_by(cls) -> Mapped[User | None]:
+        return relationship("User")
+
+    @declared_attr
+    def document(cls) -> Mapped[Document | None]:
+        return relationship("Document")
 
     @property
     def is_current(self) -> bool:
@@ -222,17 +239,6 @@ class License(_Credential, db.Model):
     number: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(2))
     expires_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[CredentialStatus] = mapped_column(
-        _enum(CredentialStatus, "credential_status"), default=CredentialStatus.PENDING
-    )
-    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    # How the check was made when no admin made it, e.g. "bulk import".
-    verified_via: Mapped[str | None] = mapped_column(String(40))
-    rejection_reason: Mapped[str | None] = mapped_column(Text)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
-
     # In a state that issues no massage license (domain: KS, MN, WY, VT, CA) the
     # therapist submits the credential they hold instead; `credential` names it.
     credential: Mapped[str | None] = mapped_column(String(40))
@@ -241,8 +247,6 @@ class License(_Credential, db.Model):
     reminded_7_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="licenses")
-    verified_by: Mapped[User | None] = relationship()
-    document: Mapped[Document | None] = relationship()
 
     @property
     def is_state_license(self) -> bool:
@@ -260,19 +264,8 @@ class Certification(_Credential, db.Model):
     slug: Mapped[str] = mapped_column(String(40))
     issuer: Mapped[str | None] = mapped_column(String(120))
     expires_on: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[CredentialStatus] = mapped_column(
-        _enum(CredentialStatus, "credential_status"), default=CredentialStatus.PENDING
-    )
-    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    verified_via: Mapped[str | None] = mapped_column(String(40))
-    rejection_reason: Mapped[str | None] = mapped_column(Text)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="certifications")
-    verified_by: Mapped[User | None] = relationship()
-    document: Mapped[Document | None] = relationship()
 
 
 class TherapistTechnique(db.Model):
