@@ -377,3 +377,10 @@ def test_deleting_a_client_account_removes_intakes_and_anonymises_reviews(app, t
     assert review.client_id is None and review.author_name == "Former client" and review.text == "Good"
     upcoming = db.session.get(Booking, upcoming.id)
     assert upcoming.status == BookingStatus.CANCELLED and upcoming.slots == [] and upcoming.client_id is None
+
+
+def test_therapist_dashboard_shows_waiting_requests(app, therapist, client_user):
+    services.request_booking(client_user, therapist, first_free(therapist), 60, services.IntakeData())
+    t = app.test_client()
+    login(t, therapist.user.email)
+    assert "1 booking request</strong> waiting for your answer" in t.get("/account").get_data(as_text=True)

@@ -207,3 +207,13 @@ def completeness(profile: TherapistProfile) -> tuple[int, list[Step]]:
     ]
     percent = round(100 * sum(s.done for s in steps) / len(steps))
     return percent, steps
+
+
+def pending_requests(profile: TherapistProfile) -> int:
+    """Booking requests waiting for this therapist's answer."""
+    from sqlalchemy import func
+
+    from ..models import Booking, BookingStatus
+
+    return db.session.scalar(select(func.count(Booking.id)).where(
+        Booking.therapist_id == profile.id, Booking.status == BookingStatus.PENDING)) or 0

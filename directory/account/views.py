@@ -42,6 +42,7 @@ def dashboard():
     return render_template(
         "account/dashboard.html", t=profile, percent=percent, steps=steps, next_step=next_step,
         counts=stats.last_30_days(profile.id), resend=ConfirmForm(),
+        waiting=services.pending_requests(profile),
     )
 
 
