@@ -19,7 +19,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    select,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from flask_login import UserMixin
@@ -247,10 +246,6 @@ class License(_Credential, db.Model):
     reminded_7_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="licenses")
-
-    @property
-    def is_state_license(self) -> bool:
-        return self.credential is None
 
 
 class Certification(_Credential, db.Model):
@@ -485,14 +480,9 @@ class GeocodeCacheEntry(db.Model):
     __table_args__ = (UniqueConstraint("provider", "query"),)
 
 
-def listable_therapists():
-    """A select() of the profiles that may be shown to the public."""
-    return select(TherapistProfile).where(TherapistProfile.listable_clause())
-
-
 __all__ = [
     "Role", "CredentialStatus", "User", "TherapistProfile", "License", "Certification",
     "TherapistTechnique", "SessionPrice", "GeocodeCacheEntry", "Document", "ProfileStat", "AuditEntry", "BookingStatus", "WeeklyHours", "TimeOff", "Booking",
-    "BookingSlot", "Intake", "Review", "listable_therapists",
+    "BookingSlot", "Intake", "Review",
     "utcnow", "today",
 ]

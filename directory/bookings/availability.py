@@ -2,7 +2,7 @@
 less the time that pending and confirmed bookings already hold."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -73,7 +73,3 @@ def is_free(profile: TherapistProfile, start_utc: datetime, minutes: int, *, now
     local_day = start_utc.astimezone(zone_of(profile)).date()
     days = free_starts(profile, minutes, now=now)
     return any(s.astimezone(timezone.utc) == start_utc for s in days.get(local_day, []))
-
-
-def parse_hhmm(text: str) -> time:
-    return time.fromisoformat(text)
