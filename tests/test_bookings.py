@@ -384,3 +384,36 @@ def test_therapist_dashboard_shows_waiting_requests(app, therapist, client_user)
     t = app.test_client()
     login(t, therapist.user.email)
     assert "1 booking request</strong> waiting for your answer" in t.get("/account").get_data(as_text=True)
+
+
+def test_therapist_sets_weekly_hours_and_time_off_through_the_pages(app, therapist, factory):
+    t = app.test_client()
+    login(t, therapist.user.email)
+    hours = {f"d{i}_start": "" for i in range(7)} | {f"d{i}_end": "" for i in range(7)}
+    hours.update(d0_start="10:00", d0_end="14:00", d2_start="09:30", d2_end="12:00")
+    assert post_form(t, "/account/availability", hours).status_code == 302
+    db.session.expire_all()
+    saved = {h.weekday: (h.start_time, h.end_time) for h in db.session.scalars(select(WeeklyHours).filter_by(therapist_id=therapist.id))}
+    assert saved == {0: (time(10), time(14)), 2: (time(9, 30), time(12))}
+    bad = post_form(t, "/account/availability", hours | {"d1_start": "15:00", "d1_end": "11:00", "d3_start": "09:00"})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "On Tuesday the end must come after the start." in page
+    assert "Give both a start and an end time for Thursday, or neither." in page
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(WeeklyHours.id)).filter_by(therapist_id=therapist.id)) == 2
+    day = datetime.now(timezone.utc).date() + timedelta(days=3)
+    wrong = post_form(t, "/account/availability/time-off", {"starts_on": day.isoformat(), "ends_on": (day - timedelta(days=1)).isoformat()},
+                      form_page="/account/availability")
+    assert wrong.status_code == 400 and "The last day cannot be before the first." in wrong.get_data(as_text=True)
+    assert post_form(t, "/account/availability/time-off", {"starts_on": day.isoformat(), "ends_on": day.isoformat(), "note": "Conference"},
+                     form_page="/account/availability").status_code == 302
+    off = db.session.scalar(select(TimeOff))
+    assert off.note == "Conference" and day not in free_starts(therapist, 60)
+    other = factory.therapist(name="Other", commit=False)
+    other.user.password_hash = hash_password(PASSWORD)
+    db.session.commit()
+    o = app.test_client()
+    login(o, other.user.email)
+    assert post_form(o, f"/account/availability/time-off/{off.id}/remove", {}, form_page="/account/availability").status_code == 404
+    assert post_form(t, f"/account/availability/time-off/{off.id}/remove", {}, form_page="/account/availability").status_code == 302
+    assert db.session.scalar(select(func.count(TimeOff.id))) == 0
