@@ -1,6 +1,6 @@
 """Booking, availability and review forms."""
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -88,9 +88,11 @@ class WeeklyHoursForm(FlaskForm):
                 ok = False
         return ok
 
+    def spans(self) -> dict:
+        """weekday -> (start, end), or None for a day off."""
+        return {day: (start.data, end.data) if start.data else None for day, _, start, end in self.days()}
+
 
 for _i, _name in enumerate(WEEKDAYS):
-    from wtforms import TimeField
-
     setattr(WeeklyHoursForm, f"d{_i}_start", TimeField(f"{_name} from", validators=[Optional()]))
     setattr(WeeklyHoursForm, f"d{_i}_end", TimeField(f"{_name} until", validators=[Optional()]))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..matching.safety import screen_conditions
 from ..matching.vocabulary import CERTIFICATIONS, CONDITIONS
-from ..models import Booking, BookingSlot, BookingStatus, Intake, TherapistProfile, User, utcnow
+from ..models import Booking, BookingSlot, BookingStatus, Intake, TherapistProfile, TimeOff, User, WeeklyHours, utcnow
 from .availability import is_free, slots_for
 
 TAKEN = "That time was just taken. Please choose another time."
@@ -153,3 +153,41 @@ def visible_to(user: User, booking_id: int) -> tuple[Booking, str] | None:
     if user.therapist is not None and booking.therapist_id == user.therapist.id:
         return booking, "therapist"
     return None
+
+
+def weekly_hours(profile: TherapistProfile) -> dict[int, WeeklyHours]:
+    return {h.weekday: h for h in db.session.scalars(select(WeeklyHours).filter_by(therapist_id=profile.id))}
+
+
+def set_weekly_hours(profile: TherapistProfile, spans: dict) -> None:
+    """Replace the weekly hours: weekday -> (start, end), or None for a day off; one transaction."""
+    have = weekly_hours(profile)
+    for day, span in spans.items():
+        if span is None:
+            if day in have:
+                db.session.delete(have[day])
+            continue
+        hours = have.get(day) or WeeklyHours(therapist_id=profile.id, weekday=day)
+        hours.start_time, hours.end_time = span
+        db.session.add(hours)
+    db.session.commit()
+
+
+def time_off(profile: TherapistProfile) -> list[TimeOff]:
+    return db.session.scalars(select(TimeOff).filter_by(therapist_id=profile.id).order_by(TimeOff.starts_on)).all()
+
+
+def add_time_off(profile: TherapistProfile, starts_on, ends_on, note: str) -> TimeOff:
+    off = TimeOff(therapist_id=profile.id, starts_on=starts_on, ends_on=ends_on, note=(note or "").strip())
+    db.session.add(off)
+    db.session.commit()
+    return off
+
+
+def remove_time_off(profile: TherapistProfile, off_id: int) -> bool:
+    off = db.session.get(TimeOff, off_id)
+    if off is None or off.therapist_id != profile.id:
+        return False
+    db.session.delete(off)
+    db.session.commit()
+    return True

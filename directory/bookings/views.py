@@ -4,11 +4,10 @@ from datetime import date, datetime, timezone
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ..account.views import therapist_required
 from ..extensions import db
-from ..models import Review, Role, TimeOff, WeeklyHours
+from ..models import Review, Role
 from ..therapists.services import get_listable
 from . import bp, emails, reviews, services
 from .availability import free_starts, zone_of
@@ -191,33 +190,20 @@ def reply(review_id: int):
 @therapist_required
 def availability():
     profile = current_user.therapist
-    hours = {h.weekday: h for h in db.session.scalars(select(WeeklyHours).filter_by(therapist_id=profile.id))}
     data = {}
-    for day, h in hours.items():
+    for day, h in services.weekly_hours(profile).items():
         data[f"d{day}_start"], data[f"d{day}_end"] = h.start_time, h.end_time
     form = WeeklyHoursForm(data=data if request.method == "GET" else None)
-    status = 200
     if form.validate_on_submit():
-        for day, _, start, end in form.days():
-            if start.data is None:
-                if day in hours:
-                    db.session.delete(hours[day])
-                continue
-            h = hours.get(day) or WeeklyHours(therapist_id=profile.id, weekday=day)
-            h.start_time, h.end_time = start.data, end.data
-            db.session.add(h)
-        db.session.commit()
+        services.set_weekly_hours(profile, form.spans())
         flash("Weekly hours saved.", "success")
         return redirect(url_for("bookings.availability"))
-    if request.method == "POST":
-        status = 400
-    return _availability_page(profile, form, TimeOffForm(formdata=None), status)
+    return _availability_page(profile, form, TimeOffForm(formdata=None), 400 if request.method == "POST" else 200)
 
 
 def _availability_page(profile, form, off_form, status=200):
-    off = db.session.scalars(select(TimeOff).filter_by(therapist_id=profile.id).order_by(TimeOff.starts_on)).all()
-    return render_template("bookings/availability.html", t=profile, form=form, off_form=off_form, time_off=off,
-                           zone=zone_of(profile), today=date.today()), status
+    return render_template("bookings/availability.html", t=profile, form=form, off_form=off_form,
+                           time_off=services.time_off(profile), zone=zone_of(profile), today=date.today()), status
 
 
 @bp.post("/account/availability/time-off")
@@ -226,9 +212,7 @@ def add_time_off():
     profile = current_user.therapist
     off_form = TimeOffForm()
     if off_form.validate_on_submit():
-        db.session.add(TimeOff(therapist_id=profile.id, starts_on=off_form.starts_on.data, ends_on=off_form.ends_on.data,
-                               note=(off_form.note.data or "").strip()))
-        db.session.commit()
+        services.add_time_off(profile, off_form.starts_on.data, off_form.ends_on.data, off_form.note.data)
         flash("Time off added.", "success")
         return redirect(url_for("bookings.availability"))
     return _availability_page(profile, WeeklyHoursForm(formdata=None), off_form, 400)
@@ -237,11 +221,9 @@ def add_time_off():
 @bp.post("/account/availability/time-off/<int:off_id>/remove")
 @therapist_required
 def remove_time_off(off_id: int):
-    off = db.session.get(TimeOff, off_id)
-    if off is None or off.therapist_id != current_user.therapist.id:
+    if not DecisionForm().validate_on_submit():
+        return redirect(url_for("bookings.availability"))
+    if not services.remove_time_off(current_user.therapist, off_id):
         abort(404)
-    if DecisionForm().validate_on_submit():
-        db.session.delete(off)
-        db.session.commit()
-        flash("Time off removed.", "success")
+    flash("Time off removed.", "success")
     return redirect(url_for("bookings.availability"))
