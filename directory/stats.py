@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from datetime import date, timedelta
 
-from flask import current_app
+from flask import after_this_request, current_app
 from sqlalchemy import func, select
 
 from .extensions import db
@@ -25,6 +25,23 @@ _last_flush = [0.0]
 def record(kind: str, therapist_ids) -> None:
     with _lock:
         _pending[kind].update(therapist_ids)
+
+
+def count_shown(therapist_ids) -> None:
+    """A page of search results showed these profiles; written after the response is sent."""
+    if therapist_ids:
+        record("impressions", therapist_ids)
+        after_this_request(_after)
+
+
+def count_opened(therapist_id: int) -> None:
+    record("views", [therapist_id])
+    after_this_request(_after)
+
+
+def _after(response):
+    after_response(response)
+    return response
 
 
 def flush_if_due(force: bool = False) -> None:

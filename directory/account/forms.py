@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..matching import vocabulary as v
-from ..search.forms import MultiCheckboxField, NumberField, _choices
+from ..search.forms import MultiCheckboxField, NumberField, slug_choices
 
 MIN_PRICE, MAX_PRICE = Decimal("20"), Decimal("1000")
 CREDENTIAL_KINDS = v.CREDENTIAL_KINDS
@@ -21,11 +21,11 @@ class ProfileForm(FlaskForm):
     name = StringField("Name clients see", validators=[DataRequired("Enter your name."), Length(max=120)])
     bio = TextAreaField("About you", validators=[Length(max=3000, message="Keep the bio under 3,000 characters.")],
                         description="Your approach, who you like to work with, and what a first session is like.")
-    gender = SelectField("Gender", choices=[SelectChoice("", "Prefer not to say")] + _choices(v.GENDERS),
+    gender = SelectField("Gender", choices=[SelectChoice("", "Prefer not to say")] + slug_choices(v.GENDERS),
                          validators=[Optional()])
-    languages = MultiCheckboxField("Languages you work in", choices=_choices(v.LANGUAGES))
+    languages = MultiCheckboxField("Languages you work in", choices=slug_choices(v.LANGUAGES))
     years_experience = IntegerField("Years in practice", validators=[Optional(), NumberRange(0, 70, "Enter a number of years from 0 to 70.")])
-    techniques = MultiCheckboxField("Techniques you offer", choices=_choices(v.TECHNIQUES))
+    techniques = MultiCheckboxField("Techniques you offer", choices=slug_choices(v.TECHNIQUES))
     price_30 = NumberField("30 minutes ($)", validators=[Optional()])
     price_45 = NumberField("45 minutes ($)", validators=[Optional()])
     price_60 = NumberField("60 minutes ($)", validators=[Optional()])
@@ -110,7 +110,7 @@ class LicenseForm(FlaskForm):
 
 
 class CertificationForm(FlaskForm):
-    slug = SelectField("Certification", choices=[SelectChoice("", "Choose a certification")] + _choices(v.CERTIFICATIONS),
+    slug = SelectField("Certification", choices=[SelectChoice("", "Choose a certification")] + slug_choices(v.CERTIFICATIONS),
                        validators=[InputRequired("Choose the certification.")])
     issuer = StringField("Issued by", validators=[Optional(), Length(max=120)])
     expires_on = DateField("Expires on", validators=[Optional()], description="Leave empty if it does not expire.")

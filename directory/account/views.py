@@ -1,5 +1,6 @@
 """/account/...: a therapist's dashboard, profile, photo, credentials and documents."""
 from functools import wraps
+from types import SimpleNamespace
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
@@ -68,19 +69,13 @@ def profile():
 
 def _form_data(t):
     """The profile as the form's initial data."""
-    class Data:
-        pass
-
-    data = Data()
-    for name in ("name", "bio", "gender", "years_experience", "hsa_fsa", "accepting_new_clients",
-                 "mobile_radius_miles", "address", "city", "state", "postal_code"):
-        setattr(data, name, getattr(t, name))
+    fields = ("name", "bio", "gender", "years_experience", "hsa_fsa", "accepting_new_clients",
+              "mobile_radius_miles", "address", "city", "state", "postal_code")
+    data = SimpleNamespace(**{name: getattr(t, name) for name in fields})
     data.languages = t.language_codes or ["en"]
     data.techniques = t.technique_slugs
     for minutes, amount in t.price_by_minutes.items():
         setattr(data, f"price_{minutes}", amount)
-    if t.latitude is None and t.accepting_new_clients is None:
-        data.accepting_new_clients = True
     return data
 
 

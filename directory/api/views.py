@@ -1,11 +1,11 @@
 """JSON API, version 1."""
 from flask import current_app, jsonify, request
 
+from .. import stats
 from ..errors import error_response
 from ..matching.vocabulary import vocabulary
 from ..search.forms import SearchForm, normalise_args
 from ..search.services import SearchInputError, search
-from ..search.views import count_impressions
 from ..therapists.services import get_listable
 from . import bp
 from .serializers import search_json, therapist_json
@@ -21,7 +21,7 @@ def search_api():
         result = search(form, current_app.extensions["geocoder"])
     except SearchInputError as exc:
         return error_response(400, str(exc), field=exc.field, code="invalid")
-    count_impressions(result)
+    stats.count_shown([m.candidate.id for m in result.outcome.results])
     return jsonify(search_json(result))
 
 

@@ -73,3 +73,14 @@ def is_free(profile: TherapistProfile, start_utc: datetime, minutes: int, *, now
     local_day = start_utc.astimezone(zone_of(profile)).date()
     days = free_starts(profile, minutes, now=now)
     return any(s.astimezone(timezone.utc) == start_utc for s in days.get(local_day, []))
+
+
+def next_free(profile: TherapistProfile, days: int = 14) -> tuple[int, datetime] | None:
+    """(length, first free start) for the profile page: 60 minutes when priced, else the shortest."""
+    lengths = [p.minutes for p in profile.prices]
+    if not lengths:
+        return None
+    minutes = 60 if 60 in lengths else lengths[0]
+    free = free_starts(profile, minutes, days=days)
+    first_day = next(iter(free), None)
+    return (minutes, free[first_day][0]) if first_day else None

@@ -5,7 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..matching import vocabulary as v
-from ..search.forms import MultiCheckboxField, _choices
+from ..search.forms import MultiCheckboxField, slug_choices
 
 TEXT = 2000
 
@@ -15,8 +15,8 @@ class BookingForm(FlaskForm):
     minutes = HiddenField("Length", validators=[InputRequired("Choose a session length.")])
     concerns = TextAreaField("What would you like help with?", validators=[Optional(), Length(max=TEXT)],
                              description="For example: tight shoulders from desk work, trouble sleeping.")
-    goals = MultiCheckboxField("Your goals", choices=_choices(v.GOALS))
-    conditions = MultiCheckboxField("Do any of these apply to you now?", choices=_choices(v.CONDITIONS),
+    goals = MultiCheckboxField("Your goals", choices=slug_choices(v.GOALS))
+    conditions = MultiCheckboxField("Do any of these apply to you now?", choices=slug_choices(v.CONDITIONS),
                                     description="Only you and this therapist will see your answers.")
     medications = TextAreaField("Medications", validators=[Optional(), Length(max=TEXT)])
     history = TextAreaField("Medical history, injuries or surgeries", validators=[Optional(), Length(max=TEXT)])

@@ -1,9 +1,10 @@
 """Public pages: home, the listing, a profile, and the health check."""
-from flask import abort, after_this_request, jsonify, render_template, request, send_file
+from flask import abort, jsonify, render_template, request, send_file
 from flask_login import current_user
 from sqlalchemy import text
 
 from .. import stats, uploads
+from ..bookings.availability import next_free
 from ..bookings.reviews import visible_reviews
 from ..models import TherapistProfile
 
@@ -33,28 +34,9 @@ def therapist(therapist_id: int):
     if profile is None:
         abort(404)
     if not (current_user.is_authenticated and current_user.id == profile.user_id):
-        stats.record("views", [profile.id])
-        after_this_request(_flush_stats)
+        stats.count_opened(profile.id)
     return render_template("public/therapist.html", t=profile, reviews=visible_reviews(profile),
-                           next_free=_next_free(profile))
-
-
-def _next_free(profile):
-    """The first free start time for the most common length, for the profile page."""
-    from ..bookings.availability import free_starts
-
-    lengths = [p.minutes for p in profile.prices]
-    minutes = 60 if 60 in lengths else (lengths[0] if lengths else None)
-    if minutes is None:
-        return None
-    days = free_starts(profile, minutes, days=14)
-    first_day = next(iter(days), None)
-    return (minutes, days[first_day][0]) if first_day else None
-
-
-def _flush_stats(response):
-    stats.after_response(response)
-    return response
+                           next_free=next_free(profile))
 
 
 @bp.get("/therapists/<int:therapist_id>/photo")

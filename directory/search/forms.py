@@ -78,7 +78,8 @@ class WholeNumberField(IntegerField):
             raise ValueError(f"{self.label.text} must be a whole number.") from None
 
 
-def _choices(table) -> list[SelectChoice]:
+def slug_choices(table) -> list[SelectChoice]:
+    """Every slug of a vocabulary table with its label, as form choices."""
     return [SelectChoice(slug, v.label(table, slug)) for slug in table]
 
 
@@ -94,9 +95,9 @@ class SearchForm(FlaskForm):
         "Distance (miles)", default=10, places=None,
         validators=[Optional(), NumberRange(1, 100, "Radius must be between 1 and 100 miles.")],
     )
-    goals = MultiCheckboxField("What would you like help with?", choices=_choices(v.GOALS))
-    areas = MultiCheckboxField("Where in the body?", choices=_choices(v.BODY_AREAS))
-    conditions = MultiCheckboxField("Do any of these apply to you now?", choices=_choices(v.CONDITIONS))
+    goals = MultiCheckboxField("What would you like help with?", choices=slug_choices(v.GOALS))
+    areas = MultiCheckboxField("Where in the body?", choices=slug_choices(v.BODY_AREAS))
+    conditions = MultiCheckboxField("Do any of these apply to you now?", choices=slug_choices(v.CONDITIONS))
     session_minutes = ChoiceField(
         "Session length",
         choices=[SelectChoice("", "Recommend one for me")] + [SelectChoice(str(m), f"{m} minutes") for m in v.SESSION_LENGTHS],
@@ -105,9 +106,9 @@ class SearchForm(FlaskForm):
         "Most you want to pay per session ($)", places=None,
         validators=[Optional(), NumberRange(1, 10000, "Budget must be between $1 and $10,000 per session.")],
     )
-    techniques = MultiCheckboxField("Techniques you want", choices=_choices(v.TECHNIQUES))
-    gender = ChoiceField("Therapist gender", choices=[SelectChoice("", "No preference")] + _choices(v.GENDERS))
-    languages = MultiCheckboxField("Languages", choices=_choices(v.LANGUAGES))
+    techniques = MultiCheckboxField("Techniques you want", choices=slug_choices(v.TECHNIQUES))
+    gender = ChoiceField("Therapist gender", choices=[SelectChoice("", "No preference")] + slug_choices(v.GENDERS))
+    languages = MultiCheckboxField("Languages", choices=slug_choices(v.LANGUAGES))
     hsa_fsa = BooleanChoiceField("Accepts HSA/FSA cards", choices=BOOL_CHOICES)
     home_visit = BooleanChoiceField("Home visit", choices=BOOL_CHOICES)
     accepting_new_clients = BooleanChoiceField("Accepting new clients", choices=BOOL_CHOICES)

@@ -1,5 +1,5 @@
 """The /search page: a GET form, results with reasons, a safety box and a plan box."""
-from flask import after_this_request, current_app, render_template, request
+from flask import current_app, render_template, request
 
 from .. import stats
 
@@ -16,22 +16,10 @@ def search():
         if form.validate():
             try:
                 result = run_search(form, current_app.extensions["geocoder"])
-                count_impressions(result)
+                stats.count_shown([m.candidate.id for m in result.outcome.results])
             except SearchInputError as exc:
                 getattr(form, exc.field).errors = [str(exc)]
                 status = 400
         else:
             status = 400
     return render_template("search/search.html", form=form, result=result), status
-
-
-def count_impressions(result) -> None:
-    """Note which profiles this page showed; written after the response is sent."""
-    ids = [m.candidate.id for m in result.outcome.results]
-    if ids:
-        stats.record("impressions", ids)
-
-        @after_this_request
-        def _flush(response):
-            stats.after_response(response)
-            return response
