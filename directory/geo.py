@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from geographiclib.geodesic import Geodesic
+from pyproj import Geod
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 from geopy.point import Point
@@ -192,12 +193,15 @@ METERS_PER_MILE = 1609.344
 _WGS84 = Geodesic.WGS84
 _A, _F = _WGS84.a, _WGS84.f
 _E2 = _F * (2 - _F)
+# Karney's geodesic algorithm, as geographiclib (and so geopy) runs it, in PROJ's
+# C implementation: the same miles, about fifty times faster than pure Python.
+_GEOD = Geod(a=_A, f=_F)
+_inverse = _GEOD.inv
 
 
 def distance_miles(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Geodesic (WGS-84) distance in miles: the number geopy's `geodesic(a, b).miles`
-    gives, asked of geographiclib (which geopy uses) without geopy's wrapping."""
-    return _WGS84.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)["s12"] / METERS_PER_MILE
+    """Geodesic (WGS-84) distance in miles: the number geopy's `geodesic(a, b).miles` gives."""
+    return _inverse(a[1], a[0], b[1], b[0], return_back_azimuth=False)[2] / METERS_PER_MILE
 
 
 def local_scale(lat0: float) -> tuple[float, float]:
