@@ -8,12 +8,14 @@ from __future__ import annotations
 import random
 import time
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from directory.extensions import db
 from directory.geo import gazetteer
+from directory.matching import summary
 from directory.models import (
     Certification, License, SessionPrice, TherapistProfile, TherapistTechnique, User,
 )
@@ -73,9 +75,9 @@ def generate(count: int, seed: int = 1):
         # The listing summary, as therapists/listing.py would compute it.
         profiles[-1].update(
             listed_until=lic["expires_on"] if lic["status"] == "verified" else None,
-            search_techniques=",".join(sorted(practice)),
-            search_certifications=",".join(my_certs),
-            search_prices=",".join(f"{p['minutes']}:{p['amount']:.2f}" for p in mine),
+            search_techniques=summary.techniques_text(practice),
+            search_certifications=summary.certifications_text((c, None) for c in my_certs),
+            search_prices=summary.prices_text((p["minutes"], Decimal(p["amount"])) for p in mine),
         )
     return {
         User: users, TherapistProfile: profiles, License: licenses,

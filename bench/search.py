@@ -29,7 +29,7 @@ from directory import create_app  # noqa: E402
 from directory.extensions import db  # noqa: E402
 from directory.matching.engine import ClientRequest  # noqa: E402
 from directory.models import TherapistProfile  # noqa: E402
-from directory.search.candidates import floor_query, load_candidates  # noqa: E402
+from directory.search.candidates import floor_query, load_listings  # noqa: E402
 from directory.search.services import locate, run  # noqa: E402
 
 QUERIES = {
@@ -73,11 +73,11 @@ def bench_database(label, url, count, runs):
             place = locate(zip_code, geocoder)
             request = ClientRequest(latitude=place.latitude, longitude=place.longitude, **params)
             result = run(request, place, on=today)
-            candidates = len(load_candidates(place.latitude, place.longitude, request.radius_miles, today))
+            candidates = len(load_listings(place.latitude, place.longitude, request.radius_miles, today))
             floor = floor_query(place.latitude, place.longitude, request.radius_miles)
             (s50, s95), (f50, f95) = timed_pair(
                 lambda: run(request, place, on=today),
-                lambda: db.session.connection().execute(floor).all(),
+                lambda: db.session.connection().execute(*floor).all(),
                 runs,
             )
             print(f"{name}: {result.outcome.total:,} matches of {candidates:,} listable in the box")

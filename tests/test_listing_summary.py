@@ -96,3 +96,21 @@ def test_reindex_command(runner, factory):
     result = runner.invoke(args=["therapists", "reindex"])
     assert result.exit_code == 0 and "Recomputed the listing summary of 1 therapists." in result.output
     assert reload(t).search_techniques == "reflexology"
+
+
+def test_the_search_reads_a_profile_as_the_engine_would_from_its_candidate(factory):
+    """A row the search fetches is the engine's Listing, field by field, and turns
+    back into the candidate the profile describes."""
+    from directory.matching.engine import Listing, to_candidate, to_listing
+    from directory.search.candidates import COLUMNS, load_listings
+
+    assert [c.name for c in COLUMNS] == list(Listing._fields)
+    t = factory.therapist(techniques=("swedish", "prenatal"), certifications=("prenatal",), prices={30: 50, 60: 92.5})
+    t.languages, t.years_experience, t.mobile_radius_miles = "en;es", 7, 12.0
+    db.session.commit()
+    today = date.today()
+    [row] = load_listings(t.latitude, t.longitude, 1, today)
+    c = to_candidate(row, today)
+    assert (c.id, c.techniques, c.certifications, c.prices, c.languages, c.years_experience, c.mobile_radius_miles) == (
+        t.id, {"swedish", "prenatal"}, {"prenatal"}, {30: 50.0, 60: 92.5}, ("en", "es"), 7, 12.0)
+    assert to_candidate(to_listing(c), today) == c

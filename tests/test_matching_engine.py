@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from directory.matching.engine import Candidate, ClientRequest, first_failed_filter, match
 from directory.matching.plan import recommend_plan
 from directory.matching.safety import screen_conditions
-from directory.matching.vocabulary import CERTIFICATIONS, CONDITIONS, GENDERS, GOALS, TECHNIQUES
+from directory.matching.scoring import combine, credential_score, goal_fit, price_score, rating_score
+from directory.matching.vocabulary import CERTIFICATIONS, CONDITIONS, GENDERS, GOALS, RELATIVE_CONDITIONS, TECHNIQUES
 
 TODAY = date(2026, 6, 1)
 ORIGIN = (41.8858, -87.6181)
@@ -188,6 +189,9 @@ def test_pagination_is_a_window_over_one_ranking():
 # --- properties -----------------------------------------------------------------
 
 slugs = lambda table: st.lists(st.sampled_from(list(table)), unique=True, max_size=4)  # noqa: E731
+mostly = lambda value: st.sampled_from([value, value, value, not value])  # noqa: E731  (most candidates listable)
+# A filter in one request of three, so that many examples have results to check.
+sometimes = lambda strategy, absent: mostly(False).flatmap(lambda on: strategy if on else st.just(absent))  # noqa: E731
 
 candidate_st = st.builds(
     lambda id, north, east, techniques, certs, prices, gender, langs, hsa, accepting, mobile, years, verified, expires_in, suspended: Candidate(
@@ -203,8 +207,11 @@ candidate_st = st.builds(
     st.dictionaries(st.sampled_from([30, 45, 60, 90]), st.floats(20, 300), min_size=1),
     st.sampled_from([None, *GENDERS]), st.lists(st.sampled_from(["en", "es", "zh", "fr"]), unique=True, max_size=3),
     st.booleans(), st.booleans(), st.sampled_from([None, 5.0, 15.0, 40.0]), st.integers(0, 30),
-    st.booleans(), st.integers(-5, 500), st.booleans(),
-)
+    mostly(True), mostly(True).flatmap(lambda current: st.integers(0, 500) if current else st.integers(-5, -1)), mostly(False),
+).flatmap(lambda c: st.builds(
+    lambda count, average: c._replace(rating_count=count, rating_average=average if count else None),
+    st.integers(0, 60), st.floats(1, 5),
+))
 
 request_st = st.builds(
     lambda radius, goals, areas, conditions, techniques, langs, minutes, max_price, gender, hsa, home, accepting: ClientRequest(
@@ -213,15 +220,18 @@ request_st = st.builds(
         max_price=max_price, gender=gender, hsa_fsa=hsa, home_visit=home, accepting_new_clients=accepting,
     ),
     st.floats(1, 100), slugs(GOALS), st.lists(st.sampled_from(["neck", "back", "feet", "legs", "full_body"]), unique=True),
-    st.lists(st.sampled_from(list(CONDITIONS)), unique=True, max_size=2), slugs(TECHNIQUES),
-    st.lists(st.sampled_from(["en", "es", "zh"]), unique=True, max_size=2), st.sampled_from([None, 30, 45, 60, 90]),
-    st.one_of(st.none(), st.floats(20, 300)), st.sampled_from([None, *GENDERS]), st.sampled_from([None, True, False]),
-    st.booleans(), st.sampled_from([None, True, False]),
+    st.one_of(st.just(()), st.lists(st.sampled_from(list(RELATIVE_CONDITIONS)), unique=True, max_size=2),
+              st.lists(st.sampled_from(list(CONDITIONS)), unique=True, max_size=2)),
+    sometimes(slugs(TECHNIQUES), ()),
+    sometimes(st.lists(st.sampled_from(["en", "es", "zh"]), unique=True, max_size=2), ()),
+    st.sampled_from([None, 30, 45, 60, 90]),
+    sometimes(st.floats(20, 300), None), sometimes(st.sampled_from(list(GENDERS)), None), sometimes(st.booleans(), None),
+    st.booleans(), sometimes(st.booleans(), None),
 )
 
 
 @settings(max_examples=200, deadline=None)
-@given(request_st, st.lists(candidate_st, max_size=25, unique_by=lambda c: c.id))
+@given(request_st, st.lists(candidate_st, min_size=1, max_size=25, unique_by=lambda c: c.id))
 def test_no_result_ever_breaks_a_safety_rule_or_hard_filter(request, candidates):
     outcome = match(request, candidates, on=TODAY, limit=50)
     screen = screen_conditions(request.conditions)
@@ -229,7 +239,7 @@ def test_no_result_ever_breaks_a_safety_rule_or_hard_filter(request, candidates)
     if screen.blocked:
         assert outcome.results == [] and outcome.total == 0
         return
-    assert outcome.total == len(outcome.results) == sum(first_failed_filter(request, screen, plan, c, TODAY)[0] is None for c in candidates)
+    assert outcome.total == len(outcome.results) == sum(first_failed_filter(request, screen, plan, c, TODAY) is None for c in candidates)
     for m in outcome.results:
         c = m.candidate
         exact = geodesic((request.latitude, request.longitude), (c.latitude, c.longitude)).miles
@@ -249,6 +259,69 @@ def test_no_result_ever_breaks_a_safety_rule_or_hard_filter(request, candidates)
         assert not request.accepting_new_clients or c.accepting_new_clients
         for excluded in screen.excluded_techniques:  # an excluded technique is never a reason
             assert not any(r.startswith(f"Offers {TECHNIQUES[excluded]},") for r in m.reasons)
+
+
+def reference_failure(request, screen, plan, c):
+    """The hard filters as the domain states them, written plainly: the oracle the
+    engine's fast loop is held to."""
+    if c.suspended or not c.license_verified or c.license_expires < TODAY:
+        return "listing"
+    reach = c.mobile_radius_miles if request.home_visit else request.radius_miles
+    if not reach or geodesic((request.latitude, request.longitude), (c.latitude, c.longitude)).miles > reach:
+        return "distance"
+    if not set(screen.required_certifications) <= c.certifications:
+        return "certification"
+    safe = c.techniques - set(screen.excluded_techniques)
+    if not safe:
+        return "safe_technique"
+    if request.techniques and not safe & set(request.techniques):
+        return "techniques"
+    price = c.prices.get(plan.session_minutes)
+    checks = [
+        ("session_length", price is not None),
+        ("price", request.max_price is None or price is None or price <= request.max_price),
+        ("gender", not request.gender or c.gender == request.gender),
+        ("languages", not request.languages or bool(set(request.languages) & set(c.languages))),
+        ("hsa_fsa", not request.hsa_fsa or c.hsa_fsa),
+        ("accepting_new_clients", not request.accepting_new_clients or c.accepting_new_clients),
+    ]
+    return next((name for name, ok in checks if not ok), None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(request_st, st.lists(candidate_st, min_size=1, max_size=25, unique_by=lambda c: c.id))
+def test_every_candidate_is_counted_against_the_filter_that_removes_it(request, candidates):
+    screen = screen_conditions(request.conditions)
+    if screen.blocked:
+        return
+    plan = recommend_plan(request.areas, request.goals, request.session_minutes)
+    outcome = match(request, candidates, on=TODAY, limit=50)
+    expected = dict.fromkeys(outcome.eliminated, 0)
+    for c in candidates:
+        failure = reference_failure(request, screen, plan, c)
+        if failure:
+            expected[failure] += 1
+    assert outcome.eliminated == expected
+    assert outcome.considered == len(candidates)
+    assert {m.candidate.id for m in outcome.results} == {c.id for c in candidates if not reference_failure(request, screen, plan, c)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(request_st, st.lists(candidate_st, min_size=1, max_size=25, unique_by=lambda c: c.id))
+def test_scores_are_the_scoring_parts_combined(request, candidates):
+    outcome = match(request, candidates, on=TODAY, limit=50)
+    screen = screen_conditions(request.conditions)
+    budget = request.max_price or 100 / 60 * outcome.plan.session_minutes
+    for m in outcome.results:
+        c = m.candidate
+        reach = c.mobile_radius_miles if request.home_visit else request.radius_miles
+        expected = combine(
+            goal_fit(c.techniques, request.goals, screen.allows)[0], 1 - m.distance_miles / reach,
+            price_score(m.price, budget), credential_score(c.certifications, c.years_experience),
+            rating_score(c.rating_average, c.rating_count),
+        )
+        # The ranking measures distance on a local flat earth (within 0.02% of geodesic).
+        assert m.score == pytest.approx(expected, abs=0.011)
 
 
 @settings(max_examples=100, deadline=None)

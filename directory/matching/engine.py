@@ -1,7 +1,9 @@
-"""Matching: hard filters, ranking and explanations over plain candidates.
+"""Matching: hard filters, ranking and explanations.
 
-Pure Python: the search service loads candidates from the database and hands
-them here; the rules live in one place for the page, the API and the tests.
+Pure Python: the search service hands over the rows it reads from the search
+index (`Listing`, via `match_listings`); tests and other callers hand over
+`Candidate`s (via `match`), which become the same rows. The rules live in one
+loop, for the page, the API and the tests.
 """
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from typing import NamedTuple
 from ..geo import distance_miles, local_scale
 from .plan import Plan, recommend_plan
 from .safety import SafetyScreen, screen_conditions
+from . import summary
 from .scoring import (
-    CERTIFICATION_REASONS, WEIGHTS, credential_score, goal_fit, language_names, money, rating_score,
+    CERTIFICATION_REASONS, EXPERIENCE_CAP, EXPERIENCE_WEIGHT, PRIOR_MEAN, PRIOR_WEIGHT, WEIGHTS,
+    certification_score, goal_fit, language_names, money,
 )
 from .vocabulary import CERTIFICATIONS, CONDITIONS, TECHNIQUES
 
@@ -26,7 +30,7 @@ REFERENCE_PRICE_PER_MINUTE = 100 / 60  # a typical $100 hour, when the client na
 
 
 class Candidate(NamedTuple):
-    """One therapist as matching sees it (a tuple: searches build thousands)."""
+    """One therapist, whole: what `match` takes and what each result carries."""
 
     id: int
     name: str
@@ -94,101 +98,182 @@ FILTER_ORDER = (
 )
 
 
+class Listing(NamedTuple):
+    """A listed therapist as the search index holds it: one flat row, its sets and
+    prices as summary text (summary.py). The search reads these straight from the
+    database; `match` turns candidates into them, so both run the same rules."""
+
+    id: int
+    latitude: float
+    longitude: float
+    techniques: str
+    certifications: str  # verified only, with expiry dates
+    prices: str
+    gender: str | None
+    languages: str
+    hsa_fsa: bool
+    accepting_new_clients: bool
+    mobile_radius_miles: float | None
+    years_experience: int | None
+    rating_average: float | None
+    rating_count: int
+
+
+def to_listing(c: Candidate) -> Listing:
+    return Listing(
+        c.id, c.latitude, c.longitude, summary.techniques_text(c.techniques),
+        summary.certifications_text((slug, None) for slug in c.certifications), summary.prices_text(c.prices.items()),
+        c.gender, summary.languages_text(c.languages), c.hsa_fsa, c.accepting_new_clients, c.mobile_radius_miles,
+        c.years_experience, c.rating_average, c.rating_count,
+    )
+
+
+def to_candidate(row: Listing, on: date) -> Candidate:
+    """A listed row as a candidate (for a page of results: a few per search)."""
+    return Candidate(
+        row[0], "", row[1], row[2], summary.parse_techniques(row[3]), summary.parse_certifications(row[4], on),
+        summary.parse_prices(row[5]), True, None, False, row[6], summary.parse_languages(row[7]), row[8], row[9],
+        row[10], row[11], row[12], row[13],
+    )
+
+
+def is_listable(c: Candidate, on: date) -> bool:
+    return not c.suspended and c.license_verified and (c.license_expires is None or c.license_expires >= on)
+
+
+class _Memo(dict):
+    """A dict that computes a missing value once: `memo[key]` costs a lookup after that."""
+
+    def __init__(self, compute):
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key):
+        value = self[key] = self.compute(key)
+        return value
+
+
 class _Judge:
     """The hard filters and the score for one request, prepared once per search.
 
-    `check` and `score` are closures over plain locals: a national search runs
-    them thousands of times, and this keeps each call to a few microseconds.
+    `rank` runs every rule over rows of listed therapists in one loop over plain
+    locals: a national search judges thousands of rows, and this keeps each to
+    about a microsecond. What depends only on a row's summary text (its
+    techniques and certifications, its prices) is judged once per distinct text.
     """
 
     def __init__(self, req: ClientRequest, screen: SafetyScreen, plan: Plan, on: date):
         self.origin = (req.latitude, req.longitude)
-        self._fit: dict[frozenset, tuple[float, list[str]]] = {}
-        self.req, self.screen = req, screen
-        self.check = self._make_check(req, screen, plan, on)
+        self.req, self.screen, self.on = req, screen, on
+        self._fit = _Memo(lambda techniques: goal_fit(techniques, req.goals, screen.allows))
+        self.rank = self._make_rank(req, screen, plan, on)
 
-    def _make_check(self, req: ClientRequest, screen: SafetyScreen, plan: Plan, on: date):
+    def goal_fit(self, techniques: frozenset) -> tuple[float, list[str]]:
+        return self._fit[techniques]
+
+    def _profile_verdict(self, screen: SafetyScreen, on: date):
+        """(techniques text, certifications text) -> the filter that fails, or the
+        score's parts that depend on them alone."""
+        required, excluded = screen.required_certifications, frozenset(screen.excluded_techniques)
+        wanted = frozenset(t for t in self.req.techniques if t not in excluded)
+        asked_techniques = bool(self.req.techniques)
+        w_goal, w_credentials = 100 * WEIGHTS["goal"], 100 * WEIGHTS["credentials"]
+
+        def verdict(key):
+            techniques, certifications = summary.parse_techniques(key[0]), summary.parse_certifications(key[1], on)
+            for cert in required:
+                if cert not in certifications:
+                    return "certification"
+            if excluded and techniques <= excluded:
+                return "safe_technique"
+            if asked_techniques and techniques.isdisjoint(wanted):
+                return "techniques"
+            return w_goal * self._fit[techniques][0] + w_credentials * certification_score(certifications)
+
+        return _Memo(verdict)
+
+    def _make_rank(self, req: ClientRequest, screen: SafetyScreen, plan: Plan, on: date):
         origin, geodesic_miles = self.origin, distance_miles
         lat0, lon0 = req.latitude, req.longitude
         ky, kx = local_scale(lat0)
         cos, half_rad = math.cos, math.pi / 360
         home_visit, radius = req.home_visit, req.radius_miles
-        required, excluded = screen.required_certifications, frozenset(screen.excluded_techniques)
-        asked_techniques = bool(req.techniques)
-        wanted = frozenset(t for t in req.techniques if t not in excluded)
         minutes, max_price = plan.session_minutes, req.max_price
-        gender, languages = req.gender, req.languages
+        gender, languages = req.gender, frozenset(req.languages)
         want_hsa, want_accepting = bool(req.hsa_fsa), bool(req.accepting_new_clients)
-        # Scoring (scoring.py's parts, inlined): weights, budget, and memos of the
-        # parts that depend on few distinct values (technique sets, credentials).
-        w_goal, w_distance, w_price, w_credentials, w_rating = (
-            100 * WEIGHTS[k] for k in ("goal", "distance", "price", "credentials", "rating")
-        )
-        budget = req.max_price or REFERENCE_PRICE_PER_MINUTE * minutes
-        fits, goal_fit_of, static = self._fit, self.goal_fit, {}
         optional_filters = bool(max_price is not None or gender or languages or want_hsa or want_accepting)
+        verdicts = self._profile_verdict(screen, on)
+        price_of = _Memo(lambda text: summary.parse_prices(text).get(minutes))
+        languages_of = _Memo(lambda text: frozenset(summary.parse_languages(text)))
+        # The score (scoring.py's parts, inlined; test_matching_engine checks they agree).
+        w_distance, w_price = 100 * WEIGHTS["distance"], 100 * WEIGHTS["price"]
+        w_years = 100 * WEIGHTS["credentials"] * EXPERIENCE_WEIGHT / EXPERIENCE_CAP
+        w_rating = 100 * WEIGHTS["rating"] / 4
+        prior_sum = PRIOR_MEAN * PRIOR_WEIGHT
+        budget = req.max_price or REFERENCE_PRICE_PER_MINUTE * minutes
 
-        def check(c: Candidate):
-            """(first hard filter `c` fails or None, distance when known, score when it passes)."""
-            if c.suspended or not c.license_verified or (c.license_expires is not None and c.license_expires < on):
-                return "listing", None, None
-            limit = c.mobile_radius_miles if home_visit else radius
-            if not limit:
-                return "distance", None, None
-            lat = c.latitude  # local_distance(), inlined: this runs for every candidate
-            dy, dx = (lat - lat0) * ky, (c.longitude - lon0) * kx * cos((lat + lat0) * half_rad)
-            d = (dx * dx + dy * dy) ** 0.5
-            if d > limit * (1 + _EDGE):
-                return "distance", None, None
-            if d >= limit * (1 - _EDGE):
-                d = geodesic_miles(origin, (lat, c.longitude))
-                if d > limit:
-                    return "distance", None, None
-            for cert in required:
-                if cert not in c.certifications:
-                    return "certification", d, None
-            techniques = c.techniques
-            if excluded and techniques <= excluded:
-                return "safe_technique", d, None
-            if asked_techniques and techniques.isdisjoint(wanted):
-                return "techniques", d, None
-            price = c.prices.get(minutes)
-            if price is None:
-                return "session_length", d, None
-            if optional_filters:
-                if max_price is not None and price > max_price:
-                    return "price", d, None
-                if gender and c.gender != gender:
-                    return "gender", d, None
-                if languages and not any(lang in c.languages for lang in languages):
-                    return "languages", d, None
-                if want_hsa and not c.hsa_fsa:
-                    return "hsa_fsa", d, None
-                if want_accepting and not c.accepting_new_clients:
-                    return "accepting_new_clients", d, None
-            # The parts of the score that depend only on the profile: few distinct values.
-            key = (techniques, c.certifications, c.years_experience, c.rating_average, c.rating_count)
-            fixed = static.get(key)
-            if fixed is None:
-                fit = fits.get(techniques) or goal_fit_of(techniques)
-                fixed = static[key] = (w_goal * fit[0] + w_credentials * credential_score(key[1], key[2])
-                                       + w_rating * rating_score(key[3], key[4]))
-            price_part = 1.5 - price / budget  # price_score(), inlined
-            price_part = 0.0 if price_part < 0 else 1.0 if price_part > 1 else price_part
-            return None, d, fixed + w_distance * (1 - d / limit) + w_price * price_part
+        def rank(rows, eliminated: dict[str, int]) -> list[tuple]:
+            """(-score, distance, price, id, row) for each row that passes every filter;
+            each row that fails counts against the first filter it fails."""
+            ranked = []
+            append = ranked.append
+            for r in rows:
+                limit = r[10] if home_visit else radius
+                if not limit:
+                    eliminated["distance"] += 1
+                    continue
+                lat = r[1]  # local_distance(), inlined
+                dy, dx = (lat - lat0) * ky, (r[2] - lon0) * kx * cos((lat + lat0) * half_rad)
+                d = (dx * dx + dy * dy) ** 0.5
+                if d >= limit * (1 - _EDGE):  # near the edge (or past it): measure exactly
+                    if d <= limit * (1 + _EDGE):
+                        d = geodesic_miles(origin, (lat, r[2]))
+                    if d > limit:
+                        eliminated["distance"] += 1
+                        continue
+                fixed = verdicts[r[3], r[4]]
+                if fixed.__class__ is str:
+                    eliminated[fixed] += 1
+                    continue
+                price = price_of[r[5]]
+                if price is None:
+                    eliminated["session_length"] += 1
+                    continue
+                if optional_filters:
+                    failed = (
+                        "price" if max_price is not None and price > max_price
+                        else "gender" if gender and r[6] != gender
+                        else "languages" if languages and languages.isdisjoint(languages_of[r[7]])
+                        else "hsa_fsa" if want_hsa and not r[8]
+                        else "accepting_new_clients" if want_accepting and not r[9]
+                        else None
+                    )
+                    if failed:
+                        eliminated[failed] += 1
+                        continue
+                years, count = r[11] or 0, r[13]
+                price_part = 1.5 - price / budget  # price_score()
+                score = (
+                    fixed
+                    + w_years * (years if years < EXPERIENCE_CAP else EXPERIENCE_CAP)  # experience_score()
+                    + w_rating * ((prior_sum + (r[12] or 0.0) * count) / (PRIOR_WEIGHT + count) - 1)  # rating_score()
+                    + w_distance * (1 - d / limit)
+                    + w_price * (0.0 if price_part < 0 else 1.0 if price_part > 1 else price_part)
+                )
+                append((-score, d, price, r[0], r))
+            return ranked
 
-        return check
-
-    def goal_fit(self, techniques: frozenset) -> tuple[float, list[str]]:
-        fit = self._fit.get(techniques)
-        if fit is None:
-            fit = self._fit[techniques] = goal_fit(techniques, self.req.goals, self.screen.allows)
-        return fit
+        return rank
 
 
 def first_failed_filter(req: ClientRequest, screen: SafetyScreen, plan: Plan, c: Candidate, on: date):
-    """The first hard filter `c` fails (or None), and its distance when known."""
-    return _Judge(req, screen, plan, on).check(c)[:2]
+    """The first hard filter `c` fails, or None."""
+    if not is_listable(c, on):
+        return "listing"
+    eliminated = dict.fromkeys(FILTER_ORDER, 0)
+    if _Judge(req, screen, plan, on).rank([to_listing(c)], eliminated):
+        return None
+    return next(name for name, n in eliminated.items() if n)
 
 
 def explain(req: ClientRequest, c: Candidate, d: float, price: float, plan: Plan,
@@ -219,31 +304,37 @@ def explain(req: ClientRequest, c: Candidate, d: float, price: float, plan: Plan
 
 
 def match(req: ClientRequest, candidates, *, on: date, offset: int = 0, limit: int = 20) -> MatchOutcome:
-    """Filter, rank and explain. Deterministic: ties go to the nearer, cheaper, older profile."""
+    """Filter, rank and explain candidates (listable or not)."""
+    candidates = list(candidates)
+    listed = [c for c in candidates if is_listable(c, on)]
+    by_id = {c.id: c for c in listed}
+    return _match(req, [to_listing(c) for c in listed], on=on, offset=offset, limit=limit,
+                  unlisted=len(candidates) - len(listed), page_candidate=lambda row: by_id[row[0]])
+
+
+def match_listings(req: ClientRequest, rows, *, on: date, offset: int = 0, limit: int = 20) -> MatchOutcome:
+    """Filter, rank and explain rows of listed therapists, as the search index holds them."""
+    return _match(req, rows, on=on, offset=offset, limit=limit, unlisted=0,
+                  page_candidate=lambda row: to_candidate(row, on))
+
+
+def _match(req, rows, *, on, offset, limit, unlisted, page_candidate) -> MatchOutcome:
+    """Deterministic: ties go to the nearer, cheaper, older profile, whatever the input order."""
     screen = screen_conditions(req.conditions)
     plan = recommend_plan(req.areas, req.goals, req.session_minutes)
     eliminated = dict.fromkeys(FILTER_ORDER, 0)
     if screen.blocked:
         return MatchOutcome(screen, plan, 0, [], eliminated, 0,
                             explanation="We cannot match you with a therapist right now: " + " ".join(screen.reasons))
+    eliminated["listing"] = unlisted
     judge = _Judge(req, screen, plan, on)
-    check = judge.check
-    minutes = plan.session_minutes
-    ranked = []
-    considered = 0
-    for c in candidates:
-        considered += 1
-        failed, d, total = check(c)
-        if failed is not None:
-            eliminated[failed] += 1
-            continue
-        # Scores and distances are computed from the candidate alone, so equal
-        # inputs give equal floats and the order never depends on input order.
-        ranked.append((-total, d, c.prices[minutes], c.id, c))
-    # Ids are unique, so tuples never compare as far as the candidate itself.
-    top = heapq.nsmallest(offset + limit, ranked)
+    # Scores and distances are computed from the row alone, so equal inputs give
+    # equal floats; ids are unique, so tuples never compare as far as the row.
+    ranked = judge.rank(rows, eliminated)
+    considered = len(ranked) + sum(eliminated.values())
     page = []
-    for neg_score, _, price, _, c in top[offset:]:
+    for neg_score, _, price, _, row in heapq.nsmallest(offset + limit, ranked)[offset:]:
+        c = page_candidate(row)
         exact = distance_miles(judge.origin, (c.latitude, c.longitude))
         reasons = explain(req, c, exact, price, plan, screen, judge.goal_fit(c.techniques)[1])
         page.append(Match(c, exact, round(-neg_score, 2), price, reasons))

@@ -56,10 +56,23 @@ def price_score(price: float, budget: float) -> float:
     return max(0.0, min(1.0, 1.5 - price / budget))
 
 
-def credential_score(certifications, years_experience) -> float:
+EXPERIENCE_CAP, EXPERIENCE_WEIGHT = 20, 0.3  # years count up to 20
+
+
+def certification_score(certifications) -> float:
+    """The credentials score's part from certifications: board certification, and up to three."""
     board = 1.0 if "board_certified" in certifications else 0.0
-    years = min(years_experience or 0, 20) / 20
-    return 0.4 * board + 0.3 * years + 0.3 * min(len(certifications), 3) / 3
+    return 0.4 * board + 0.3 * min(len(certifications), 3) / 3
+
+
+def experience_score(years_experience) -> float:
+    """The credentials score's part from years of practice."""
+    return EXPERIENCE_WEIGHT * min(years_experience or 0, EXPERIENCE_CAP) / EXPERIENCE_CAP
+
+
+def credential_score(certifications, years_experience) -> float:
+    """0-1: board certification 0.4, years of practice 0.3, certifications 0.3."""
+    return certification_score(certifications) + experience_score(years_experience)
 
 
 def combine(goal: float, distance: float, price: float, credentials: float, rating: float) -> float:

@@ -5,8 +5,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from ..geo import PlaceNotFound, parse_lat_lon
-from ..matching.engine import ClientRequest, MatchOutcome, match
-from .candidates import fill_page, load_candidates
+from ..matching.engine import ClientRequest, MatchOutcome, match_listings
+from .candidates import fill_page, load_listings
 from .forms import SearchForm
 
 
@@ -77,10 +77,10 @@ def search(form: SearchForm, geocoder, *, on: date | None = None) -> SearchResul
 
 
 def run(request: ClientRequest, place: Place, *, on: date, offset: int = 0, limit: int = 20) -> SearchResult:
-    candidates = [] if _blocked(request) else load_candidates(
+    rows = [] if _blocked(request) else load_listings(
         request.latitude, request.longitude, request.radius_miles, on, home_visit=request.home_visit
     )
-    outcome = match(request, candidates, on=on, offset=offset, limit=limit)
+    outcome = match_listings(request, rows, on=on, offset=offset, limit=limit)
     filled, licenses = fill_page([m.candidate for m in outcome.results], on)
     outcome.results = [replace(m, candidate=c) for m, c in zip(outcome.results, filled)]
     return SearchResult(place, request, outcome, licenses, offset, limit)

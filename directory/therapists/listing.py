@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from ..matching import summary
 from ..models import (
     Certification, CredentialStatus, License, SessionPrice, TherapistProfile, TherapistTechnique,
 )
@@ -26,16 +27,13 @@ def summarise(profile: TherapistProfile, removed=frozenset()) -> dict:
     verified_expiries = [
         lic.expires_on for lic in live(profile.licenses) if lic.status == CredentialStatus.VERIFIED
     ]
-    certs = sorted(
-        c.slug + (f"@{c.expires_on.isoformat()}" if c.expires_on else "")
-        for c in live(profile.certifications) if c.status == CredentialStatus.VERIFIED
-    )
-    prices = sorted((p.minutes, p.amount) for p in live(profile.prices) if p.amount is not None)
+    certs = [(c.slug, c.expires_on) for c in live(profile.certifications) if c.status == CredentialStatus.VERIFIED]
+    prices = [(p.minutes, Decimal(p.amount)) for p in live(profile.prices) if p.amount is not None]
     return {
         "listed_until": max(verified_expiries) if verified_expiries and profile.suspended_at is None else None,
-        "search_techniques": ",".join(sorted({t.technique for t in live(profile.techniques)})),
-        "search_certifications": ",".join(certs),
-        "search_prices": ",".join(f"{m}:{Decimal(a):.2f}" for m, a in prices),
+        "search_techniques": summary.techniques_text(t.technique for t in live(profile.techniques)),
+        "search_certifications": summary.certifications_text(certs),
+        "search_prices": summary.prices_text(prices),
     }
 
 
