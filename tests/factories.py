@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
+from directory.accounts.passwords import hash_password
 from directory.models import (
     Certification, CredentialStatus, License, Role, SessionPrice, TherapistProfile,
-    TherapistTechnique, User,
+    TherapistTechnique, User, WeeklyHours,
 )
 
 _seq = itertools.count(1)
@@ -66,3 +67,12 @@ class Factory:
         if commit:
             self.session.commit()
         return profile
+
+    def open_for_bookings(self, profile: TherapistProfile, password: str, hours: tuple[int, int] = (9, 17)) -> None:
+        """A therapist who can sign in and works every day from hours[0] to hours[1] o'clock."""
+        profile.user.password_hash = hash_password(password)
+        profile.user.email_confirmed_at = datetime.now(timezone.utc)
+        self.session.flush()
+        for day in range(7):
+            self.session.add(WeeklyHours(therapist_id=profile.id, weekday=day,
+                                         start_time=time(hours[0]), end_time=time(hours[1])))

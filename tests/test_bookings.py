@@ -21,11 +21,7 @@ from .conftest import PASSWORD, login, post_form
 def therapist(factory):
     t = factory.therapist(name="Hana Hours", techniques=("swedish", "prenatal"), prices={30: 50, 60: 90},
                           timezone="America/Chicago", commit=False)
-    t.user.password_hash = hash_password(PASSWORD)
-    t.user.email_confirmed_at = utcnow()
-    db.session.flush()
-    for day in range(7):
-        db.session.add(WeeklyHours(therapist_id=t.id, weekday=day, start_time=time(9), end_time=time(17)))
+    factory.open_for_bookings(t, PASSWORD, hours=(9, 17))
     db.session.commit()
     return t
 

@@ -1,12 +1,12 @@
 """A client searches, books, the therapist accepts, the visit happens, the client reviews."""
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from directory.accounts.passwords import hash_password
 from directory.extensions import db
-from directory.models import Booking, Role, User, WeeklyHours, utcnow
+from directory.models import Booking, Role, User, utcnow
 
 from .browser import ARTIFACTS, chromium, new_page
 
@@ -25,11 +25,7 @@ def sign_in(page, base, email):
 def people(factory):
     t = factory.therapist(name="Rita Relax", techniques=("swedish", "reflexology"), prices={60: 95},
                           timezone="America/Chicago", commit=False)
-    t.user.password_hash = hash_password(PASSWORD)
-    t.user.email_confirmed_at = utcnow()
-    db.session.flush()
-    for day in range(7):
-        db.session.add(WeeklyHours(therapist_id=t.id, weekday=day, start_time=time(8), end_time=time(20)))
+    factory.open_for_bookings(t, PASSWORD, hours=(8, 20))
     client = User(email="cleo@example.com", name="Cleo Client", role=Role.CLIENT,
                   password_hash=hash_password(PASSWORD), email_confirmed_at=utcnow())
     db.session.add(client)
