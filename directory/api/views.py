@@ -5,8 +5,9 @@ from .. import stats
 from ..errors import error_response
 from ..matching.vocabulary import vocabulary
 from ..search.forms import SearchForm, normalise_args
-from ..search.services import SearchInputError, search
+from ..search.services import search
 from ..therapists.services import get_listable
+from ..validation import FieldError
 from . import bp
 from .serializers import search_json, therapist_json
 
@@ -19,7 +20,7 @@ def search_api():
         return error_response(400, message, field=field, code="invalid")
     try:
         result = search(form, current_app.extensions["geocoder"])
-    except SearchInputError as exc:
+    except FieldError as exc:
         return error_response(400, str(exc), field=exc.field, code="invalid")
     stats.count_shown([m.candidate.id for m in result.outcome.results])
     return jsonify(search_json(result))

@@ -9,7 +9,8 @@ from ..bookings.reviews import visible_reviews
 from ..models import TherapistProfile
 
 from ..extensions import db
-from ..therapists.services import ListingFilterError, ListingFilters, get_listable, listed_cities, listing_query
+from ..therapists.services import ListingFilters, get_listable, listed_cities, listing_query
+from ..validation import FieldError
 from . import bp
 
 
@@ -22,7 +23,7 @@ def home():
 def therapists():
     try:
         filters = ListingFilters.parse(request.args)
-    except ListingFilterError as exc:
+    except FieldError as exc:
         return render_template("public/therapists.html", page=None, filters=request.args, error=str(exc), field=exc.field), 400
     page = db.paginate(listing_query(filters), per_page=20, max_per_page=50, error_out=False)
     return render_template("public/therapists.html", page=page, filters=filters, error=None, field=None)

@@ -6,14 +6,9 @@ from datetime import date
 
 from ..geo import PlaceNotFound, parse_lat_lon
 from ..matching.engine import ClientRequest, MatchOutcome, match_listings
+from ..validation import FieldError
 from .candidates import fill_page, load_listings
 from .forms import SearchForm
-
-
-class SearchInputError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -35,14 +30,14 @@ class SearchResult:
 
 
 def locate(query: str, geocoder) -> Place:
-    """A ZIP, 'City, ST', an address, or 'lat,lon' -> a Place; SearchInputError if unknown."""
+    """A ZIP, 'City, ST', an address, or 'lat,lon' -> a Place; FieldError if unknown."""
     try:
         pair = parse_lat_lon(query)
         if pair is not None:
             return Place(query, f"{pair[0]:.4f}, {pair[1]:.4f}", *pair)
         found = geocoder.geocode(query)
     except PlaceNotFound as exc:
-        raise SearchInputError("location", str(exc)) from None
+        raise FieldError("location", str(exc)) from None
     return Place(query, found.address, found.latitude, found.longitude)
 
 
@@ -67,7 +62,7 @@ def request_from_form(form: SearchForm, place: Place) -> ClientRequest:
 
 
 def search(form: SearchForm, geocoder, *, on: date | None = None) -> SearchResult:
-    """Run a validated search form. Raises SearchInputError for an unknown place."""
+    """Run a validated search form. Raises FieldError for an unknown place."""
     on = on or date.today()
     place = locate(form.location.data.strip(), geocoder)
     request = request_from_form(form, place)

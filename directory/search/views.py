@@ -4,7 +4,8 @@ from flask import current_app, render_template, request
 from .. import stats
 
 from .forms import SearchForm, normalise_args
-from .services import SearchInputError, search as run_search
+from .services import search as run_search
+from ..validation import FieldError
 from . import bp
 
 
@@ -17,7 +18,7 @@ def search():
             try:
                 result = run_search(form, current_app.extensions["geocoder"])
                 stats.count_shown([m.candidate.id for m in result.outcome.results])
-            except SearchInputError as exc:
+            except FieldError as exc:
                 getattr(form, exc.field).errors = [str(exc)]
                 status = 400
         else:

@@ -9,12 +9,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..matching.vocabulary import STATES, TECHNIQUES
 from ..models import Certification, License, TherapistProfile, TherapistTechnique
-
-
-class ListingFilterError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+from ..validation import FieldError
 
 
 @dataclass(frozen=True)
@@ -29,9 +24,9 @@ class ListingFilters:
         state = (args.get("state") or "").strip().upper()
         technique = (args.get("technique") or "").strip().lower()
         if state and state not in STATES:
-            raise ListingFilterError("state", "State must be a two-letter US state code such as IL or NY.")
+            raise FieldError("state", "State must be a two-letter US state code such as IL or NY.")
         if technique and technique not in TECHNIQUES:
-            raise ListingFilterError(
+            raise FieldError(
                 "technique", "Technique must be one of: " + ", ".join(TECHNIQUES) + "."
             )
         return cls(city, state, technique)
