@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from geographiclib.geodesic import Geodesic
 from pyproj import Geod
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
@@ -190,13 +189,12 @@ def make_geocoder(setting: str, user_agent: str = "therapist-directory"):
 
 
 METERS_PER_MILE = 1609.344
-_WGS84 = Geodesic.WGS84
-_A, _F = _WGS84.a, _WGS84.f
-_E2 = _F * (2 - _F)
 # Karney's geodesic algorithm, as geographiclib (and so geopy) runs it, in PROJ's
 # C implementation: the same miles, about fifty times faster than pure Python.
-_GEOD = Geod(a=_A, f=_F)
+_GEOD = Geod(ellps="WGS84")
 _inverse = _GEOD.inv
+_A, _F = _GEOD.a, _GEOD.f
+_E2 = _F * (2 - _F)
 
 
 def distance_miles(a: tuple[float, float], b: tuple[float, float]) -> float:

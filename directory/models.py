@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from flask_login import UserMixin
 
 from .extensions import db
+from .matching import summary
 
 
 def utcnow() -> datetime:
@@ -154,7 +155,7 @@ class TherapistProfile(db.Model):
 
     @property
     def language_codes(self) -> list[str]:
-        return [c for c in self.languages.split(";") if c]
+        return list(summary.parse_languages(self.languages))
 
     @property
     def technique_slugs(self) -> list[str]:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..geo import PlaceNotFound, lookup_zip
+from ..matching import summary
 from ..models import Certification, CredentialStatus, Document, License, SessionPrice, TherapistProfile, TherapistTechnique, utcnow
 from .. import uploads
 
@@ -59,7 +60,7 @@ def update_profile(profile: TherapistProfile, form, geocoder) -> None:
         profile.user.name = profile.name
         profile.bio = (form.bio.data or "").strip()
         profile.gender = form.gender.data or None
-        profile.languages = ";".join(form.languages.data)
+        profile.languages = summary.languages_text(form.languages.data)
         profile.years_experience = form.years_experience.data
         profile.hsa_fsa = bool(form.hsa_fsa.data)
         profile.accepting_new_clients = bool(form.accepting_new_clients.data)

@@ -164,7 +164,7 @@ class _Judge:
 
     def __init__(self, req: ClientRequest, screen: SafetyScreen, plan: Plan, on: date):
         self.origin = (req.latitude, req.longitude)
-        self.req, self.screen, self.on = req, screen, on
+        self.req, self.screen = req, screen
         self._fit = _Memo(lambda techniques: goal_fit(techniques, req.goals, screen.allows))
         self.rank = self._make_rank(req, screen, plan, on)
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..geo import PlaceNotFound, lookup_zip
+from ..matching import summary
 from ..matching.vocabulary import CERTIFICATIONS, GENDERS, LANGUAGES, SESSION_LENGTHS, STATES, TECHNIQUES
 from ..models import (
     Certification, CredentialStatus, License, Role, SessionPrice, TherapistProfile,
@@ -343,7 +344,7 @@ def save_row(row: TherapistRow, *, verified: bool, now: datetime) -> tuple[Thera
     for attr in ("name", "address", "city", "state", "postal_code", "latitude", "longitude",
                  "timezone", "gender", "hsa_fsa", "accepting_new_clients", "mobile_radius_miles", "bio"):
         setattr(profile, attr, getattr(row, attr))
-    profile.languages = ";".join(row.languages)
+    profile.languages = summary.languages_text(row.languages)
     if row.years_experience is not None:
         profile.years_experience = row.years_experience
     if lic.expires_on != row.license_expires:
