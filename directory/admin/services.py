@@ -11,7 +11,9 @@ from .. import audit
 from ..accounts.passwords import hash_password, password_problem
 from ..accounts.services import find_user, normalise_email
 from ..extensions import db
-from ..models import Certification, CredentialStatus, License, Role, TherapistProfile, User, utcnow
+from ..models import (
+    AuditEntry, Booking, Certification, CredentialStatus, License, Review, Role, TherapistProfile, User, utcnow,
+)
 
 REMINDER_DAYS = (30, 7)
 
@@ -191,3 +193,17 @@ def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
             counts[f"reminded_{days}"] += 1
     db.session.commit()
     return counts
+
+
+def audit_entries():
+    return select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+
+
+def bookings_newest_first():
+    """With each booking's therapist and client, loaded for the whole page at once."""
+    return (select(Booking).options(selectinload(Booking.therapist), selectinload(Booking.client))
+            .order_by(Booking.starts_at.desc(), Booking.id.desc()))
+
+
+def reviews_newest_first():
+    return select(Review).order_by(Review.created_at.desc(), Review.id.desc())

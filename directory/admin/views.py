@@ -3,10 +3,9 @@ from functools import wraps
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ..extensions import db
-from ..models import AuditEntry, TherapistProfile
+from ..models import TherapistProfile
 from . import bp, emails, services
 from ..bookings.forms import HideReviewForm
 from .forms import DecisionForm, SuspensionForm, TherapistSearchForm
@@ -100,25 +99,22 @@ def _same_site(url) -> bool:
 
 @bp.get("/audit")
 def audit_log():
-    page = db.paginate(select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()), per_page=50, error_out=False)
-    return render_template("admin/audit.html", page=page)
+    return render_template("admin/audit.html", page=_page(services.audit_entries()))
 
 
 @bp.get("/bookings")
 def bookings():
     """Booking metadata only: admins never see a client's intake."""
-    from ..models import Booking
-
-    page = db.paginate(select(Booking).order_by(Booking.starts_at.desc()), per_page=50, error_out=False)
-    return render_template("admin/bookings.html", page=page)
+    return render_template("admin/bookings.html", page=_page(services.bookings_newest_first()))
 
 
 @bp.get("/reviews")
 def review_list():
-    from ..models import Review
+    return render_template("admin/reviews.html", page=_page(services.reviews_newest_first()), form=HideReviewForm())
 
-    page = db.paginate(select(Review).order_by(Review.created_at.desc()), per_page=50, error_out=False)
-    return render_template("admin/reviews.html", page=page, form=HideReviewForm())
+
+def _page(stmt):
+    return db.paginate(stmt, per_page=50, error_out=False)
 
 
 @bp.post("/reviews/<int:review_id>/hide")
