@@ -4,6 +4,7 @@ Development runs with no set-up (SQLite in the instance folder); production
 refuses to start without the secrets it needs rather than falling back to
 something guessable.
 """
+
 import os
 
 
@@ -75,9 +76,7 @@ class ProductionConfig(Config):
     def init(cls, app):
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
         if missing:
-            raise ConfigError(
-                "Production needs these environment variables set: " + ", ".join(missing)
-            )
+            raise ConfigError("Production needs these environment variables set: " + ", ".join(missing))
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
 
@@ -86,7 +85,7 @@ def normalise_database_url(url: str) -> str:
     """Accept the postgres:// URLs hosting platforms hand out and use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

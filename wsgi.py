@@ -1,4 +1,5 @@
 """Entry point for gunicorn and the flask command: `gunicorn wsgi:app`."""
+
 import gc
 
 from directory import create_app

@@ -3,11 +3,12 @@
 Shared by bench/search.py and bench/http_load.py; writes straight to the tables
 (bulk insert on SQLite, COPY on PostgreSQL) so 400,000 therapists load in a minute.
 """
+
 from __future__ import annotations
 
 import random
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, insert, select, text
@@ -17,13 +18,24 @@ from directory.extensions import db
 from directory.geo import gazetteer
 from directory.matching import summary
 from directory.models import (
-    Certification, License, SessionPrice, TherapistProfile, TherapistTechnique, User,
+    Certification,
+    License,
+    SessionPrice,
+    TherapistProfile,
+    TherapistTechnique,
+    User,
 )
 
 PRACTICES = (
-    ("swedish", "deep_tissue"), ("swedish", "deep_tissue", "trigger_point"),
-    ("sports", "deep_tissue", "trigger_point"), ("swedish", "reflexology"), ("swedish", "prenatal"),
-    ("swedish", "oncology"), ("deep_tissue", "trigger_point"), ("swedish",), ("swedish", "deep_tissue", "sports"),
+    ("swedish", "deep_tissue"),
+    ("swedish", "deep_tissue", "trigger_point"),
+    ("sports", "deep_tissue", "trigger_point"),
+    ("swedish", "reflexology"),
+    ("swedish", "prenatal"),
+    ("swedish", "oncology"),
+    ("deep_tissue", "trigger_point"),
+    ("swedish",),
+    ("swedish", "deep_tissue", "sports"),
 )
 CERTS = {"prenatal": "prenatal", "oncology": "oncology", "sports": "sports", "reflexology": "reflexology"}
 
@@ -38,29 +50,56 @@ def generate(count: int, seed: int = 1):
     rng = random.Random(seed)
     places = zip_places()
     today = date.today()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     users, profiles, licenses, techniques, prices, certs = [], [], [], [], [], []
     for i in range(1, count + 1):
         place = places[rng.randrange(len(places))]
         practice = PRACTICES[rng.randrange(len(PRACTICES))]
-        users.append({"id": i, "email": f"t{i}@bench.example", "role": "therapist", "name": f"Therapist {i}", "created_at": now})
-        profiles.append({
-            "id": i, "user_id": i, "name": f"Therapist {i}", "bio": "", "gender": rng.choice(("female", "female", "female", "male", "nonbinary")),
-            "languages": "en;es" if rng.random() < 0.2 else "en", "years_experience": rng.randint(1, 30),
-            "hsa_fsa": rng.random() < 0.4, "accepting_new_clients": rng.random() < 0.9,
-            "mobile_radius_miles": rng.choice((5.0, 10.0, 20.0)) if rng.random() < 0.25 else None,
-            "address": "", "city": place.city, "state": place.state, "postal_code": place.zip_code,
-            "latitude": place.latitude, "longitude": place.longitude, "timezone": place.timezone,
-            "created_at": now, "updated_at": now, "rating_count": 0, "rating_average": None,
-            "location_label": f"{place.city}, {place.state} {place.zip_code}",
-        })
+        users.append(
+            {"id": i, "email": f"t{i}@bench.example", "role": "therapist", "name": f"Therapist {i}", "created_at": now}
+        )
+        profiles.append(
+            {
+                "id": i,
+                "user_id": i,
+                "name": f"Therapist {i}",
+                "bio": "",
+                "gender": rng.choice(("female", "female", "female", "male", "nonbinary")),
+                "languages": "en;es" if rng.random() < 0.2 else "en",
+                "years_experience": rng.randint(1, 30),
+                "hsa_fsa": rng.random() < 0.4,
+                "accepting_new_clients": rng.random() < 0.9,
+                "mobile_radius_miles": rng.choice((5.0, 10.0, 20.0)) if rng.random() < 0.25 else None,
+                "address": "",
+                "city": place.city,
+                "state": place.state,
+                "postal_code": place.zip_code,
+                "latitude": place.latitude,
+                "longitude": place.longitude,
+                "timezone": place.timezone,
+                "created_at": now,
+                "updated_at": now,
+                "rating_count": 0,
+                "rating_average": None,
+                "location_label": f"{place.city}, {place.state} {place.zip_code}",
+            }
+        )
         unlisted = rng.random()
-        licenses.append({
-            "id": i, "therapist_id": i, "number": f"B-{i:07d}", "state": place.state,
-            "expires_on": today + timedelta(days=rng.randint(-60, 900)) if unlisted > 0.03 else today - timedelta(days=5),
-            "status": "pending" if unlisted < 0.02 else "verified", "verified_at": now, "verified_via": "bench",
-            "submitted_at": now,
-        })
+        licenses.append(
+            {
+                "id": i,
+                "therapist_id": i,
+                "number": f"B-{i:07d}",
+                "state": place.state,
+                "expires_on": today + timedelta(days=rng.randint(-60, 900))
+                if unlisted > 0.03
+                else today - timedelta(days=5),
+                "status": "pending" if unlisted < 0.02 else "verified",
+                "verified_at": now,
+                "verified_via": "bench",
+                "submitted_at": now,
+            }
+        )
         techniques.extend({"therapist_id": i, "technique": t} for t in practice)
         base = rng.randrange(70, 130, 5)
         mine = [{"therapist_id": i, "minutes": 60, "amount": base}]
@@ -70,7 +109,10 @@ def generate(count: int, seed: int = 1):
             mine.append({"therapist_id": i, "minutes": 90, "amount": base * 3 // 2})
         prices.extend(mine)
         my_certs = sorted({CERTS[t] for t in practice if t in CERTS and rng.random() < 0.8})
-        certs.extend({"therapist_id": i, "slug": c, "status": "verified", "verified_at": now, "submitted_at": now} for c in my_certs)
+        certs.extend(
+            {"therapist_id": i, "slug": c, "status": "verified", "verified_at": now, "submitted_at": now}
+            for c in my_certs
+        )
         lic = licenses[-1]
         # The listing summary, as therapists/listing.py would compute it.
         profiles[-1].update(
@@ -80,8 +122,12 @@ def generate(count: int, seed: int = 1):
             search_prices=summary.prices_text((p["minutes"], Decimal(p["amount"])) for p in mine),
         )
     return {
-        User: users, TherapistProfile: profiles, License: licenses,
-        TherapistTechnique: techniques, SessionPrice: prices, Certification: certs,
+        User: users,
+        TherapistProfile: profiles,
+        License: licenses,
+        TherapistTechnique: techniques,
+        SessionPrice: prices,
+        Certification: certs,
     }
 
 
@@ -113,7 +159,7 @@ def load(count: int, seed: int = 1) -> float:
         with db.engine.begin() as conn:
             for model, rows in tables.items():
                 for start in range(0, len(rows), 50_000):
-                    conn.execute(insert(model.__table__), rows[start:start + 50_000])
+                    conn.execute(insert(model.__table__), rows[start : start + 50_000])
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         # As autovacuum would on a live server: statistics, and the visibility map
         # that lets PostgreSQL answer from the index alone.
@@ -127,7 +173,7 @@ def _copy(tables) -> None:
         cur = raw.cursor()
         for model, rows in tables.items():
             columns = list(rows[0])
-            with cur.copy(f'COPY {model.__tablename__} ({", ".join(columns)}) FROM STDIN') as copy:
+            with cur.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row([row[c] for c in columns])
         for table in ("users", "therapist_profiles", "licenses", "certifications"):

@@ -8,6 +8,7 @@ threads of this process for a fixed time, then prints requests per second and
 latency percentiles. Traffic goes to loopback only, and the run stops itself.
 Client and server share this machine's cores, so the figures are a floor.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,28 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-ZIPS = ("10001", "60601", "90012", "77002", "85004", "19103", "78205", "92101", "75201", "78701",
-        "98101", "80202", "02108", "30303", "33130", "97204", "55401", "37203", "20001", "94103")
+ZIPS = (
+    "10001",
+    "60601",
+    "90012",
+    "77002",
+    "85004",
+    "19103",
+    "78205",
+    "92101",
+    "75201",
+    "78701",
+    "98101",
+    "80202",
+    "02108",
+    "30303",
+    "33130",
+    "97204",
+    "55401",
+    "37203",
+    "20001",
+    "94103",
+)
 
 
 def free_port() -> int:
@@ -38,6 +59,7 @@ def free_port() -> int:
 
 def prepare(url: str, count: int, keep: bool) -> None:
     import dataset
+
     from directory import create_app
 
     if not keep:
@@ -90,13 +112,22 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="reuse the database from the last run")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+    )
     args = parser.parse_args()
 
     prepare(args.pg_url, args.count, args.keep)
     port = free_port()
-    env = dict(os.environ, APP_ENV="production", SECRET_KEY="bench-only", DATABASE_URL=args.pg_url,
-               BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(args.workers), ACCESS_LOG="/dev/null")
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY="bench-only",
+        DATABASE_URL=args.pg_url,
+        BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY=str(args.workers),
+        ACCESS_LOG="/dev/null",
+    )
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env)
     try:
         wait_until_up(port)
@@ -105,7 +136,9 @@ def main() -> None:
         client(port, time.monotonic() + 2, warm_latencies, warm_errors, 0)
         latencies, errors = [], []
         stop_at = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=client, args=(port, stop_at, latencies, errors, n)) for n in range(args.clients)]
+        threads = [
+            threading.Thread(target=client, args=(port, stop_at, latencies, errors, n)) for n in range(args.clients)
+        ]
         started = time.monotonic()
         for t in threads:
             t.start()

@@ -6,6 +6,7 @@ baseline (every row, geopy geodesic distance; timed on a sample, extrapolated).
 
     .venv/bin/python bench/search.py [--count 400000] [--runs 60] [--sqlite-only]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from geopy.distance import geodesic  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+import dataset
+from geopy.distance import geodesic
+from sqlalchemy import select
 
-import dataset  # noqa: E402
-from directory import create_app  # noqa: E402
-from directory.extensions import db  # noqa: E402
-from directory.matching.engine import ClientRequest  # noqa: E402
-from directory.models import TherapistProfile  # noqa: E402
-from directory.search.candidates import floor_query, load_listings  # noqa: E402
-from directory.search.services import locate, run  # noqa: E402
+from directory import create_app
+from directory.extensions import db
+from directory.matching.engine import ClientRequest
+from directory.models import TherapistProfile
+from directory.search.candidates import floor_query, load_listings
+from directory.search.services import locate, run
 
 QUERIES = {
     "dense (10001, 10 mi, stress+pain)": ("10001", dict(radius_miles=10, goals=("stress", "pain"))),
@@ -76,8 +77,8 @@ def bench_database(label, url, count, runs):
             candidates = len(load_listings(place.latitude, place.longitude, request.radius_miles, today))
             floor = floor_query(place.latitude, place.longitude, request.radius_miles)
             (s50, s95), (f50, f95) = timed_pair(
-                lambda: run(request, place, on=today),
-                lambda: db.session.connection().execute(*floor).all(),
+                lambda request=request, place=place: run(request, place, on=today),
+                lambda floor=floor: db.session.connection().execute(*floor).all(),
                 runs,
             )
             print(f"{name}: {result.outcome.total:,} matches of {candidates:,} listable in the box")
@@ -85,7 +86,8 @@ def bench_database(label, url, count, runs):
             print(f"  floor (box)     p50 {f50:7.2f} ms   p95 {f95:7.2f} ms")
             print(f"  ratio search/floor  p50 {s50 / f50:5.2f}x   p95 {s95 / f95:5.2f}x")
             naive = naive_baseline(place)
-            print(f"  naive baseline  ~{naive:,.0f} ms  (every row + geodesic, extrapolated)  -> search is {naive / s50:,.0f}x faster")
+            print(f"  naive baseline  ~{naive:,.0f} ms  (every row + geodesic, extrapolated)", end="")
+            print(f"  -> search is {naive / s50:,.0f}x faster")
 
 
 def naive_baseline(place, sample=5000):
@@ -95,7 +97,7 @@ def naive_baseline(place, sample=5000):
     origin = (place.latitude, place.longitude)
     t = time.perf_counter()
     for _, lat, lon in rows[:sample]:
-        geodesic(origin, (lat, lon)).miles
+        _ = geodesic(origin, (lat, lon)).miles
     per_row = (time.perf_counter() - t) / min(sample, len(rows))
     return (fetch + per_row * len(rows)) * 1000
 
@@ -105,7 +107,9 @@ def main():
     parser.add_argument("--count", type=int, default=400_000)
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--sqlite-only", action="store_true")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+    )
     parser.add_argument("--keep", action="store_true", help="reuse the databases from the last run")
     args = parser.parse_args()
     folder = Path(tempfile.gettempdir()) / "directory-bench"

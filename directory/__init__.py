@@ -1,4 +1,5 @@
 """The therapist directory: create_app() is a short list of register_* steps."""
+
 from __future__ import annotations
 
 import logging
@@ -40,9 +41,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from . import audit  # noqa: F401  (the audit log refuses edits and deletes)
     from .extensions import csrf, db, limiter, login_manager, migrate
     from .geo import make_geocoder
-    from . import audit  # noqa: F401  (the audit log refuses edits and deletes)
     from .therapists import listing  # noqa: F401  (keeps the listing summary on every flush)
 
     db.init_app(app)
@@ -85,11 +86,11 @@ def tune_sqlite(engine) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .api import bp as api_bp
     from .account import bp as account_bp
-    from .admin import bp as admin_bp
-    from .bookings import bp as bookings_bp
     from .accounts import bp as accounts_bp
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .bookings import bp as bookings_bp
     from .public import bp as public_bp
     from .search import bp as search_bp
 

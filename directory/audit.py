@@ -4,6 +4,7 @@ sign-in, with who, when, what, and the values before and after.
 Entries are written in the same transaction as the change they describe. The
 application offers no way to edit or delete one: the ORM refuses it here.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,24 @@ class AuditLogIsAppendOnly(RuntimeError):
     pass
 
 
-def record(actor, action: str, subject_type: str, subject_id: int | None, *, subject_label: str = "",
-           before: dict | None = None, after: dict | None = None, note: str | None = None) -> AuditEntry:
+def record(
+    actor,
+    action: str,
+    subject_type: str,
+    subject_id: int | None,
+    *,
+    subject_label: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    note: str | None = None,
+) -> AuditEntry:
     entry = AuditEntry(
         actor_id=getattr(actor, "id", None),
         actor_label=getattr(actor, "email", None) or str(actor or "system"),
-        action=action, subject_type=subject_type, subject_id=subject_id, subject_label=subject_label[:300],
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        subject_label=subject_label[:300],
         before=json.dumps(before, default=str, sort_keys=True) if before is not None else None,
         after=json.dumps(after, default=str, sort_keys=True) if after is not None else None,
         note=note,

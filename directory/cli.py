@@ -1,4 +1,5 @@
 """Flask commands, grouped: `flask therapists import`, `flask demo seed`."""
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """Errors answer HTML to a browser and JSON under /api/."""
+
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -6,9 +7,15 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from .extensions import db
 
 CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 413: "too_large", 429: "too_many_requests",
-    500: "server_error", 503: "unavailable",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "too_many_requests",
+    500: "server_error",
+    503: "unavailable",
 }
 
 
@@ -26,7 +33,9 @@ def error_response(status: int, message: str, field: str | None = None, code: st
 def register_error_handlers(app):
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return error_response(400, "The form expired or was not sent from this site. Go back, reload the page and try again.", code="csrf")
+        return error_response(
+            400, "The form expired or was not sent from this site. Go back, reload the page and try again.", code="csrf"
+        )
 
     @app.errorhandler(429)
     def rate_limited(exc):

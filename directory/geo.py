@@ -4,6 +4,7 @@
 centroids of the `zipcodes` package. `CachingGeocoder` wraps an online geopy
 geocoder and keeps its answers in the database. Distances are in miles.
 """
+
 from __future__ import annotations
 
 import math
@@ -11,10 +12,10 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from pyproj import Geod
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 from geopy.point import Point
+from pyproj import Geod
 
 from .matching.vocabulary import STATES
 
@@ -158,9 +159,7 @@ class CachingGeocoder:
         key = " ".join(str(query).lower().split())
         if not key:
             raise PlaceNotFound("Enter an address, a ZIP code or a city and state.")
-        hit = db.session.scalar(
-            select(GeocodeCacheEntry).filter_by(provider=self.provider, query=key)
-        )
+        hit = db.session.scalar(select(GeocodeCacheEntry).filter_by(provider=self.provider, query=key))
         if hit is not None:
             return Location(hit.label, Point(hit.latitude, hit.longitude), {"cached": True})
         found = self.geocoder.geocode(query, exactly_one=True)
@@ -168,8 +167,11 @@ class CachingGeocoder:
             raise PlaceNotFound(f"We could not find '{query}'.")
         db.session.add(
             GeocodeCacheEntry(
-                provider=self.provider, query=key, label=found.address,
-                latitude=found.latitude, longitude=found.longitude,
+                provider=self.provider,
+                query=key,
+                label=found.address,
+                latitude=found.latitude,
+                longitude=found.longitude,
             )
         )
         return found

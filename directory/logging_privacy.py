@@ -4,6 +4,7 @@ Search parameters (conditions, goals, body areas) travel in query strings, so
 request lines are logged with the path only. gunicorn.conf.py does the same
 for gunicorn's access log.
 """
+
 import logging
 import re
 

@@ -4,11 +4,12 @@ In development and tests every message is written to the outbox (instance/outbox
 by default) as an .eml file a developer can open; admins can read it at /dev/outbox
 in development.
 """
+
 from __future__ import annotations
 
 import smtplib
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -28,7 +29,7 @@ class Mailer:
     def send(self, to: str, subject: str, body: str) -> EmailMessage:
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
-        message["Date"] = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
         message["Message-ID"] = f"<{uuid.uuid4().hex}@truetouch.example>"
         message.set_content(body)
         if self.server:
@@ -40,7 +41,7 @@ class Mailer:
                 smtp.send_message(message)
         else:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
             (self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(message))
         return message
 

@@ -1,15 +1,16 @@
 """Typed SQLAlchemy 2.0 models: accounts, therapist profiles and credentials."""
+
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+from flask_login import UserMixin
 from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    Time,
     Enum,
     Float,
     ForeignKey,
@@ -18,17 +19,17 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
-from flask_login import UserMixin
 
 from .extensions import db
 from .matching import summary
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def today() -> date:
@@ -89,10 +90,22 @@ class TherapistProfile(db.Model):
         # Radius search reads a latitude/longitude box. The index carries every
         # column the search needs, so it never visits the table (index-only scan).
         Index(
-            "ix_therapist_profiles_search", "latitude", "longitude", "listed_until", "id",
-            "search_techniques", "search_certifications", "search_prices", "gender", "languages",
-            "hsa_fsa", "accepting_new_clients", "mobile_radius_miles", "years_experience",
-            "rating_count", "rating_average",
+            "ix_therapist_profiles_search",
+            "latitude",
+            "longitude",
+            "listed_until",
+            "id",
+            "search_techniques",
+            "search_certifications",
+            "search_prices",
+            "gender",
+            "languages",
+            "hsa_fsa",
+            "accepting_new_clients",
+            "mobile_radius_miles",
+            "years_experience",
+            "rating_count",
+            "rating_average",
         ),
         CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude_range"),
@@ -217,9 +230,7 @@ class _Credential:
 
     @property
     def is_current(self) -> bool:
-        return self.status == CredentialStatus.VERIFIED and (
-            self.expires_on is None or self.expires_on >= today()
-        )
+        return self.status == CredentialStatus.VERIFIED and (self.expires_on is None or self.expires_on >= today())
 
     @property
     def display_status(self) -> CredentialStatus:
@@ -233,9 +244,7 @@ class License(_Credential, db.Model):
     __table_args__ = (UniqueConstraint("state", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    therapist_id: Mapped[int] = mapped_column(
-        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True
-    )
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True)
     number: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(2))
     expires_on: Mapped[date] = mapped_column(Date)
@@ -254,9 +263,7 @@ class Certification(_Credential, db.Model):
     __table_args__ = (UniqueConstraint("therapist_id", "slug"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    therapist_id: Mapped[int] = mapped_column(
-        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True
-    )
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True)
     slug: Mapped[str] = mapped_column(String(40))
     issuer: Mapped[str | None] = mapped_column(String(120))
     expires_on: Mapped[date | None] = mapped_column(Date)
@@ -267,9 +274,7 @@ class Certification(_Credential, db.Model):
 class TherapistTechnique(db.Model):
     __tablename__ = "therapist_techniques"
 
-    therapist_id: Mapped[int] = mapped_column(
-        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True
-    )
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True)
     technique: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="techniques")
@@ -282,9 +287,7 @@ class SessionPrice(db.Model):
         CheckConstraint("minutes IN (30, 45, 60, 90)", name="minutes_offered"),
     )
 
-    therapist_id: Mapped[int] = mapped_column(
-        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True
-    )
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True)
     minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(8, 2))
 
@@ -314,9 +317,7 @@ class ProfileStat(db.Model):
 
     __tablename__ = "profile_stats"
 
-    therapist_id: Mapped[int] = mapped_column(
-        ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True
-    )
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     impressions: Mapped[int] = mapped_column(Integer, default=0)
     views: Mapped[int] = mapped_column(Integer, default=0)
@@ -482,8 +483,25 @@ class GeocodeCacheEntry(db.Model):
 
 
 __all__ = [
-    "Role", "CredentialStatus", "User", "TherapistProfile", "License", "Certification",
-    "TherapistTechnique", "SessionPrice", "GeocodeCacheEntry", "Document", "ProfileStat", "AuditEntry", "BookingStatus", "WeeklyHours", "TimeOff", "Booking",
-    "BookingSlot", "Intake", "Review",
-    "utcnow", "today",
+    "Role",
+    "CredentialStatus",
+    "User",
+    "TherapistProfile",
+    "License",
+    "Certification",
+    "TherapistTechnique",
+    "SessionPrice",
+    "GeocodeCacheEntry",
+    "Document",
+    "ProfileStat",
+    "AuditEntry",
+    "BookingStatus",
+    "WeeklyHours",
+    "TimeOff",
+    "Booking",
+    "BookingSlot",
+    "Intake",
+    "Review",
+    "utcnow",
+    "today",
 ]

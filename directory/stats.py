@@ -4,6 +4,7 @@ Counting must not slow searches down, so a search only adds to an in-process
 buffer; the buffer is written with one upsert per table after the response
 has been sent (and at most every FLUSH_SECONDS).
 """
+
 from __future__ import annotations
 
 import threading
@@ -101,8 +102,9 @@ def after_response(response) -> None:
 def last_30_days(therapist_id: int) -> dict[str, int]:
     since = date.today() - timedelta(days=29)
     row = db.session.execute(
-        select(func.coalesce(func.sum(ProfileStat.impressions), 0), func.coalesce(func.sum(ProfileStat.views), 0))
-        .where(ProfileStat.therapist_id == therapist_id, ProfileStat.day >= since)
+        select(
+            func.coalesce(func.sum(ProfileStat.impressions), 0), func.coalesce(func.sum(ProfileStat.views), 0)
+        ).where(ProfileStat.therapist_id == therapist_id, ProfileStat.day >= since)
     ).one()
     return {"impressions": int(row[0]), "views": int(row[1])}
 

@@ -1,5 +1,6 @@
 """Jinja filters and globals: labels for slugs, money and dates."""
-from datetime import date, datetime
+
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from .matching import vocabulary as v
@@ -31,9 +32,8 @@ def register(app):
         gender_label=lambda s: v.label(v.GENDERS, s) if s else "",
         credential_label=lambda s: v.CREDENTIAL_KINDS.get(s or "", s),
     )
-    from datetime import timezone
 
     from .bookings.availability import zone_of
 
     app.jinja_env.filters["tz"] = zone_of
-    app.jinja_env.globals.update(vocab=v, has_endpoint=lambda name: name in app.view_functions, utc=timezone.utc)
+    app.jinja_env.globals.update(vocab=v, has_endpoint=lambda name: name in app.view_functions, utc=UTC)

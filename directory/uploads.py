@@ -1,8 +1,10 @@
 """Uploaded files: checked by their content (never their name), stored outside
 static/ under the instance folder, and served only through views that check
 who is asking."""
+
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import uuid
@@ -59,8 +61,14 @@ def _open_image(data: bytes) -> Image.Image:
             image.load()
     except UploadError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         raise UploadError("The file is not a readable JPEG or PNG image.") from None
     return image
 
@@ -121,7 +129,5 @@ def path_of(kind: str, stored_name: str) -> Path:
 
 def remove(kind: str, stored_name: str | None) -> None:
     if stored_name:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             path_of(kind, stored_name).unlink(missing_ok=True)
-        except FileNotFoundError:
-            pass

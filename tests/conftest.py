@@ -3,6 +3,7 @@
 The same suite runs on SQLite (default) and on PostgreSQL when
 TEST_DATABASE_URL is set (make test does both).
 """
+
 from __future__ import annotations
 
 import io
@@ -80,9 +81,8 @@ def _clean_tables(request):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
-    from directory.extensions import limiter
-
     from directory import stats
+    from directory.extensions import limiter
 
     stats.discard_pending()
     with app.app_context():
@@ -179,8 +179,13 @@ def make_user(factory):
     from directory.models import Role, User, utcnow
 
     def make(role: Role, email: str):
-        user = User(email=email, name=email.split("@")[0], role=role, password_hash=hash_password(PASSWORD),
-                    email_confirmed_at=utcnow())
+        user = User(
+            email=email,
+            name=email.split("@")[0],
+            role=role,
+            password_hash=hash_password(PASSWORD),
+            email_confirmed_at=utcnow(),
+        )
         db.session.add(user)
         db.session.commit()
         return user

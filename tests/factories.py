@@ -1,14 +1,22 @@
 """Test data: therapists in a known place with known credentials."""
+
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from directory.accounts.passwords import hash_password
 from directory.models import (
-    Certification, CredentialStatus, License, Role, SessionPrice, TherapistProfile,
-    TherapistTechnique, User, WeeklyHours,
+    Certification,
+    CredentialStatus,
+    License,
+    Role,
+    SessionPrice,
+    TherapistProfile,
+    TherapistTechnique,
+    User,
+    WeeklyHours,
 )
 
 _seq = itertools.count(1)
@@ -40,24 +48,34 @@ class Factory:
         n = next(_seq)
         name = name or f"Therapist {n}"
         user = User(email=f"therapist{n}@example.com", role=Role.THERAPIST, name=name)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         profile = TherapistProfile(
-            user=user, name=name, latitude=lat_lon[0], longitude=lat_lon[1], city=city,
-            state=state, postal_code=postal_code, **fields,
+            user=user,
+            name=name,
+            latitude=lat_lon[0],
+            longitude=lat_lon[1],
+            city=city,
+            state=state,
+            postal_code=postal_code,
+            **fields,
         )
-        profile.licenses = [License(
-            number=f"LMT-{n:06d}", state=state,
-            expires_on=license_expires or date.today() + timedelta(days=365),
-            status=license_status,
-            verified_at=now if license_status == CredentialStatus.VERIFIED else None,
-            verified_via="test" if license_status == CredentialStatus.VERIFIED else None,
-        )]
+        profile.licenses = [
+            License(
+                number=f"LMT-{n:06d}",
+                state=state,
+                expires_on=license_expires or date.today() + timedelta(days=365),
+                status=license_status,
+                verified_at=now if license_status == CredentialStatus.VERIFIED else None,
+                verified_via="test" if license_status == CredentialStatus.VERIFIED else None,
+            )
+        ]
         profile.techniques = [TherapistTechnique(technique=t) for t in techniques]
         prices = prices if prices is not None else {60: 90}
         profile.prices = [SessionPrice(minutes=m, amount=Decimal(str(a))) for m, a in sorted(prices.items())]
         profile.certifications = [
-            Certification(slug=c, status=cert_status,
-                          verified_at=now if cert_status == CredentialStatus.VERIFIED else None)
+            Certification(
+                slug=c, status=cert_status, verified_at=now if cert_status == CredentialStatus.VERIFIED else None
+            )
             for c in certifications
         ]
         if suspended:
@@ -71,8 +89,9 @@ class Factory:
     def open_for_bookings(self, profile: TherapistProfile, password: str, hours: tuple[int, int] = (9, 17)) -> None:
         """A therapist who can sign in and works every day from hours[0] to hours[1] o'clock."""
         profile.user.password_hash = hash_password(password)
-        profile.user.email_confirmed_at = datetime.now(timezone.utc)
+        profile.user.email_confirmed_at = datetime.now(UTC)
         self.session.flush()
         for day in range(7):
-            self.session.add(WeeklyHours(therapist_id=profile.id, weekday=day,
-                                         start_time=time(hours[0]), end_time=time(hours[1])))
+            self.session.add(
+                WeeklyHours(therapist_id=profile.id, weekday=day, start_time=time(hours[0]), end_time=time(hours[1]))
+            )

@@ -1,4 +1,5 @@
 """A therapist keeps their own profile and credentials; nobody else can touch them."""
+
 import io
 import re
 from datetime import date, timedelta
@@ -31,10 +32,23 @@ def jpeg_with_exif() -> bytes:
 
 
 PROFILE = {
-    "name": "Tess Therapist", "bio": "Calm and careful. " * 6, "gender": "female", "languages": ["en", "es"],
-    "years_experience": "7", "techniques": ["swedish", "prenatal"], "price_30": "", "price_45": "70",
-    "price_60": "95.50", "price_90": "", "hsa_fsa": "y", "accepting_new_clients": "y",
-    "mobile_radius_miles": "10", "address": "", "city": "", "state": "", "postal_code": "60601",
+    "name": "Tess Therapist",
+    "bio": "Calm and careful. " * 6,
+    "gender": "female",
+    "languages": ["en", "es"],
+    "years_experience": "7",
+    "techniques": ["swedish", "prenatal"],
+    "price_30": "",
+    "price_45": "70",
+    "price_60": "95.50",
+    "price_90": "",
+    "hsa_fsa": "y",
+    "accepting_new_clients": "y",
+    "mobile_radius_miles": "10",
+    "address": "",
+    "city": "",
+    "state": "",
+    "postal_code": "60601",
 }
 
 
@@ -101,8 +115,13 @@ def test_bad_profile_input_reshows_the_form_and_keeps_what_was_stored(client, si
 
 
 def test_photo_is_checked_reencoded_and_served_through_a_route(client, signed_in, app):
-    response = post_form(client, "/account/photo", {"photo": (io.BytesIO(jpeg_with_exif()), "me.jpg")},
-                         form_page="/account/profile", content_type="multipart/form-data")
+    response = post_form(
+        client,
+        "/account/photo",
+        {"photo": (io.BytesIO(jpeg_with_exif()), "me.jpg")},
+        form_page="/account/profile",
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     t = profile_of(signed_in)
     served = client.get(f"/therapists/{t.id}/photo")
@@ -123,15 +142,25 @@ def test_photo_is_checked_reencoded_and_served_through_a_route(client, signed_in
     ],
 )
 def test_bad_photos_are_refused_by_content(client, signed_in, payload, name, message):
-    response = post_form(client, "/account/photo", {"photo": (io.BytesIO(payload), name)},
-                         form_page="/account/profile", content_type="multipart/form-data")
+    response = post_form(
+        client,
+        "/account/photo",
+        {"photo": (io.BytesIO(payload), name)},
+        form_page="/account/profile",
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert profile_of(signed_in).photo is None
 
 
 def test_photo_of_an_unlisted_profile_is_not_public(client, signed_in, app):
-    post_form(client, "/account/photo", {"photo": (io.BytesIO(png_bytes()), "me.png")},
-              form_page="/account/profile", content_type="multipart/form-data")
+    post_form(
+        client,
+        "/account/photo",
+        {"photo": (io.BytesIO(png_bytes()), "me.png")},
+        form_page="/account/profile",
+        content_type="multipart/form-data",
+    )
     t = profile_of(signed_in)
     t.licenses[0].status = CredentialStatus.PENDING
     db.session.commit()
@@ -143,11 +172,21 @@ def test_photo_of_an_unlisted_profile_is_not_public(client, signed_in, app):
 
 
 def submit_license(client, **changes):
-    data = {"new-credential": "", "new-number": "IL-55-1234", "new-state": "IL", "new-expires_on": FUTURE,
-            "new-document": (io.BytesIO(PDF), "license.pdf")}
+    data = {
+        "new-credential": "",
+        "new-number": "IL-55-1234",
+        "new-state": "IL",
+        "new-expires_on": FUTURE,
+        "new-document": (io.BytesIO(PDF), "license.pdf"),
+    }
     data.update(changes)
-    return post_form(client, "/account/credentials/licenses", data, form_page="/account/credentials",
-                     content_type="multipart/form-data")
+    return post_form(
+        client,
+        "/account/credentials/licenses",
+        data,
+        form_page="/account/credentials",
+        content_type="multipart/form-data",
+    )
 
 
 def test_license_with_a_document_is_pending(client, signed_in):
@@ -161,7 +200,10 @@ def test_license_with_a_document_is_pending(client, signed_in):
     data = document.get_data()
     document.close()
     assert document.status_code == 200 and data == PDF
-    assert "private" in document.headers["Cache-Control"] and "frame-ancestors 'self'" in document.headers["Content-Security-Policy"]
+    assert (
+        "private" in document.headers["Cache-Control"]
+        and "frame-ancestors 'self'" in document.headers["Content-Security-Policy"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -169,7 +211,7 @@ def test_license_with_a_document_is_pending(client, signed_in):
     [
         ({"new-expires_on": (date.today() - timedelta(days=1)).isoformat()}, "must be in the future"),
         ({"new-expires_on": date.today().isoformat()}, "must be in the future"),
-        ({"new-state": "ZZ"}, "Not a valid choice" ),
+        ({"new-state": "ZZ"}, "Not a valid choice"),
         ({"new-number": ""}, "Enter the number."),
         ({"new-number": "<script>"}, "Use letters, digits"),
         ({"new-document": (io.BytesIO(b""), "")}, "Attach a scan or photo of the license."),
@@ -208,9 +250,18 @@ def test_changing_a_verified_license_returns_it_to_pending_and_removes_the_badge
     assert public.get(f"/therapists/{t.id}").status_code == 200
     later = (date.today() + timedelta(days=900)).isoformat()
     prefix = f"lic{lic.id}"
-    response = post_form(client, f"/account/credentials/licenses/{lic.id}", {
-        f"{prefix}-credential": "", f"{prefix}-number": lic.number, f"{prefix}-state": lic.state,
-        f"{prefix}-expires_on": later}, form_page="/account/credentials", content_type="multipart/form-data")
+    response = post_form(
+        client,
+        f"/account/credentials/licenses/{lic.id}",
+        {
+            f"{prefix}-credential": "",
+            f"{prefix}-number": lic.number,
+            f"{prefix}-state": lic.state,
+            f"{prefix}-expires_on": later,
+        },
+        form_page="/account/credentials",
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     t = profile_of(signed_in)
     assert t.licenses[0].status == CredentialStatus.PENDING and t.licenses[0].verified_at is None
@@ -220,10 +271,18 @@ def test_changing_a_verified_license_returns_it_to_pending_and_removes_the_badge
 
 
 def test_certification_is_submitted_for_checking(client, signed_in):
-    response = post_form(client, "/account/credentials/certifications", {
-        "cert-slug": "prenatal", "cert-issuer": "Prenatal Institute", "cert-expires_on": "",
-        "cert-document": (io.BytesIO(png_bytes()), "cert.png")}, form_page="/account/credentials",
-        content_type="multipart/form-data")
+    response = post_form(
+        client,
+        "/account/credentials/certifications",
+        {
+            "cert-slug": "prenatal",
+            "cert-issuer": "Prenatal Institute",
+            "cert-expires_on": "",
+            "cert-document": (io.BytesIO(png_bytes()), "cert.png"),
+        },
+        form_page="/account/credentials",
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     cert = db.session.scalar(select(Certification).filter_by(slug="prenatal"))
     assert cert.status == CredentialStatus.PENDING and cert.document.content_type == "image/png"
@@ -231,8 +290,16 @@ def test_certification_is_submitted_for_checking(client, signed_in):
 
 
 def test_unconfirmed_email_cannot_submit_credentials(client, ctx):
-    post_form(client, "/auth/register", {"name": "Una", "email": "una@example.com",
-                                         "password": "quiet-meadow-lantern-7", "confirm": "quiet-meadow-lantern-7"})
+    post_form(
+        client,
+        "/auth/register",
+        {
+            "name": "Una",
+            "email": "una@example.com",
+            "password": "quiet-meadow-lantern-7",
+            "confirm": "quiet-meadow-lantern-7",
+        },
+    )
     response = submit_license(client)
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     assert db.session.scalar(select(func_count(License))) == 0
@@ -262,13 +329,20 @@ def test_preview_shows_the_public_profile_even_before_listing(client, signed_in)
 
 # --- authorization -----------------------------------------------------------------
 
+
 @pytest.fixture
 def two_therapists(client, therapist_user, factory):
     """Tess (signed in) and Otto, who has a license with a document."""
     login(client, therapist_user.email)
     other = factory.therapist(name="Otto Other")
-    doc = Document(owner_id=other.user_id, stored_name="x.pdf", original_name="l.pdf",
-                   content_type="application/pdf", size=10, sha256="0" * 64)
+    doc = Document(
+        owner_id=other.user_id,
+        stored_name="x.pdf",
+        original_name="l.pdf",
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+    )
     db.session.add(doc)
     other.licenses[0].document = doc
     db.session.commit()
@@ -278,9 +352,13 @@ def two_therapists(client, therapist_user, factory):
 def test_another_therapists_license_and_documents_are_out_of_reach(client, two_therapists):
     other = two_therapists
     lic = other.licenses[0]
-    response = post_form(client, f"/account/credentials/licenses/{lic.id}", {
-        f"lic{lic.id}-number": "HIJACK-1", f"lic{lic.id}-state": "IL", f"lic{lic.id}-expires_on": FUTURE},
-        form_page="/account/credentials", content_type="multipart/form-data")
+    response = post_form(
+        client,
+        f"/account/credentials/licenses/{lic.id}",
+        {f"lic{lic.id}-number": "HIJACK-1", f"lic{lic.id}-state": "IL", f"lic{lic.id}-expires_on": FUTURE},
+        form_page="/account/credentials",
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 404
     db.session.expire_all()
     assert db.session.get(License, lic.id).number == lic.number
@@ -293,7 +371,9 @@ def test_documents_are_never_public(app, two_therapists):
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
 
 
-@pytest.mark.parametrize("url", ["/account/profile", "/account/credentials", "/account/preview", "/account/availability"])
+@pytest.mark.parametrize(
+    "url", ["/account/profile", "/account/credentials", "/account/preview", "/account/availability"]
+)
 def test_clients_and_admins_get_403_and_anonymous_the_login_page(app, make_user, url):
     anonymous = app.test_client().get(url)
     assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/auth/login")
@@ -307,7 +387,6 @@ def test_profile_post_only_changes_the_signed_in_therapists_profile(client, two_
     save_profile(client, name="Tess Renamed")
     db.session.expire_all()
     assert db.session.get(TherapistProfile, two_therapists.id).name == "Otto Other"
-
 
 
 def test_a_clients_account_page_is_their_bookings(app, make_user):

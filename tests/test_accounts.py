@@ -1,4 +1,5 @@
 """Therapist accounts: register, confirm, sign in and out, reset, rate limits, CSRF."""
+
 import re
 
 import pytest
@@ -10,7 +11,12 @@ from directory.models import Role, User
 
 from .conftest import PASSWORD, csrf_token, login, post_form
 
-NEW = {"name": "Nora Newcomer", "email": "Nora@Example.com", "password": "quiet-meadow-lantern-7", "confirm": "quiet-meadow-lantern-7"}
+NEW = {
+    "name": "Nora Newcomer",
+    "email": "Nora@Example.com",
+    "password": "quiet-meadow-lantern-7",
+    "confirm": "quiet-meadow-lantern-7",
+}
 
 
 def link_in(message, path):
@@ -79,7 +85,7 @@ def test_login_answers_the_same_for_unknown_email_and_wrong_password(client, the
     unknown = login(client, "nobody@example.com", "whatever-password-1")
     wrong = login(client, therapist_user.email, "wrong-password-123")
     assert unknown.status_code == wrong.status_code == 400
-    strip = lambda r: re.sub(r'value="[^"]*"', "", r.get_data(as_text=True))  # noqa: E731
+    strip = lambda r: re.sub(r'value="[^"]*"', "", r.get_data(as_text=True))
     assert strip(unknown) == strip(wrong)
     assert "That email and password do not match an account." in wrong.get_data(as_text=True)
 
@@ -96,13 +102,21 @@ def test_login_and_logout(client, therapist_user):
 
 @pytest.mark.parametrize(
     "next_url, lands",
-    [("/account/profile", "/account/profile"), ("https://evil.example/x", "/account"),
-     ("//evil.example", "/account"), ("/\\evil.example", "/account"), ("javascript:alert(1)", "/account")],
+    [
+        ("/account/profile", "/account/profile"),
+        ("https://evil.example/x", "/account"),
+        ("//evil.example", "/account"),
+        ("/\\evil.example", "/account"),
+        ("javascript:alert(1)", "/account"),
+    ],
 )
 def test_next_redirects_stay_on_the_site(client, therapist_user, next_url, lands):
     token = csrf_token(client, "/auth/login")
-    response = client.post("/auth/login", query_string={"next": next_url},
-                           data={"email": therapist_user.email, "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/auth/login",
+        query_string={"next": next_url},
+        data={"email": therapist_user.email, "password": PASSWORD, "csrf_token": token},
+    )
     assert response.headers["Location"] == lands
 
 
@@ -149,7 +163,7 @@ def test_reset_refuses_a_weak_new_password(client, therapist_user, outbox):
 
 
 def test_repeated_wrong_passwords_are_rate_limited_with_a_clear_page(client, therapist_user):
-    attempt = lambda pw: post_form(client, "/auth/login", {"email": therapist_user.email, "password": pw})  # noqa: E731
+    attempt = lambda pw: post_form(client, "/auth/login", {"email": therapist_user.email, "password": pw})
     for _ in range(5):
         assert attempt("wrong-password-xyz").status_code == 400
     response = attempt("wrong-password-xyz")

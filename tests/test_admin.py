@@ -1,4 +1,5 @@
 """Admins verify credentials, suspend therapists and read the audit log; nobody else can."""
+
 import json
 import re
 from datetime import date, timedelta
@@ -28,14 +29,22 @@ def admin_client(app, admin):
 @pytest.fixture
 def pending(factory):
     """A therapist whose license and prenatal certification wait for checking."""
-    t = factory.therapist(name="Paula Pending", license_status=CredentialStatus.PENDING,
-                          certifications=("prenatal",), cert_status=CredentialStatus.PENDING)
+    t = factory.therapist(
+        name="Paula Pending",
+        license_status=CredentialStatus.PENDING,
+        certifications=("prenatal",),
+        cert_status=CredentialStatus.PENDING,
+    )
     return t
 
 
 def decide(c, kind, credential_id, decision, reason=""):
-    return post_form(c, f"/admin/verifications/{kind}/{credential_id}", {"decision": decision, "reason": reason},
-                     form_page="/admin/verifications")
+    return post_form(
+        c,
+        f"/admin/verifications/{kind}/{credential_id}",
+        {"decision": decision, "reason": reason},
+        form_page="/admin/verifications",
+    )
 
 
 def entries(action=None):
@@ -57,7 +66,9 @@ def test_create_admin_from_a_password_file(runner, ctx, tmp_path):
 
 
 def test_create_admin_prompts_for_the_password(runner, ctx):
-    result = runner.invoke(args=["users", "create-admin", "p@example.com"], input="winter-orchard-copper-81\nwinter-orchard-copper-81\n")
+    result = runner.invoke(
+        args=["users", "create-admin", "p@example.com"], input="winter-orchard-copper-81\nwinter-orchard-copper-81\n"
+    )
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(User).filter_by(email="p@example.com")).role == Role.ADMIN
 
@@ -81,7 +92,9 @@ def test_existing_account_needs_promote(runner, therapist_user, tmp_path):
     secret.write_text("winter-orchard-copper-81")
     result = runner.invoke(args=["users", "create-admin", therapist_user.email, "--password-file", str(secret)])
     assert result.exit_code == 1 and "pass --promote" in result.output
-    result = runner.invoke(args=["users", "create-admin", therapist_user.email, "--password-file", str(secret), "--promote"])
+    result = runner.invoke(
+        args=["users", "create-admin", therapist_user.email, "--password-file", str(secret), "--promote"]
+    )
     assert result.exit_code == 0
     [entry] = entries("role_changed")
     assert json.loads(entry.before) == {"role": "therapist"} and json.loads(entry.after) == {"role": "admin"}
@@ -93,7 +106,14 @@ def test_queue_lists_pending_oldest_first_with_the_document(admin_client, factor
     newer = factory.therapist(name="Newer Nell", license_status=CredentialStatus.PENDING)
     older = factory.therapist(name="Older Olga", license_status=CredentialStatus.PENDING)
     older.licenses[0].submitted_at = newer.licenses[0].submitted_at - timedelta(days=3)
-    doc = Document(owner_id=older.user_id, stored_name="x.png", original_name="l.png", content_type="image/png", size=1, sha256="0" * 64)
+    doc = Document(
+        owner_id=older.user_id,
+        stored_name="x.png",
+        original_name="l.png",
+        content_type="image/png",
+        size=1,
+        sha256="0" * 64,
+    )
     older.licenses[0].document = doc
     db.session.commit()
     page = admin_client.get("/admin/verifications").get_data(as_text=True)
@@ -167,15 +187,23 @@ def test_an_admin_cannot_approve_their_own_credentials(admin_client, admin, fact
 def test_suspension_removes_the_therapist_everywhere_at_once_and_is_audited(admin_client, admin, factory, client):
     t = factory.therapist(name="Sus Pect")
     assert client.get(f"/therapists/{t.id}").status_code == 200
-    response = post_form(admin_client, f"/admin/therapists/{t.id}/suspension", {"action": "suspend", "reason": "Complaint under review"},
-                         form_page="/admin/therapists")
+    response = post_form(
+        admin_client,
+        f"/admin/therapists/{t.id}/suspension",
+        {"action": "suspend", "reason": "Complaint under review"},
+        form_page="/admin/therapists",
+    )
     assert response.status_code == 302
     assert client.get(f"/therapists/{t.id}").status_code == 404
     assert client.get(f"/api/v1/therapists/{t.id}").status_code == 404
     assert client.get("/api/v1/search?location=60601").get_json()["total"] == 0
     assert "Sus Pect" not in client.get("/therapists").get_data(as_text=True)
-    post_form(admin_client, f"/admin/therapists/{t.id}/suspension", {"action": "unsuspend", "reason": "Cleared"},
-              form_page="/admin/therapists")
+    post_form(
+        admin_client,
+        f"/admin/therapists/{t.id}/suspension",
+        {"action": "unsuspend", "reason": "Cleared"},
+        form_page="/admin/therapists",
+    )
     assert client.get(f"/therapists/{t.id}").status_code == 200
     suspended, lifted = entries("suspended")[0], entries("unsuspended")[0]
     assert suspended.note == "Complaint under review" and json.loads(suspended.before)["suspended_at"] is None
@@ -184,7 +212,12 @@ def test_suspension_removes_the_therapist_everywhere_at_once_and_is_audited(admi
 
 def test_suspension_needs_a_reason(admin_client, factory):
     t = factory.therapist()
-    post_form(admin_client, f"/admin/therapists/{t.id}/suspension", {"action": "suspend", "reason": " "}, form_page="/admin/therapists")
+    post_form(
+        admin_client,
+        f"/admin/therapists/{t.id}/suspension",
+        {"action": "suspend", "reason": " "},
+        form_page="/admin/therapists",
+    )
     db.session.expire_all()
     assert db.session.get(TherapistProfile, t.id).suspended_at is None
 
@@ -207,7 +240,9 @@ def test_therapist_search(admin_client, factory, query, expected):
     olga.user.email = "olga@clinic.example"
     factory.therapist(name="Pete Pending", license_status=CredentialStatus.PENDING)
     factory.therapist(name="Sam Suspended", suspended=True)
-    nina = factory.therapist(name="Nina York", state="NY", city="New York", postal_code="10001", lat_lon=(40.75, -73.99))
+    nina = factory.therapist(
+        name="Nina York", state="NY", city="New York", postal_code="10001", lat_lon=(40.75, -73.99)
+    )
     nina.licenses[0].number = "NY-0001"
     eddie = factory.therapist(name="Eddie Expired", license_expires=date.today() - timedelta(days=2))
     eddie.licenses[0].number = "EXP-1"
@@ -261,8 +296,16 @@ def test_non_admins_cannot_decide_or_suspend(app, therapist_user, pending):
     login(c, therapist_user.email)
     token = csrf_token(c, "/account")
     lic = pending.licenses[0]
-    assert c.post(f"/admin/verifications/license/{lic.id}", data={"decision": "approve", "csrf_token": token}).status_code == 403
-    assert c.post(f"/admin/therapists/{pending.id}/suspension", data={"action": "suspend", "reason": "x", "csrf_token": token}).status_code == 403
+    assert (
+        c.post(f"/admin/verifications/license/{lic.id}", data={"decision": "approve", "csrf_token": token}).status_code
+        == 403
+    )
+    assert (
+        c.post(
+            f"/admin/therapists/{pending.id}/suspension", data={"action": "suspend", "reason": "x", "csrf_token": token}
+        ).status_code
+        == 403
+    )
     db.session.expire_all()
     assert db.session.get(License, lic.id).status == CredentialStatus.PENDING
 
@@ -283,16 +326,26 @@ def test_admins_read_documents_inline(admin_client, factory):
     with admin_client.application.test_request_context():
         path = uploads.upload_dir("documents") / "adm.pdf"
         path.write_bytes(b"%PDF-1.4\n%%EOF\n")
-    doc = Document(owner_id=t.user_id, stored_name="adm.pdf", original_name="l.pdf", content_type="application/pdf", size=15, sha256="0" * 64)
+    doc = Document(
+        owner_id=t.user_id,
+        stored_name="adm.pdf",
+        original_name="l.pdf",
+        content_type="application/pdf",
+        size=15,
+        sha256="0" * 64,
+    )
     t.licenses[0].document = doc
     db.session.commit()
     response = admin_client.get(f"/account/documents/{doc.id}")
     data = response.get_data()
     response.close()
-    assert response.status_code == 200 and data.startswith(b"%PDF") and response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert (
+        response.status_code == 200 and data.startswith(b"%PDF") and response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    )
 
 
 # --- expiry --------------------------------------------------------------------------
+
 
 def test_expire_command_marks_lapsed_and_reminds_once(runner, factory, outbox):
     today = date.today()

@@ -1,7 +1,8 @@
 """Bookings: real free times, safety on the intake, no double booking, privacy, reviews."""
+
 import logging
 import threading
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,16 +12,31 @@ from directory.accounts.passwords import hash_password
 from directory.bookings import services
 from directory.bookings.availability import LEAD_TIME, free_starts, slots_for
 from directory.extensions import db
-from directory.models import (Booking, BookingSlot, BookingStatus, Intake, Review, Role, TimeOff, User, WeeklyHours,
-                              utcnow)
+from directory.models import (
+    Booking,
+    BookingSlot,
+    BookingStatus,
+    Intake,
+    Review,
+    Role,
+    TimeOff,
+    User,
+    WeeklyHours,
+    utcnow,
+)
 
 from .conftest import PASSWORD, login, post_form
 
 
 @pytest.fixture
 def therapist(factory):
-    t = factory.therapist(name="Hana Hours", techniques=("swedish", "prenatal"), prices={30: 50, 60: 90},
-                          timezone="America/Chicago", commit=False)
+    t = factory.therapist(
+        name="Hana Hours",
+        techniques=("swedish", "prenatal"),
+        prices={30: 50, 60: 90},
+        timezone="America/Chicago",
+        commit=False,
+    )
     factory.open_for_bookings(t, PASSWORD, hours=(9, 17))
     db.session.commit()
     return t
@@ -34,19 +50,32 @@ def client_user(make_user):
 def first_free(t, minutes=60, index=0):
     days = free_starts(t, minutes)
     day = next(iter(days))
-    return days[day][index].astimezone(timezone.utc)
+    return days[day][index].astimezone(UTC)
 
 
 def book(c, t, start, minutes=60, **intake):
-    data = {"start": start.isoformat(), "minutes": str(minutes), "concerns": intake.pop("concerns", "Stiff neck"),
-            "medications": intake.pop("medications", ""), "history": intake.pop("history", "")}
+    data = {
+        "start": start.isoformat(),
+        "minutes": str(minutes),
+        "concerns": intake.pop("concerns", "Stiff neck"),
+        "medications": intake.pop("medications", ""),
+        "history": intake.pop("history", ""),
+    }
     data.update(intake)
     return post_form(c, f"/therapists/{t.id}/book", data, form_page=f"/therapists/{t.id}/book")
 
 
 def test_client_registration(client, ctx, outbox):
-    response = post_form(client, "/auth/register/client", {"name": "Carl Client", "email": "carl@example.com",
-                                                          "password": "sunlit-meadow-kettle-4", "confirm": "sunlit-meadow-kettle-4"})
+    response = post_form(
+        client,
+        "/auth/register/client",
+        {
+            "name": "Carl Client",
+            "email": "carl@example.com",
+            "password": "sunlit-meadow-kettle-4",
+            "confirm": "sunlit-meadow-kettle-4",
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/account/bookings"
     user = db.session.scalar(select(User).filter_by(email="carl@example.com"))
     assert user.role == Role.CLIENT and user.therapist is None
@@ -54,20 +83,20 @@ def test_client_registration(client, ctx, outbox):
 
 
 def test_free_times_follow_weekly_hours_time_off_lead_time_and_bookings(therapist, client_user):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     days = free_starts(therapist, 60, now=now)
     assert 25 <= len(days) <= 29  # four weeks ahead
     for starts in days.values():
         for s in starts:
             assert time(9) <= s.time() and (s + timedelta(minutes=60)).time() <= time(17)
-            assert s.astimezone(timezone.utc) >= now + LEAD_TIME
+            assert s.astimezone(UTC) >= now + LEAD_TIME
     day_off = sorted(days)[3]
     db.session.add(TimeOff(therapist_id=therapist.id, starts_on=day_off, ends_on=day_off))
     db.session.commit()
     assert day_off not in free_starts(therapist, 60, now=now)
     start = first_free(therapist)
     services.request_booking(client_user, therapist, start, 60, services.IntakeData())
-    after = [s.astimezone(timezone.utc) for starts in free_starts(therapist, 60).values() for s in starts]
+    after = [s.astimezone(UTC) for starts in free_starts(therapist, 60).values() for s in starts]
     assert start not in after and start + timedelta(minutes=30) not in after  # overlapping start gone too
     assert start - timedelta(minutes=30) not in after
 
@@ -95,7 +124,11 @@ def test_absolute_contraindication_refuses_the_booking(client, therapist, client
     login(client, client_user.email)
     response = book(client, therapist, first_free(therapist), conditions=["fever"])
     page = response.get_data(as_text=True)
-    assert response.status_code == 400 and "massage is not safe for you right now" in page and "healthcare provider" in page
+    assert (
+        response.status_code == 400
+        and "massage is not safe for you right now" in page
+        and "healthcare provider" in page
+    )
     assert db.session.scalar(select(func.count(Booking.id))) == 0
 
 
@@ -103,10 +136,14 @@ def test_relative_contraindication_requires_the_certification(client, therapist,
     login(client, client_user.email)
     response = book(client, therapist, first_free(therapist), conditions=["pregnancy"])
     assert response.status_code == 400
-    assert "does not hold a verified certified prenatal massage therapist certification" in response.get_data(as_text=True)
+    assert "does not hold a verified certified prenatal massage therapist certification" in response.get_data(
+        as_text=True
+    )
     from directory.models import Certification, CredentialStatus
 
-    therapist.certifications.append(Certification(slug="prenatal", status=CredentialStatus.VERIFIED, verified_at=utcnow()))
+    therapist.certifications.append(
+        Certification(slug="prenatal", status=CredentialStatus.VERIFIED, verified_at=utcnow())
+    )
     db.session.commit()
     assert book(client, therapist, first_free(therapist), conditions=["pregnancy"]).status_code == 302
 
@@ -136,9 +173,17 @@ def test_only_clients_book_and_anonymous_people_are_sent_to_sign_in(app, therapi
 def test_the_database_refuses_overlapping_slots(therapist, client_user):
     start = first_free(therapist)
     booking = services.request_booking(client_user, therapist, start, 60, services.IntakeData())
-    other = Booking(therapist_id=therapist.id, client_id=client_user.id, starts_at=start + timedelta(minutes=30),
-                    ends_at=start + timedelta(minutes=90), minutes=60, price_amount=90)
-    other.slots = [BookingSlot(therapist_id=therapist.id, slot_start=s) for s in slots_for(start + timedelta(minutes=30), 60)]
+    other = Booking(
+        therapist_id=therapist.id,
+        client_id=client_user.id,
+        starts_at=start + timedelta(minutes=30),
+        ends_at=start + timedelta(minutes=90),
+        minutes=60,
+        price_amount=90,
+    )
+    other.slots = [
+        BookingSlot(therapist_id=therapist.id, slot_start=s) for s in slots_for(start + timedelta(minutes=30), 60)
+    ]
     db.session.add(other)
     with pytest.raises(IntegrityError):
         db.session.commit()
@@ -189,20 +234,32 @@ def test_therapist_accepts_or_declines_and_either_side_cancels_with_a_reason(app
     book(c, therapist, first_free(therapist, index=0))
     book(c, therapist, first_free(therapist, index=2))
     first, second = db.session.scalars(select(Booking).order_by(Booking.id)).all()
-    post_form(t, f"/account/bookings/{first.id}/decide", {"decision": "accept", "message": "See you then"},
-              form_page=f"/account/bookings/{first.id}")
-    post_form(t, f"/account/bookings/{second.id}/decide", {"decision": "decline", "message": "I am away"},
-              form_page=f"/account/bookings/{second.id}")
+    post_form(
+        t,
+        f"/account/bookings/{first.id}/decide",
+        {"decision": "accept", "message": "See you then"},
+        form_page=f"/account/bookings/{first.id}",
+    )
+    post_form(
+        t,
+        f"/account/bookings/{second.id}/decide",
+        {"decision": "decline", "message": "I am away"},
+        form_page=f"/account/bookings/{second.id}",
+    )
     db.session.expire_all()
     first, second = db.session.get(Booking, first.id), db.session.get(Booking, second.id)
     assert first.status == BookingStatus.CONFIRMED and first.therapist_message == "See you then"
     assert second.status == BookingStatus.DECLINED and second.slots == []  # the time is free again
     assert any(m["Subject"] == "Your booking was declined" and "I am away" in m.get_content() for m in outbox())
-    no_reason = post_form(c, f"/account/bookings/{first.id}/cancel", {"reason": ""}, form_page=f"/account/bookings/{first.id}")
+    no_reason = post_form(
+        c, f"/account/bookings/{first.id}/cancel", {"reason": ""}, form_page=f"/account/bookings/{first.id}"
+    )
     assert no_reason.status_code == 302
     db.session.expire_all()
     assert db.session.get(Booking, first.id).status == BookingStatus.CONFIRMED
-    post_form(c, f"/account/bookings/{first.id}/cancel", {"reason": "I am ill"}, form_page=f"/account/bookings/{first.id}")
+    post_form(
+        c, f"/account/bookings/{first.id}/cancel", {"reason": "I am ill"}, form_page=f"/account/bookings/{first.id}"
+    )
     db.session.expire_all()
     first = db.session.get(Booking, first.id)
     assert first.status == BookingStatus.CANCELLED and first.cancelled_by == "client" and first.slots == []
@@ -216,11 +273,14 @@ def test_a_client_cannot_decide_their_own_request(app, therapist, client_user):
     login(c, client_user.email)
     book(c, therapist, first_free(therapist))
     booking = db.session.scalar(select(Booking))
-    response = post_form(c, f"/account/bookings/{booking.id}/decide", {"decision": "accept"}, form_page=f"/account/bookings/{booking.id}")
+    response = post_form(
+        c, f"/account/bookings/{booking.id}/decide", {"decision": "accept"}, form_page=f"/account/bookings/{booking.id}"
+    )
     assert response.status_code == 403
 
 
 # --- privacy -------------------------------------------------------------------------
+
 
 @pytest.fixture
 def booked(app, therapist, client_user):
@@ -262,8 +322,14 @@ def test_intake_never_reaches_the_logs(app, therapist, client_user, caplog, monk
 
     monkeypatch.setattr("directory.bookings.emails.requested", fail)
     with caplog.at_level(logging.DEBUG):
-        response = book(c, therapist, first_free(therapist), medications="Secret-Med-4471", history="XQZ-history",
-                        concerns="XQZ-concern")
+        response = book(
+            c,
+            therapist,
+            first_free(therapist),
+            medications="Secret-Med-4471",
+            history="XQZ-history",
+            concerns="XQZ-concern",
+        )
     assert response.status_code == 500
     assert "Secret-Med-4471" not in caplog.text and "XQZ" not in caplog.text
     assert "Secret-Med" not in repr(db.session.scalar(select(Intake)))
@@ -272,11 +338,12 @@ def test_intake_never_reaches_the_logs(app, therapist, client_user, caplog, monk
 
 # --- reviews -------------------------------------------------------------------------
 
+
 def completed_booking(therapist, client_user, minutes_ago=120):
     start = first_free(therapist)
     booking = services.request_booking(client_user, therapist, start, 60, services.IntakeData())
     services.decide(therapist, booking, accept=True, message="")
-    booking.starts_at = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+    booking.starts_at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
     booking.ends_at = booking.starts_at + timedelta(minutes=60)
     db.session.commit()
     return booking
@@ -286,8 +353,13 @@ def test_review_only_after_a_completed_visit_once_and_escaped(app, therapist, cl
     c = app.test_client()
     login(c, client_user.email)
     booking = completed_booking(therapist, client_user)
-    early = post_form(c, f"/account/bookings/{booking.id}/review", {"rating": "5", "text": "Great"},
-                      form_page=f"/account/bookings/{booking.id}", follow_redirects=True)
+    early = post_form(
+        c,
+        f"/account/bookings/{booking.id}/review",
+        {"rating": "5", "text": "Great"},
+        form_page=f"/account/bookings/{booking.id}",
+        follow_redirects=True,
+    )
     assert "once it is completed" in early.get_data(as_text=True)
     t = app.test_client()
     login(t, therapist.user.email)
@@ -295,25 +367,50 @@ def test_review_only_after_a_completed_visit_once_and_escaped(app, therapist, cl
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.COMPLETED
     text = "<script>alert(1)</script> Wonderful hands"
-    post_form(c, f"/account/bookings/{booking.id}/review", {"rating": "5", "text": text}, form_page=f"/account/bookings/{booking.id}")
-    again = post_form(c, f"/account/bookings/{booking.id}/review", {"rating": "1", "text": "Changed"},
-                      form_page=f"/account/bookings/{booking.id}", follow_redirects=True)
+    post_form(
+        c,
+        f"/account/bookings/{booking.id}/review",
+        {"rating": "5", "text": text},
+        form_page=f"/account/bookings/{booking.id}",
+    )
+    again = post_form(
+        c,
+        f"/account/bookings/{booking.id}/review",
+        {"rating": "1", "text": "Changed"},
+        form_page=f"/account/bookings/{booking.id}",
+        follow_redirects=True,
+    )
     assert "already reviewed" in again.get_data(as_text=True) or db.session.scalar(select(func.count(Review.id))) == 1
     assert db.session.scalar(select(func.count(Review.id))) == 1
     profile_page = app.test_client().get(f"/therapists/{therapist.id}").get_data(as_text=True)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; Wonderful hands" in profile_page and "<script>alert(1)" not in profile_page
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt; Wonderful hands" in profile_page
+        and "<script>alert(1)" not in profile_page
+    )
     assert "5.0</strong> from 1 review" in profile_page
 
 
-@pytest.mark.parametrize("rating, text, message", [("0", "ok", "Choose 1 to 5 stars."), ("6", "ok", "Choose 1 to 5 stars."),
-                                                     ("4", "", "Write a few words"), ("4", "x" * 2001, "under 2000")])
+@pytest.mark.parametrize(
+    "rating, text, message",
+    [
+        ("0", "ok", "Choose 1 to 5 stars."),
+        ("6", "ok", "Choose 1 to 5 stars."),
+        ("4", "", "Write a few words"),
+        ("4", "x" * 2001, "under 2000"),
+    ],
+)
 def test_bad_reviews_are_refused(app, therapist, client_user, rating, text, message):
     c = app.test_client()
     login(c, client_user.email)
     booking = completed_booking(therapist, client_user)
     services.complete(booking)
-    response = post_form(c, f"/account/bookings/{booking.id}/review", {"rating": rating, "text": text},
-                         form_page=f"/account/bookings/{booking.id}", follow_redirects=True)
+    response = post_form(
+        c,
+        f"/account/bookings/{booking.id}/review",
+        {"rating": rating, "text": text},
+        form_page=f"/account/bookings/{booking.id}",
+        follow_redirects=True,
+    )
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Review.id))) == 0
 
@@ -326,8 +423,19 @@ def test_therapist_replies_once_and_admin_hides_with_a_reason(app, therapist, cl
     review = reviews.add_review(client_user, booking, 2, "Late start")
     t = app.test_client()
     login(t, therapist.user.email)
-    post_form(t, f"/account/reviews/{review.id}/reply", {"text": "Sorry, traffic."}, form_page=f"/account/bookings/{booking.id}")
-    second = post_form(t, f"/account/reviews/{review.id}/reply", {"text": "Again"}, form_page=f"/account/bookings/{booking.id}", follow_redirects=True)
+    post_form(
+        t,
+        f"/account/reviews/{review.id}/reply",
+        {"text": "Sorry, traffic."},
+        form_page=f"/account/bookings/{booking.id}",
+    )
+    second = post_form(
+        t,
+        f"/account/reviews/{review.id}/reply",
+        {"text": "Again"},
+        form_page=f"/account/bookings/{booking.id}",
+        follow_redirects=True,
+    )
     assert "already replied" in second.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Review, review.id).reply == "Sorry, traffic."
@@ -359,8 +467,9 @@ def test_deleting_a_client_account_removes_intakes_and_anonymises_reviews(app, t
     past = completed_booking(therapist, client_user)
     services.complete(past)
     reviews.add_review(client_user, past, 4, "Good")
-    upcoming = services.request_booking(client_user, therapist, first_free(therapist, index=4), 60,
-                                        services.IntakeData(medications="Secret-Med"))
+    upcoming = services.request_booking(
+        client_user, therapist, first_free(therapist, index=4), 60, services.IntakeData(medications="Secret-Med")
+    )
     c = app.test_client()
     login(c, client_user.email)
     wrong = post_form(c, "/auth/delete", {"password": "not-my-password-1"})
@@ -389,7 +498,10 @@ def test_therapist_sets_weekly_hours_and_time_off_through_the_pages(app, therapi
     hours.update(d0_start="10:00", d0_end="14:00", d2_start="09:30", d2_end="12:00")
     assert post_form(t, "/account/availability", hours).status_code == 302
     db.session.expire_all()
-    saved = {h.weekday: (h.start_time, h.end_time) for h in db.session.scalars(select(WeeklyHours).filter_by(therapist_id=therapist.id))}
+    saved = {
+        h.weekday: (h.start_time, h.end_time)
+        for h in db.session.scalars(select(WeeklyHours).filter_by(therapist_id=therapist.id))
+    }
     assert saved == {0: (time(10), time(14)), 2: (time(9, 30), time(12))}
     bad = post_form(t, "/account/availability", hours | {"d1_start": "15:00", "d1_end": "11:00", "d3_start": "09:00"})
     page = bad.get_data(as_text=True)
@@ -397,12 +509,23 @@ def test_therapist_sets_weekly_hours_and_time_off_through_the_pages(app, therapi
     assert "Give both a start and an end time for Thursday, or neither." in page
     db.session.expire_all()
     assert db.session.scalar(select(func.count(WeeklyHours.id)).filter_by(therapist_id=therapist.id)) == 2
-    day = datetime.now(timezone.utc).date() + timedelta(days=3)
-    wrong = post_form(t, "/account/availability/time-off", {"starts_on": day.isoformat(), "ends_on": (day - timedelta(days=1)).isoformat()},
-                      form_page="/account/availability")
+    day = datetime.now(UTC).date() + timedelta(days=3)
+    wrong = post_form(
+        t,
+        "/account/availability/time-off",
+        {"starts_on": day.isoformat(), "ends_on": (day - timedelta(days=1)).isoformat()},
+        form_page="/account/availability",
+    )
     assert wrong.status_code == 400 and "The last day cannot be before the first." in wrong.get_data(as_text=True)
-    assert post_form(t, "/account/availability/time-off", {"starts_on": day.isoformat(), "ends_on": day.isoformat(), "note": "Conference"},
-                     form_page="/account/availability").status_code == 302
+    assert (
+        post_form(
+            t,
+            "/account/availability/time-off",
+            {"starts_on": day.isoformat(), "ends_on": day.isoformat(), "note": "Conference"},
+            form_page="/account/availability",
+        ).status_code
+        == 302
+    )
     off = db.session.scalar(select(TimeOff))
     assert off.note == "Conference" and day not in free_starts(therapist, 60)
     other = factory.therapist(name="Other", commit=False)
@@ -410,6 +533,16 @@ def test_therapist_sets_weekly_hours_and_time_off_through_the_pages(app, therapi
     db.session.commit()
     o = app.test_client()
     login(o, other.user.email)
-    assert post_form(o, f"/account/availability/time-off/{off.id}/remove", {}, form_page="/account/availability").status_code == 404
-    assert post_form(t, f"/account/availability/time-off/{off.id}/remove", {}, form_page="/account/availability").status_code == 302
+    assert (
+        post_form(
+            o, f"/account/availability/time-off/{off.id}/remove", {}, form_page="/account/availability"
+        ).status_code
+        == 404
+    )
+    assert (
+        post_form(
+            t, f"/account/availability/time-off/{off.id}/remove", {}, form_page="/account/availability"
+        ).status_code
+        == 302
+    )
     assert db.session.scalar(select(func.count(TimeOff.id))) == 0

@@ -1,4 +1,5 @@
 """Side by side: a therapist submits a license, an admin decides, the directory follows."""
+
 import pytest
 
 from directory.accounts.passwords import hash_password
@@ -53,11 +54,20 @@ def people(ctx):
 
 
 def complete_profile(factory_profile_user):
-    from directory.models import SessionPrice, TherapistProfile, TherapistTechnique
     from decimal import Decimal
 
-    profile = TherapistProfile(user=factory_profile_user, name=factory_profile_user.name, latitude=41.8858, longitude=-87.6181,
-                               city="Chicago", state="IL", postal_code="60601", bio="Careful work.")
+    from directory.models import SessionPrice, TherapistProfile, TherapistTechnique
+
+    profile = TherapistProfile(
+        user=factory_profile_user,
+        name=factory_profile_user.name,
+        latitude=41.8858,
+        longitude=-87.6181,
+        city="Chicago",
+        state="IL",
+        postal_code="60601",
+        bio="Careful work.",
+    )
     profile.techniques = [TherapistTechnique(technique="swedish")]
     profile.prices = [SessionPrice(minutes=60, amount=Decimal("90"))]
     db.session.add(profile)

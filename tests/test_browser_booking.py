@@ -1,5 +1,6 @@
 """A client searches, books, the therapist accepts, the visit happens, the client reviews."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -23,11 +24,21 @@ def sign_in(page, base, email):
 
 @pytest.fixture
 def people(factory):
-    t = factory.therapist(name="Rita Relax", techniques=("swedish", "reflexology"), prices={60: 95},
-                          timezone="America/Chicago", commit=False)
+    t = factory.therapist(
+        name="Rita Relax",
+        techniques=("swedish", "reflexology"),
+        prices={60: 95},
+        timezone="America/Chicago",
+        commit=False,
+    )
     factory.open_for_bookings(t, PASSWORD, hours=(8, 20))
-    client = User(email="cleo@example.com", name="Cleo Client", role=Role.CLIENT,
-                  password_hash=hash_password(PASSWORD), email_confirmed_at=utcnow())
+    client = User(
+        email="cleo@example.com",
+        name="Cleo Client",
+        role=Role.CLIENT,
+        password_hash=hash_password(PASSWORD),
+        email_confirmed_at=utcnow(),
+    )
     db.session.add(client)
     db.session.commit()
     return t, client
@@ -44,7 +55,9 @@ def test_search_book_accept_complete_review(live_server, people):
         cleo.locator("fieldset.times input[type=radio]").first.check()
         cleo.get_by_label("What would you like help with?").fill("Tension from desk work")
         cleo.get_by_role("button", name="Request this time").click()
-        assert "Request sent to Rita Relax" in cleo.locator("main").inner_text(), cleo.locator(".field-errors, .error").all_inner_texts()
+        assert "Request sent to Rita Relax" in cleo.locator("main").inner_text(), cleo.locator(
+            ".field-errors, .error"
+        ).all_inner_texts()
 
         sign_in(rita, live_server, therapist.user.email)
         rita.goto(live_server + "/account/bookings")
@@ -56,7 +69,7 @@ def test_search_book_accept_complete_review(live_server, people):
 
         # Time passes: the visit has taken place.
         booking = db.session.scalar(select(Booking))
-        booking.starts_at = datetime.now(timezone.utc) - timedelta(hours=2)
+        booking.starts_at = datetime.now(UTC) - timedelta(hours=2)
         booking.ends_at = booking.starts_at + timedelta(minutes=60)
         db.session.commit()
         rita.reload()

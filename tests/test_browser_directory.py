@@ -1,4 +1,5 @@
 """A person goes home -> listing -> a profile in real chromium."""
+
 import pytest
 
 from .browser import ARTIFACTS
@@ -7,7 +8,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_home_to_listing_to_profile(page, live_server, factory):
-    factory.therapist(name="Rosa Rivera", techniques=("swedish", "prenatal"), certifications=("prenatal",), prices={60: 105})
+    factory.therapist(
+        name="Rosa Rivera", techniques=("swedish", "prenatal"), certifications=("prenatal",), prices={60: 105}
+    )
     factory.therapist(name="Hidden Hal", suspended=True)
     page.goto(live_server + "/")
     assert page.get_by_role("heading", level=1).inner_text() == "Find a qualified massage therapist near you"

@@ -1,4 +1,5 @@
 """A pregnant client and a client with a fever search in real chromium."""
+
 import pytest
 
 from .browser import ARTIFACTS
@@ -8,10 +9,17 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def nearby(factory):
-    factory.therapist(name="Priya Prenatal", techniques=("swedish", "prenatal"), certifications=("prenatal",), prices={60: 105})
+    factory.therapist(
+        name="Priya Prenatal", techniques=("swedish", "prenatal"), certifications=("prenatal",), prices={60: 105}
+    )
     factory.therapist(name="Sven Swedish", techniques=("swedish", "reflexology"), prices={60: 85})
-    factory.therapist(name="Una Unverified", techniques=("swedish", "prenatal"), certifications=("prenatal",),
-                      cert_status="pending", prices={60: 80})
+    factory.therapist(
+        name="Una Unverified",
+        techniques=("swedish", "prenatal"),
+        certifications=("prenatal",),
+        cert_status="pending",
+        prices={60: 80},
+    )
 
 
 def test_pregnant_client_sees_only_prenatal_certified_therapists(page, live_server, nearby):

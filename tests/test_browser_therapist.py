@@ -1,4 +1,5 @@
 """A new therapist joins, confirms the email, completes the profile and submits a license."""
+
 import re
 
 import pytest

@@ -1,4 +1,5 @@
 """`flask demo seed`: deterministic, realistic, and showing the listing rules."""
+
 from collections import Counter
 from datetime import date
 
@@ -26,10 +27,19 @@ def test_realistic_mix():
     assert {60} <= set().union(*(r.prices for r in rows)) and {30, 45} <= set().union(*(r.prices for r in rows))
     assert all(40 <= r.prices[60] <= 300 for r in rows)
     techniques = Counter(t for r in rows for t in r.techniques)
-    assert set(techniques) == {"swedish", "deep_tissue", "sports", "trigger_point", "reflexology", "prenatal", "oncology"}
+    assert set(techniques) == {
+        "swedish",
+        "deep_tissue",
+        "sports",
+        "trigger_point",
+        "reflexology",
+        "prenatal",
+        "oncology",
+    }
     assert all("prenatal" in r.certifications for r in rows if "prenatal" in r.techniques)
     assert sum("es" in r.languages for r in rows) > 20
     from directory.geo import lookup_zip
+
     assert all(lookup_zip(r.postal_code).latitude == r.latitude for r in rows)
 
 
@@ -37,7 +47,9 @@ def test_seed_command_creates_listed_and_unlisted_therapists(runner, ctx):
     result = runner.invoke(args=["demo", "seed", "--count", "120", "--seed", "3"])
     assert result.exit_code == 0, result.output
     total = db.session.scalar(select(func.count()).select_from(TherapistProfile))
-    listed = db.session.scalar(select(func.count()).select_from(TherapistProfile).where(TherapistProfile.listable_clause()))
+    listed = db.session.scalar(
+        select(func.count()).select_from(TherapistProfile).where(TherapistProfile.listable_clause())
+    )
     assert total == 120 and 100 <= listed < 120
     again = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert "already has 120 therapists" in again.output

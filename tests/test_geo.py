@@ -1,11 +1,16 @@
-
 import pytest
 from geopy.distance import geodesic
 from geopy.location import Location
 
 from directory.geo import (
-    CachingGeocoder, GazetteerGeocoder, PlaceNotFound, bounding_box, distance_miles,
-    local_distance, make_geocoder, parse_lat_lon,
+    CachingGeocoder,
+    GazetteerGeocoder,
+    PlaceNotFound,
+    bounding_box,
+    distance_miles,
+    local_distance,
+    make_geocoder,
+    parse_lat_lon,
 )
 
 geocoder = GazetteerGeocoder()
@@ -75,7 +80,9 @@ def test_distances_are_geodesic_miles():
     assert 700 < distance_miles(chicago, new_york) < 720
 
 
-@pytest.mark.parametrize("lat0, lon0", [(25.77, -80.19), (40.75, -73.99), (47.6, -122.3), (61.2, -149.9), (19.7, -155.1)])
+@pytest.mark.parametrize(
+    "lat0, lon0", [(25.77, -80.19), (40.75, -73.99), (47.6, -122.3), (61.2, -149.9), (19.7, -155.1)]
+)
 def test_local_distance_is_within_a_fiftieth_of_a_percent_of_geodesic(lat0, lon0):
     import random
 
@@ -96,7 +103,9 @@ def test_bounding_box_encloses_the_circle(lat, lon, miles):
         assert min_lat <= p.latitude <= max_lat and min_lon <= p.longitude <= max_lon, bearing
 
 
-@pytest.mark.parametrize("text, expected", [("41.88,-87.62", (41.88, -87.62)), (" 40 , -73.5 ", (40.0, -73.5)), ("60601", None)])
+@pytest.mark.parametrize(
+    "text, expected", [("41.88,-87.62", (41.88, -87.62)), (" 40 , -73.5 ", (40.0, -73.5)), ("60601", None)]
+)
 def test_parse_lat_lon(text, expected):
     assert parse_lat_lon(text) == expected
 

@@ -1,4 +1,5 @@
 """`flask therapists import`: all rows or none, line-numbered errors, updates not duplicates."""
+
 import csv
 import io
 from datetime import date, timedelta
@@ -15,12 +16,28 @@ FUTURE = (date.today() + timedelta(days=400)).isoformat()
 
 def row(**overrides):
     base = {
-        "name": "Ana Lopez", "email": "ana@example.com", "license_number": "MT-1001",
-        "license_state": "IL", "license_expires": FUTURE, "techniques": "swedish;deep_tissue",
-        "certifications": "prenatal", "price_30": "", "price_45": "75", "price_60": "95",
-        "price_90": "", "address": "", "city": "", "state": "", "postal_code": "60601",
-        "latitude": "", "longitude": "", "gender": "female", "languages": "en;es",
-        "hsa_fsa": "yes", "accepting_new_clients": "yes", "mobile_radius_miles": "10",
+        "name": "Ana Lopez",
+        "email": "ana@example.com",
+        "license_number": "MT-1001",
+        "license_state": "IL",
+        "license_expires": FUTURE,
+        "techniques": "swedish;deep_tissue",
+        "certifications": "prenatal",
+        "price_30": "",
+        "price_45": "75",
+        "price_60": "95",
+        "price_90": "",
+        "address": "",
+        "city": "",
+        "state": "",
+        "postal_code": "60601",
+        "latitude": "",
+        "longitude": "",
+        "gender": "female",
+        "languages": "en;es",
+        "hsa_fsa": "yes",
+        "accepting_new_clients": "yes",
+        "mobile_radius_miles": "10",
         "bio": "Gentle, attentive work.",
     }
     base.update(overrides)
@@ -40,12 +57,25 @@ def count(model):
 
 
 def test_valid_file_imports_every_row(runner, ctx, tmp_path):
-    path = write_csv(tmp_path / "t.csv", [
-        row(),
-        row(name="Ben Okafor", email="ben@example.com", license_number="MT-2002",
-            postal_code="", city="Evanston", state="IL", techniques="sports",
-            certifications="", price_45="", gender="male", languages=""),
-    ])
+    path = write_csv(
+        tmp_path / "t.csv",
+        [
+            row(),
+            row(
+                name="Ben Okafor",
+                email="ben@example.com",
+                license_number="MT-2002",
+                postal_code="",
+                city="Evanston",
+                state="IL",
+                techniques="sports",
+                certifications="",
+                price_45="",
+                gender="male",
+                languages="",
+            ),
+        ],
+    )
     result = runner.invoke(args=["therapists", "import", path])
     assert result.exit_code == 0, result.output
     assert "Imported 2 therapists: 2 new, 0 updated" in result.output
@@ -77,7 +107,10 @@ def test_verified_flag_verifies_licenses_and_certifications_today(runner, ctx, t
 
 def test_importing_again_updates_and_never_duplicates(runner, ctx, tmp_path):
     runner.invoke(args=["therapists", "import", write_csv(tmp_path / "a.csv", [row()]), "--verified"])
-    path = write_csv(tmp_path / "b.csv", [row(price_60="110", techniques="swedish", bio="New bio", license_state="il", license_number="mt-1001")])
+    path = write_csv(
+        tmp_path / "b.csv",
+        [row(price_60="110", techniques="swedish", bio="New bio", license_state="il", license_number="mt-1001")],
+    )
     result = runner.invoke(args=["therapists", "import", path])
     assert result.exit_code == 0, result.output
     assert "0 new, 1 updated" in result.output
@@ -132,16 +165,19 @@ def test_a_bad_row_is_reported_and_nothing_is_written(runner, ctx, tmp_path, ove
 
 
 def test_every_bad_row_is_listed_with_its_line(runner, ctx, tmp_path):
-    path = write_csv(tmp_path / "t.csv", [
-        row(techniques="hot_stone"),
-        row(email="b@example.com", license_number="MT-2"),
-        row(email="c@example.com", license_number="MT-3", license_state="XX", price_60="-1"),
-        row(email="d@example.com", license_number="MT-2"),
-    ])
+    path = write_csv(
+        tmp_path / "t.csv",
+        [
+            row(techniques="hot_stone"),
+            row(email="b@example.com", license_number="MT-2"),
+            row(email="c@example.com", license_number="MT-3", license_state="XX", price_60="-1"),
+            row(email="d@example.com", license_number="MT-2"),
+        ],
+    )
     result = runner.invoke(args=["therapists", "import", path])
     assert result.exit_code == 1
-    lines = [l for l in result.output.splitlines() if l.startswith("line ")]
-    assert [l.split(":")[0] for l in lines] == ["line 2", "line 4", "line 5"]
+    lines = [text for text in result.output.splitlines() if text.startswith("line ")]
+    assert [text.split(":")[0] for text in lines] == ["line 2", "line 4", "line 5"]
     assert "license_state" in lines[1] and "price_60" in lines[1]
     assert "license IL MT-2 already appears on line 3" in lines[2]
     assert count(TherapistProfile) == 0
@@ -149,7 +185,10 @@ def test_every_bad_row_is_listed_with_its_line(runner, ctx, tmp_path):
 
 def test_existing_data_survives_a_failed_import(runner, ctx, tmp_path):
     runner.invoke(args=["therapists", "import", write_csv(tmp_path / "a.csv", [row()]), "--verified"])
-    bad = write_csv(tmp_path / "b.csv", [row(price_60="120"), row(email="x@example.com", license_number="X1", license_expires="soon")])
+    bad = write_csv(
+        tmp_path / "b.csv",
+        [row(price_60="120"), row(email="x@example.com", license_number="X1", license_expires="soon")],
+    )
     assert runner.invoke(args=["therapists", "import", bad]).exit_code == 1
     db.session.expire_all()
     assert float(db.session.scalar(select(TherapistProfile)).price_by_minutes[60]) == 95
@@ -163,7 +202,10 @@ def test_missing_columns_are_named(runner, ctx, tmp_path):
 
 
 def test_multiline_bio_keeps_line_numbers_right(runner, ctx, tmp_path):
-    path = write_csv(tmp_path / "t.csv", [row(bio="first line\nsecond line"), row(email="z@example.com", license_number="Z", techniques="bogus")])
+    path = write_csv(
+        tmp_path / "t.csv",
+        [row(bio="first line\nsecond line"), row(email="z@example.com", license_number="Z", techniques="bogus")],
+    )
     result = runner.invoke(args=["therapists", "import", path])
     assert "line 4: techniques: unknown value 'bogus'" in result.output
 
@@ -179,14 +221,21 @@ def test_non_utf8_file_is_refused_clearly(runner, ctx, tmp_path):
 
 def test_same_email_with_a_new_license_adds_it_to_that_therapist(runner, ctx, tmp_path):
     runner.invoke(args=["therapists", "import", write_csv(tmp_path / "a.csv", [row()])])
-    result = runner.invoke(args=["therapists", "import", write_csv(tmp_path / "b.csv", [row(license_number="OTHER-1")])])
+    result = runner.invoke(
+        args=["therapists", "import", write_csv(tmp_path / "b.csv", [row(license_number="OTHER-1")])]
+    )
     assert result.exit_code == 0, result.output
     assert count(TherapistProfile) == 1 and count(License) == 2
 
 
 def test_email_of_another_therapist_is_a_conflict(runner, ctx, tmp_path):
-    runner.invoke(args=["therapists", "import", write_csv(tmp_path / "a.csv", [
-        row(), row(name="Ben", email="ben@example.com", license_number="MT-2")])])
+    runner.invoke(
+        args=[
+            "therapists",
+            "import",
+            write_csv(tmp_path / "a.csv", [row(), row(name="Ben", email="ben@example.com", license_number="MT-2")]),
+        ]
+    )
     result = runner.invoke(args=["therapists", "import", write_csv(tmp_path / "b.csv", [row(email="ben@example.com")])])
     assert result.exit_code == 1
     assert "line 2: email ben@example.com belongs to a different therapist" in result.output

@@ -1,11 +1,19 @@
 """The listing summary on each profile follows every change to what it summarises."""
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from directory.extensions import db
-from directory.models import Certification, CredentialStatus, License, SessionPrice, TherapistProfile, TherapistTechnique
+from directory.models import (
+    Certification,
+    CredentialStatus,
+    License,
+    SessionPrice,
+    TherapistProfile,
+    TherapistTechnique,
+)
 from directory.therapists.listing import refresh_all, summarise
 
 
@@ -37,7 +45,11 @@ def test_license_status_and_expiry_changes_follow(factory):
 
 def test_the_latest_verified_license_counts(factory):
     t = factory.therapist(license_expires=date.today() + timedelta(days=10))
-    t.licenses.append(License(number="SECOND", state="IN", expires_on=date.today() + timedelta(days=400), status=CredentialStatus.VERIFIED))
+    t.licenses.append(
+        License(
+            number="SECOND", state="IN", expires_on=date.today() + timedelta(days=400), status=CredentialStatus.VERIFIED
+        )
+    )
     db.session.commit()
     assert reload(t).listed_until == date.today() + timedelta(days=400)
     db.session.delete(db.session.scalar(select(License).filter_by(number="SECOND")))
@@ -47,7 +59,7 @@ def test_the_latest_verified_license_counts(factory):
 
 def test_suspension_and_reinstatement_follow(factory):
     t = factory.therapist()
-    t.suspended_at = datetime.now(timezone.utc)
+    t.suspended_at = datetime.now(UTC)
     db.session.commit()
     assert reload(t).listed_until is None
     t = reload(t)
@@ -112,5 +124,12 @@ def test_the_search_reads_a_profile_as_the_engine_would_from_its_candidate(facto
     [row] = load_listings(t.latitude, t.longitude, 1, today)
     c = to_candidate(row, today)
     assert (c.id, c.techniques, c.certifications, c.prices, c.languages, c.years_experience, c.mobile_radius_miles) == (
-        t.id, {"swedish", "prenatal"}, {"prenatal"}, {30: 50.0, 60: 92.5}, ("en", "es"), 7, 12.0)
+        t.id,
+        {"swedish", "prenatal"},
+        {"prenatal"},
+        {30: 50.0, 60: 92.5},
+        ("en", "es"),
+        7,
+        12.0,
+    )
     assert to_candidate(to_listing(c), today) == c

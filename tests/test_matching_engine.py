@@ -1,4 +1,5 @@
 """The matching engine: hard filters, ranking, reasons, explanations, and properties."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -28,8 +29,14 @@ def at(miles_north: float, miles_east: float = 0.0):
 def cand(id=1, miles=1.0, techniques=("swedish",), certifications=(), prices=None, **kw):
     lat, lon = at(miles)
     return Candidate(
-        id=id, name=f"T{id}", latitude=lat, longitude=lon, techniques=frozenset(techniques),
-        certifications=frozenset(certifications), prices=prices or {60: 90.0}, **kw,
+        id=id,
+        name=f"T{id}",
+        latitude=lat,
+        longitude=lon,
+        techniques=frozenset(techniques),
+        certifications=frozenset(certifications),
+        prices=prices or {60: 90.0},
+        **kw,
     )
 
 
@@ -69,8 +76,11 @@ def test_pregnancy_requires_a_verified_prenatal_certification(condition):
 
 
 def test_cancer_treatment_requires_oncology_training():
-    outcome = match(req(conditions=("cancer_treatment",)),
-                    [cand(1, certifications=("oncology",)), cand(2, certifications=("prenatal",))], on=TODAY)
+    outcome = match(
+        req(conditions=("cancer_treatment",)),
+        [cand(1, certifications=("oncology",)), cand(2, certifications=("prenatal",))],
+        on=TODAY,
+    )
     assert ids(outcome) == [1]
 
 
@@ -98,7 +108,9 @@ def test_inflammatory_flare_allows_only_gentle_techniques():
     assert "Offers Reflexology, which helps with circulation, swelling, healing" in outcome.results[0].reasons
 
 
-@pytest.mark.parametrize("condition", ["fever", "skin_infection", "blood_clot", "recent_surgery", "severe_cardiovascular"])
+@pytest.mark.parametrize(
+    "condition", ["fever", "skin_infection", "blood_clot", "recent_surgery", "severe_cardiovascular"]
+)
 def test_absolute_contraindication_matches_nobody(condition):
     outcome = match(req(conditions=(condition,)), [cand(1)], on=TODAY)
     assert outcome.total == 0 and outcome.results == []
@@ -114,7 +126,12 @@ def test_absolute_contraindication_matches_nobody(condition):
         ({"gender": "male"}, {"gender": "male"}, {"gender": "female"}, "gender"),
         ({"languages": ("es", "fr")}, {"languages": ("en", "es")}, {"languages": ("en",)}, "languages"),
         ({"hsa_fsa": True}, {"hsa_fsa": True}, {"hsa_fsa": False}, "hsa_fsa"),
-        ({"accepting_new_clients": True}, {"accepting_new_clients": True}, {"accepting_new_clients": False}, "accepting_new_clients"),
+        (
+            {"accepting_new_clients": True},
+            {"accepting_new_clients": True},
+            {"accepting_new_clients": False},
+            "accepting_new_clients",
+        ),
         ({}, {}, {"suspended": True}, "listing"),
         ({}, {"license_expires": TODAY}, {"license_expires": TODAY - timedelta(days=1)}, "listing"),
         ({}, {}, {"license_verified": False}, "listing"),
@@ -127,13 +144,18 @@ def test_each_hard_filter(request_kw, good, bad, filter_name):
 
 
 def test_false_preferences_do_not_filter():
-    outcome = match(req(hsa_fsa=False, accepting_new_clients=False), [cand(1, hsa_fsa=False, accepting_new_clients=False)], on=TODAY)
+    outcome = match(
+        req(hsa_fsa=False, accepting_new_clients=False), [cand(1, hsa_fsa=False, accepting_new_clients=False)], on=TODAY
+    )
     assert ids(outcome) == [1]
 
 
 def test_requested_technique_that_is_unsafe_does_not_count():
-    outcome = match(req(techniques=("deep_tissue",), conditions=("pregnancy",)),
-                    [cand(1, techniques=("deep_tissue", "swedish"), certifications=("prenatal",))], on=TODAY)
+    outcome = match(
+        req(techniques=("deep_tissue",), conditions=("pregnancy",)),
+        [cand(1, techniques=("deep_tissue", "swedish"), certifications=("prenatal",))],
+        on=TODAY,
+    )
     assert outcome.total == 0 and outcome.eliminated["techniques"] == 1
 
 
@@ -188,45 +210,90 @@ def test_pagination_is_a_window_over_one_ranking():
 
 # --- properties -----------------------------------------------------------------
 
-slugs = lambda table: st.lists(st.sampled_from(list(table)), unique=True, max_size=4)  # noqa: E731
-mostly = lambda value: st.sampled_from([value, value, value, not value])  # noqa: E731  (most candidates listable)
+slugs = lambda table: st.lists(st.sampled_from(list(table)), unique=True, max_size=4)
+mostly = lambda value: st.sampled_from([value, value, value, not value])
 # Each optional filter in about one request of four, so that many examples have results to check.
-sometimes = lambda strategy, absent: mostly(False).flatmap(lambda on: strategy if on else st.just(absent))  # noqa: E731
+sometimes = lambda strategy, absent: mostly(False).flatmap(lambda on: strategy if on else st.just(absent))
 
 candidate_st = st.builds(
-    lambda id, north, east, techniques, certs, prices, gender, langs, hsa, accepting, mobile, years, verified, expires_in, suspended: Candidate(
-        id=id, name="", latitude=at(north, east)[0], longitude=at(north, east)[1],
-        techniques=frozenset(techniques), certifications=frozenset(certs), prices=prices,
-        license_verified=verified, license_expires=TODAY + timedelta(days=expires_in), suspended=suspended,
-        gender=gender, languages=tuple(langs) or ("en",), hsa_fsa=hsa, accepting_new_clients=accepting,
-        mobile_radius_miles=mobile, years_experience=years,
+    lambda id, north, east, techniques, certs, prices, gender, langs, hsa, accepting, mobile, years, verified, expires_in, suspended: (  # noqa: E501
+        Candidate(
+            id=id,
+            name="",
+            latitude=at(north, east)[0],
+            longitude=at(north, east)[1],
+            techniques=frozenset(techniques),
+            certifications=frozenset(certs),
+            prices=prices,
+            license_verified=verified,
+            license_expires=TODAY + timedelta(days=expires_in),
+            suspended=suspended,
+            gender=gender,
+            languages=tuple(langs) or ("en",),
+            hsa_fsa=hsa,
+            accepting_new_clients=accepting,
+            mobile_radius_miles=mobile,
+            years_experience=years,
+        )
     ),
-    st.integers(1, 10_000), st.floats(-30, 30), st.floats(-30, 30),
+    st.integers(1, 10_000),
+    st.floats(-30, 30),
+    st.floats(-30, 30),
     st.lists(st.sampled_from(list(TECHNIQUES)), min_size=1, max_size=4, unique=True),
     slugs(CERTIFICATIONS),
     st.dictionaries(st.sampled_from([30, 45, 60, 90]), st.floats(20, 300), min_size=1),
-    st.sampled_from([None, *GENDERS]), st.lists(st.sampled_from(["en", "es", "zh", "fr"]), unique=True, max_size=3),
-    st.booleans(), st.booleans(), st.sampled_from([None, 5.0, 15.0, 40.0]), st.integers(0, 30),
-    mostly(True), mostly(True).flatmap(lambda current: st.integers(0, 500) if current else st.integers(-5, -1)), mostly(False),
-).flatmap(lambda c: st.builds(
-    lambda count, average: c._replace(rating_count=count, rating_average=average if count else None),
-    st.integers(0, 60), st.floats(1, 5),
-))
+    st.sampled_from([None, *GENDERS]),
+    st.lists(st.sampled_from(["en", "es", "zh", "fr"]), unique=True, max_size=3),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([None, 5.0, 15.0, 40.0]),
+    st.integers(0, 30),
+    mostly(True),
+    mostly(True).flatmap(lambda current: st.integers(0, 500) if current else st.integers(-5, -1)),
+    mostly(False),
+).flatmap(
+    lambda c: st.builds(
+        lambda count, average: c._replace(rating_count=count, rating_average=average if count else None),
+        st.integers(0, 60),
+        st.floats(1, 5),
+    )
+)
 
 request_st = st.builds(
-    lambda radius, goals, areas, conditions, techniques, langs, minutes, max_price, gender, hsa, home, accepting: ClientRequest(
-        latitude=ORIGIN[0], longitude=ORIGIN[1], radius_miles=radius, goals=tuple(goals), areas=tuple(areas),
-        conditions=tuple(conditions), techniques=tuple(techniques), languages=tuple(langs), session_minutes=minutes,
-        max_price=max_price, gender=gender, hsa_fsa=hsa, home_visit=home, accepting_new_clients=accepting,
+    lambda radius, goals, areas, conditions, techniques, langs, minutes, max_price, gender, hsa, home, accepting: (
+        ClientRequest(
+            latitude=ORIGIN[0],
+            longitude=ORIGIN[1],
+            radius_miles=radius,
+            goals=tuple(goals),
+            areas=tuple(areas),
+            conditions=tuple(conditions),
+            techniques=tuple(techniques),
+            languages=tuple(langs),
+            session_minutes=minutes,
+            max_price=max_price,
+            gender=gender,
+            hsa_fsa=hsa,
+            home_visit=home,
+            accepting_new_clients=accepting,
+        )
     ),
-    st.floats(1, 100), slugs(GOALS), st.lists(st.sampled_from(["neck", "back", "feet", "legs", "full_body"]), unique=True),
-    st.one_of(st.just(()), st.lists(st.sampled_from(list(RELATIVE_CONDITIONS)), unique=True, max_size=2),
-              st.lists(st.sampled_from(list(CONDITIONS)), unique=True, max_size=2)),
+    st.floats(1, 100),
+    slugs(GOALS),
+    st.lists(st.sampled_from(["neck", "back", "feet", "legs", "full_body"]), unique=True),
+    st.one_of(
+        st.just(()),
+        st.lists(st.sampled_from(list(RELATIVE_CONDITIONS)), unique=True, max_size=2),
+        st.lists(st.sampled_from(list(CONDITIONS)), unique=True, max_size=2),
+    ),
     sometimes(slugs(TECHNIQUES), ()),
     sometimes(st.lists(st.sampled_from(["en", "es", "zh"]), unique=True, max_size=2), ()),
     st.sampled_from([None, 30, 45, 60, 90]),
-    sometimes(st.floats(20, 300), None), sometimes(st.sampled_from(list(GENDERS)), None), sometimes(st.booleans(), None),
-    st.booleans(), sometimes(st.booleans(), None),
+    sometimes(st.floats(20, 300), None),
+    sometimes(st.sampled_from(list(GENDERS)), None),
+    sometimes(st.booleans(), None),
+    st.booleans(),
+    sometimes(st.booleans(), None),
 )
 
 
@@ -239,7 +306,11 @@ def test_no_result_ever_breaks_a_safety_rule_or_hard_filter(request, candidates)
     if screen.blocked:
         assert outcome.results == [] and outcome.total == 0
         return
-    assert outcome.total == len(outcome.results) == sum(first_failed_filter(request, screen, plan, c, TODAY) is None for c in candidates)
+    assert (
+        outcome.total
+        == len(outcome.results)
+        == sum(first_failed_filter(request, screen, plan, c, TODAY) is None for c in candidates)
+    )
     for m in outcome.results:
         c = m.candidate
         exact = geodesic((request.latitude, request.longitude), (c.latitude, c.longitude)).miles
@@ -318,8 +389,10 @@ def test_scores_are_the_scoring_parts_combined(request, candidates):
         c = m.candidate
         reach = c.mobile_radius_miles if request.home_visit else request.radius_miles
         expected = combine(
-            goal_fit(c.techniques, request.goals, screen.allows)[0], 1 - m.distance_miles / reach,
-            price_score(m.price, budget), credential_score(c.certifications, c.years_experience),
+            goal_fit(c.techniques, request.goals, screen.allows)[0],
+            1 - m.distance_miles / reach,
+            price_score(m.price, budget),
+            credential_score(c.certifications, c.years_experience),
             rating_score(c.rating_average, c.rating_count),
         )
         # The ranking measures distance on a local flat earth (within 0.02% of geodesic).
@@ -333,6 +406,8 @@ def test_ranking_is_deterministic_whatever_the_input_order(request, candidates, 
     shuffled = list(candidates)
     rnd.shuffle(shuffled)
     second = match(request, shuffled, on=TODAY, limit=50)
-    assert [(m.candidate.id, m.score, m.reasons) for m in first.results] == [(m.candidate.id, m.score, m.reasons) for m in second.results]
+    assert [(m.candidate.id, m.score, m.reasons) for m in first.results] == [
+        (m.candidate.id, m.score, m.reasons) for m in second.results
+    ]
     scores = [m.score for m in first.results]
     assert scores == sorted(scores, reverse=True)

@@ -1,10 +1,17 @@
 """The domain tables, row by row: safety screening and the session plan (no app needed)."""
+
 import pytest
 
 from directory.matching.plan import SESSIONS_PER_MONTH, frequency_for_goals, minutes_for_areas, recommend_plan
 from directory.matching.safety import screen_conditions
 from directory.matching.vocabulary import (
-    ABSOLUTE_CONDITIONS, BODY_AREAS, GOALS, RELATIVE_CONDITIONS, STANDING_ADVICE, TECHNIQUES, vocabulary,
+    ABSOLUTE_CONDITIONS,
+    BODY_AREAS,
+    GOALS,
+    RELATIVE_CONDITIONS,
+    STANDING_ADVICE,
+    TECHNIQUES,
+    vocabulary,
 )
 
 
@@ -24,7 +31,12 @@ def test_each_absolute_contraindication_blocks_and_sends_to_a_provider(condition
         ("pregnancy", ["prenatal"], ["deep_tissue"], "oils meant for pregnancy"),
         ("cancer_treatment", ["oncology"], [], "medical clearance"),
         ("varicose_veins", [], [], "no direct pressure on the affected areas"),
-        ("inflammatory_flare", [], ["deep_tissue", "sports", "trigger_point", "oncology"], "no massage during acute inflammation"),
+        (
+            "inflammatory_flare",
+            [],
+            ["deep_tissue", "sports", "trigger_point", "oncology"],
+            "no massage during acute inflammation",
+        ),
         ("low_blood_pressure", [], [], "rise slowly"),
     ],
 )
@@ -57,9 +69,16 @@ def test_unknown_condition_is_rejected():
 
 @pytest.mark.parametrize(
     "areas, minutes",
-    [((), None), (("neck",), 30), (("neck", "back"), 45), (("neck", "back", "feet"), 45),
-     (("neck", "back", "feet", "legs"), 60), (("full_body",), 60), (("face", "full_body"), 60),
-     (tuple(a for a in BODY_AREAS if a != "full_body"), 60)],
+    [
+        ((), None),
+        (("neck",), 30),
+        (("neck", "back"), 45),
+        (("neck", "back", "feet"), 45),
+        (("neck", "back", "feet", "legs"), 60),
+        (("full_body",), 60),
+        (("face", "full_body"), 60),
+        (tuple(a for a in BODY_AREAS if a != "full_body"), 60),
+    ],
 )
 def test_minutes_from_body_areas(areas, minutes):
     assert minutes_for_areas(areas) == minutes
@@ -67,9 +86,19 @@ def test_minutes_from_body_areas(areas, minutes):
 
 @pytest.mark.parametrize(
     "goal, frequency",
-    [("pain", "weekly_or_biweekly"), ("injury_recovery", "weekly_or_biweekly"), ("stress", "monthly"),
-     ("sleep", "monthly"), ("wellness", "monthly"), ("headaches", "monthly"), ("circulation", "monthly"),
-     ("mobility", "monthly"), ("athletic", "monthly"), ("posture", "monthly"), ("post_event", "single_session")],
+    [
+        ("pain", "weekly_or_biweekly"),
+        ("injury_recovery", "weekly_or_biweekly"),
+        ("stress", "monthly"),
+        ("sleep", "monthly"),
+        ("wellness", "monthly"),
+        ("headaches", "monthly"),
+        ("circulation", "monthly"),
+        ("mobility", "monthly"),
+        ("athletic", "monthly"),
+        ("posture", "monthly"),
+        ("post_event", "single_session"),
+    ],
 )
 def test_frequency_for_each_goal(goal, frequency):
     assert frequency_for_goals([goal]) == frequency
@@ -77,8 +106,12 @@ def test_frequency_for_each_goal(goal, frequency):
 
 @pytest.mark.parametrize(
     "goals, frequency",
-    [(("post_event", "stress"), "monthly"), (("post_event", "pain"), "weekly_or_biweekly"),
-     (("sleep", "injury_recovery"), "weekly_or_biweekly"), ((), "monthly")],
+    [
+        (("post_event", "stress"), "monthly"),
+        (("post_event", "pain"), "weekly_or_biweekly"),
+        (("sleep", "injury_recovery"), "weekly_or_biweekly"),
+        ((), "monthly"),
+    ],
 )
 def test_the_strongest_need_wins(goals, frequency):
     assert frequency_for_goals(goals) == frequency

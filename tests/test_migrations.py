@@ -1,4 +1,5 @@
 """`flask db upgrade` on an empty database yields exactly the models' schema."""
+
 import os
 
 import pytest

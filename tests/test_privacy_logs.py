@@ -1,4 +1,5 @@
 """Health details in search query strings never reach the logs."""
+
 import logging
 import re
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Public pages: only listable therapists, filters, profile, health, errors, headers."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -47,7 +48,10 @@ def names(client, query):
     return re.findall(r'class="card-title"><a href="/therapists/\d+">([^<]+)</a>', page)
 
 
-@pytest.mark.parametrize("query, message", [("state=ZZ", "two-letter US state code"), ("technique=reiki", "Technique must be one of: swedish")])
+@pytest.mark.parametrize(
+    "query, message",
+    [("state=ZZ", "two-letter US state code"), ("technique=reiki", "Technique must be one of: swedish")],
+)
 def test_bad_filters_answer_400_with_a_message(client, query, message):
     response = client.get(f"/therapists?{query}")
     assert response.status_code == 400
@@ -66,17 +70,41 @@ def test_listing_is_paginated(client, factory):
 
 def test_profile_shows_what_a_client_checks(client, factory):
     t = factory.therapist(
-        name="Maya Chen", techniques=("swedish", "prenatal"), certifications=("prenatal",),
-        prices={30: 55, 60: 95, 90: 135.5}, hsa_fsa=True, languages="en;zh", gender="female",
-        accepting_new_clients=True, bio="Calm, careful prenatal work.", years_experience=9,
+        name="Maya Chen",
+        techniques=("swedish", "prenatal"),
+        certifications=("prenatal",),
+        prices={30: 55, 60: 95, 90: 135.5},
+        hsa_fsa=True,
+        languages="en;zh",
+        gender="female",
+        accepting_new_clients=True,
+        bio="Calm, careful prenatal work.",
+        years_experience=9,
     )
     lic = t.licenses[0]
     page = client.get(f"/therapists/{t.id}").get_data(as_text=True)
-    for text in ("Maya Chen", "Licensed in IL", lic.number, "Illinois license",
-                 f"{lic.expires_on:%B} {lic.expires_on.day}, {lic.expires_on.year}", "Last checked",
-                 "Certified prenatal massage therapist", "Swedish massage", "Prenatal massage",
-                 "$55", "$95", "$135.50", "30 minutes", "90 minutes", "HSA/FSA", "English, Chinese",
-                 "Accepting new clients", "Calm, careful prenatal work.", "Chicago, Illinois", "Female"):
+    for text in (
+        "Maya Chen",
+        "Licensed in IL",
+        lic.number,
+        "Illinois license",
+        f"{lic.expires_on:%B} {lic.expires_on.day}, {lic.expires_on.year}",
+        "Last checked",
+        "Certified prenatal massage therapist",
+        "Swedish massage",
+        "Prenatal massage",
+        "$55",
+        "$95",
+        "$135.50",
+        "30 minutes",
+        "90 minutes",
+        "HSA/FSA",
+        "English, Chinese",
+        "Accepting new clients",
+        "Calm, careful prenatal work.",
+        "Chicago, Illinois",
+        "Female",
+    ):
         assert text in page, text
 
 
@@ -93,8 +121,12 @@ def test_no_license_state_says_so_plainly(client, factory):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"license_status": CredentialStatus.PENDING}, {"suspended": True},
-     {"license_expires": date.today() - timedelta(days=1)}, {"license_status": CredentialStatus.REJECTED}],
+    [
+        {"license_status": CredentialStatus.PENDING},
+        {"suspended": True},
+        {"license_expires": date.today() - timedelta(days=1)},
+        {"license_status": CredentialStatus.REJECTED},
+    ],
 )
 def test_unlisted_profiles_answer_404(client, factory, kwargs):
     t = factory.therapist(**kwargs)
@@ -152,7 +184,12 @@ def test_pages_carry_no_inline_script(client, factory):
 @pytest.fixture
 def probe_app(tmp_path):
     """A fresh app with routes that only tests have: a form POST and a crash."""
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/p.db", WTF_CSRF_ENABLED=True, INSTANCE_PATH=str(tmp_path))
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/p.db",
+        WTF_CSRF_ENABLED=True,
+        INSTANCE_PATH=str(tmp_path),
+    )
     app.add_url_rule("/probe", "probe", lambda: "accepted", methods=["POST"])
     app.add_url_rule("/boom", "boom", lambda: 1 / 0)
     app.add_url_rule("/api/boom", "api_boom", lambda: 1 / 0)

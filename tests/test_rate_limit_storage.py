@@ -1,4 +1,5 @@
 """Rate limits live in Redis when REDIS_URL is set, so every worker shares them."""
+
 import importlib
 import socket
 

@@ -1,4 +1,5 @@
 """GET /api/v1/search and /search: the shape, the rules end to end, and bad input."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -7,22 +8,44 @@ from geopy.distance import geodesic
 from directory.extensions import db
 from directory.models import CredentialStatus
 
-LOOP = (41.8858, -87.6181)          # 60601
-EVANSTON = (42.0546, -87.6943)      # 60201, ~12 miles north
-OAK_PARK = (41.8872, -87.7899)      # ~8.9 miles west
+LOOP = (41.8858, -87.6181)  # 60601
+EVANSTON = (42.0546, -87.6943)  # 60201, ~12 miles north
+OAK_PARK = (41.8872, -87.7899)  # ~8.9 miles west
 
 
 @pytest.fixture
 def therapists(factory):
     return {
-        "swede": factory.therapist(name="Sam Swede", techniques=("swedish", "reflexology"), prices={30: 50, 60: 90},
-                                   hsa_fsa=True, languages="en;es", gender="male"),
-        "prenatal": factory.therapist(name="Pat Prenatal", lat_lon=OAK_PARK, techniques=("swedish", "prenatal", "deep_tissue"),
-                                      certifications=("prenatal", "board_certified"), prices={60: 110}, gender="female"),
-        "far": factory.therapist(name="Far Away", lat_lon=EVANSTON, city="Evanston", postal_code="60201",
-                                 techniques=("swedish",), prices={60: 80}),
-        "pending": factory.therapist(name="Pending Cert", techniques=("prenatal",), certifications=("prenatal",),
-                                     cert_status=CredentialStatus.PENDING),
+        "swede": factory.therapist(
+            name="Sam Swede",
+            techniques=("swedish", "reflexology"),
+            prices={30: 50, 60: 90},
+            hsa_fsa=True,
+            languages="en;es",
+            gender="male",
+        ),
+        "prenatal": factory.therapist(
+            name="Pat Prenatal",
+            lat_lon=OAK_PARK,
+            techniques=("swedish", "prenatal", "deep_tissue"),
+            certifications=("prenatal", "board_certified"),
+            prices={60: 110},
+            gender="female",
+        ),
+        "far": factory.therapist(
+            name="Far Away",
+            lat_lon=EVANSTON,
+            city="Evanston",
+            postal_code="60201",
+            techniques=("swedish",),
+            prices={60: 80},
+        ),
+        "pending": factory.therapist(
+            name="Pending Cert",
+            techniques=("prenatal",),
+            certifications=("prenatal",),
+            cert_status=CredentialStatus.PENDING,
+        ),
         "suspended": factory.therapist(name="Suspended Sue", suspended=True),
         "expired": factory.therapist(name="Expired Ed", license_expires=date.today() - timedelta(days=1)),
     }
@@ -36,14 +59,36 @@ def search(client, **params):
 def test_answer_has_the_documented_shape(client, therapists):
     status, body = search(client, location="60601", goals="stress")
     assert status == 200
-    assert body["location"] == {"query": "60601", "label": "Chicago, IL 60601", "latitude": LOOP[0], "longitude": LOOP[1]}
+    assert body["location"] == {
+        "query": "60601",
+        "label": "Chicago, IL 60601",
+        "latitude": LOOP[0],
+        "longitude": LOOP[1],
+    }
     assert body["radius_miles"] == 10
     assert set(body["safety"]) == {"blocked", "reasons", "notices", "required_certifications", "excluded_techniques"}
     assert body["plan"]["session_minutes"] == 60 and body["plan"]["frequency"] == "monthly"
     assert body["plan"]["frequency_label"] == "Once or twice a month"
     result = body["results"][0]
-    expected_keys = {"id", "name", "url", "distance_miles", "score", "reasons", "techniques", "certifications",
-                     "license", "price", "hsa_fsa", "gender", "languages", "accepting_new_clients", "city", "state", "postal_code"}
+    expected_keys = {
+        "id",
+        "name",
+        "url",
+        "distance_miles",
+        "score",
+        "reasons",
+        "techniques",
+        "certifications",
+        "license",
+        "price",
+        "hsa_fsa",
+        "gender",
+        "languages",
+        "accepting_new_clients",
+        "city",
+        "state",
+        "postal_code",
+    }
     assert expected_keys <= set(result)
     assert set(result["license"]) == {"state", "number", "expires", "verified"}
     assert result["price"] == {"session_minutes": 60, "amount": 90.0, "currency": "USD"}
@@ -164,6 +209,7 @@ def test_therapist_and_vocabulary_endpoints(client, therapists):
 
 
 # --- the page ----------------------------------------------------------------------
+
 
 def test_search_page_shows_results_safety_and_plan(client, therapists):
     page = client.get("/search?location=60601&goals=stress&conditions=pregnancy").get_data(as_text=True)

@@ -1,15 +1,25 @@
 """A therapist's own profile and credentials: the rules, without Flask views."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from .. import uploads
 from ..extensions import db
 from ..geo import PlaceNotFound, lookup_zip
 from ..matching import summary
-from ..models import Certification, CredentialStatus, Document, License, SessionPrice, TherapistProfile, TherapistTechnique, utcnow
-from .. import uploads
+from ..models import (
+    Certification,
+    CredentialStatus,
+    Document,
+    License,
+    SessionPrice,
+    TherapistProfile,
+    TherapistTechnique,
+    utcnow,
+)
 
 
 class ProfileError(ValueError):
@@ -26,7 +36,9 @@ def ensure_profile(user) -> TherapistProfile:
     return user.therapist
 
 
-def place_profile(profile: TherapistProfile, *, address: str, city: str, state: str, postal_code: str, geocoder) -> None:
+def place_profile(
+    profile: TherapistProfile, *, address: str, city: str, state: str, postal_code: str, geocoder
+) -> None:
     """Geocode the practice location onto the profile, or ProfileError naming the field."""
     postal_code = (postal_code or "").strip()[:5]
     if postal_code:
@@ -54,8 +66,14 @@ def place_profile(profile: TherapistProfile, *, address: str, city: str, state: 
 def update_profile(profile: TherapistProfile, form, geocoder) -> None:
     """Apply a validated ProfileForm; one transaction, nothing written on error."""
     try:
-        place_profile(profile, address=(form.address.data or "").strip(), city=(form.city.data or "").strip(),
-                      state=form.state.data or "", postal_code=form.postal_code.data or "", geocoder=geocoder)
+        place_profile(
+            profile,
+            address=(form.address.data or "").strip(),
+            city=(form.city.data or "").strip(),
+            state=form.state.data or "",
+            postal_code=form.postal_code.data or "",
+            geocoder=geocoder,
+        )
         profile.name = form.name.data.strip()
         profile.user.name = profile.name
         profile.bio = (form.bio.data or "").strip()
@@ -95,9 +113,14 @@ def remove_photo(profile: TherapistProfile) -> None:
 
 def _save_document(owner_id: int, storage) -> Document:
     checked = uploads.check_document(storage)
-    document = Document(owner_id=owner_id, stored_name=uploads.store("documents", checked),
-                        original_name=checked.original_name, content_type=checked.content_type,
-                        size=len(checked.data), sha256=checked.sha256)
+    document = Document(
+        owner_id=owner_id,
+        stored_name=uploads.store("documents", checked),
+        original_name=checked.original_name,
+        content_type=checked.content_type,
+        size=len(checked.data),
+        sha256=checked.sha256,
+    )
     db.session.add(document)
     return document
 
@@ -131,14 +154,29 @@ def save_license(profile: TherapistProfile, form, license: License | None = None
         raise ProfileError("document", str(exc)) from None
     try:
         if license is None:
-            license = License(therapist=profile, number=number, state=state, expires_on=form.expires_on.data,
-                              credential=credential, document=document)
+            license = License(
+                therapist=profile,
+                number=number,
+                state=state,
+                expires_on=form.expires_on.data,
+                credential=credential,
+                document=document,
+            )
             db.session.add(license)
             changed = True
         else:
             changed = (license.number, license.state, license.expires_on, license.credential) != (
-                number, state, form.expires_on.data, credential) or document is not None
-            license.number, license.state, license.expires_on, license.credential = number, state, form.expires_on.data, credential
+                number,
+                state,
+                form.expires_on.data,
+                credential,
+            ) or document is not None
+            license.number, license.state, license.expires_on, license.credential = (
+                number,
+                state,
+                form.expires_on.data,
+                credential,
+            )
             if document is not None:
                 license.document = document
         was_verified = license.status == CredentialStatus.VERIFIED
@@ -216,5 +254,11 @@ def pending_requests(profile: TherapistProfile) -> int:
 
     from ..models import Booking, BookingStatus
 
-    return db.session.scalar(select(func.count(Booking.id)).where(
-        Booking.therapist_id == profile.id, Booking.status == BookingStatus.PENDING)) or 0
+    return (
+        db.session.scalar(
+            select(func.count(Booking.id)).where(
+                Booking.therapist_id == profile.id, Booking.status == BookingStatus.PENDING
+            )
+        )
+        or 0
+    )

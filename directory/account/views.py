@@ -1,4 +1,5 @@
 """/account/...: a therapist's dashboard, profile, photo, credentials and documents."""
+
 from functools import wraps
 from types import SimpleNamespace
 
@@ -13,6 +14,7 @@ from .forms import CertificationForm, ConfirmForm, LicenseForm, PhotoForm, Profi
 
 def therapist_required(view):
     """Signed-in therapists only: others signed in get 403, anonymous users the login page."""
+
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
@@ -41,8 +43,13 @@ def dashboard():
     percent, steps = services.completeness(profile)
     next_step = next((s for s in steps if not s.done), None)
     return render_template(
-        "account/dashboard.html", t=profile, percent=percent, steps=steps, next_step=next_step,
-        counts=stats.last_30_days(profile.id), resend=ConfirmForm(),
+        "account/dashboard.html",
+        t=profile,
+        percent=percent,
+        steps=steps,
+        next_step=next_step,
+        counts=stats.last_30_days(profile.id),
+        resend=ConfirmForm(),
         waiting=services.pending_requests(profile),
     )
 
@@ -64,13 +71,26 @@ def profile():
             return redirect(url_for("account.profile"))
     elif request.method == "POST":
         status = 400
-    return render_template("account/profile.html", form=form, t=t, photo_form=PhotoForm(), remove_form=ConfirmForm()), status
+    return render_template(
+        "account/profile.html", form=form, t=t, photo_form=PhotoForm(), remove_form=ConfirmForm()
+    ), status
 
 
 def _form_data(t):
     """The profile as the form's initial data."""
-    fields = ("name", "bio", "gender", "years_experience", "hsa_fsa", "accepting_new_clients",
-              "mobile_radius_miles", "address", "city", "state", "postal_code")
+    fields = (
+        "name",
+        "bio",
+        "gender",
+        "years_experience",
+        "hsa_fsa",
+        "accepting_new_clients",
+        "mobile_radius_miles",
+        "address",
+        "city",
+        "state",
+        "postal_code",
+    )
     data = SimpleNamespace(**{name: getattr(t, name) for name in fields})
     data.languages = t.language_codes or ["en"]
     data.techniques = t.technique_slugs
@@ -96,7 +116,9 @@ def photo():
             flash("Photo saved.", "success")
             return redirect(url_for("account.profile"))
     form = ProfileForm(formdata=None, obj=_form_data(t))
-    return render_template("account/profile.html", form=form, t=t, photo_form=photo_form, remove_form=ConfirmForm()), 400
+    return render_template(
+        "account/profile.html", form=form, t=t, photo_form=photo_form, remove_form=ConfirmForm()
+    ), 400
 
 
 @bp.post("/photo/remove")
@@ -118,11 +140,24 @@ def _credentials_page(license_form, cert_form, edit_forms, status=200):
     t = _profile()
     for lic in t.licenses:
         if lic.id not in edit_forms:
-            form = LicenseForm(prefix=f"lic{lic.id}", data={
-                "credential": lic.credential or "", "number": lic.number, "state": lic.state, "expires_on": lic.expires_on})
+            form = LicenseForm(
+                prefix=f"lic{lic.id}",
+                data={
+                    "credential": lic.credential or "",
+                    "number": lic.number,
+                    "state": lic.state,
+                    "expires_on": lic.expires_on,
+                },
+            )
             edit_forms[lic.id] = form
-    return render_template("account/credentials.html", t=t, license_form=license_form, cert_form=cert_form,
-                           edit_forms=edit_forms, Status=CredentialStatus), status
+    return render_template(
+        "account/credentials.html",
+        t=t,
+        license_form=license_form,
+        cert_form=cert_form,
+        edit_forms=edit_forms,
+        Status=CredentialStatus,
+    ), status
 
 
 @bp.post("/credentials/licenses")
@@ -188,13 +223,20 @@ def document(document_id: int):
         path = uploads.path_of("documents", doc.stored_name)
     except FileNotFoundError:
         abort(404)
-    response = send_file(path, mimetype=doc.content_type, download_name=doc.original_name,
-                         as_attachment=request.args.get("download") == "1", max_age=0)
+    response = send_file(
+        path,
+        mimetype=doc.content_type,
+        download_name=doc.original_name,
+        as_attachment=request.args.get("download") == "1",
+        max_age=0,
+    )
     response.headers["Cache-Control"] = "private, no-store"
     # Shown inline only inside this site's own pages (the admin queue), never elsewhere.
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     sandbox = "" if doc.content_type == "application/pdf" else "; sandbox"  # Chromium's PDF viewer needs scripts
-    response.headers["Content-Security-Policy"] = f"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'{sandbox}"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'{sandbox}"
+    )
     return response
 
 
@@ -203,5 +245,6 @@ def document(document_id: int):
 def preview():
     from ..bookings.reviews import visible_reviews
 
-    return render_template("public/therapist.html", t=_profile(), preview=True, reviews=visible_reviews(_profile()),
-                           next_free=None)
+    return render_template(
+        "public/therapist.html", t=_profile(), preview=True, reviews=visible_reviews(_profile()), next_free=None
+    )

@@ -1,4 +1,5 @@
 """The account emails; links are absolute so they work from a mail client."""
+
 from flask import current_app, url_for
 
 from . import tokens

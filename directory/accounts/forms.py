@@ -1,4 +1,5 @@
 """Sign-up, sign-in and password forms."""
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
@@ -18,9 +19,13 @@ class _NewPassword:
 
 class RegisterForm(FlaskForm):
     name = StringField("Your full name", validators=[DataRequired("Enter your name."), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Email("Enter a valid email address."), Length(max=254)])
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email address."), Email("Enter a valid email address."), Length(max=254)],
+    )
     password = PasswordField(
-        "Password", validators=[DataRequired("Choose a password."), _NewPassword()],
+        "Password",
+        validators=[DataRequired("Choose a password."), _NewPassword()],
         description="At least 10 characters. Avoid common passwords; a short sentence works well.",
     )
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords do not match.")])
@@ -32,12 +37,18 @@ class LoginForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Email("Enter a valid email address."), Length(max=254)])
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email address."), Email("Enter a valid email address."), Length(max=254)],
+    )
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired("Choose a password."), _NewPassword()],
-                             description="At least 10 characters, not a common password.")
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a password."), _NewPassword()],
+        description="At least 10 characters, not a common password.",
+    )
     confirm = PasswordField("Repeat the new password", validators=[EqualTo("password", "The passwords do not match.")])
 
 

@@ -1,4 +1,5 @@
 """Password rules: long enough, not common, and hashed with scrypt."""
+
 from __future__ import annotations
 
 from werkzeug.security import check_password_hash, generate_password_hash

@@ -1,4 +1,5 @@
 """Account rules: sign-up, sign-in, confirmation and password reset."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -29,9 +30,7 @@ def register(name: str, email: str, password: str, role: Role = Role.THERAPIST) 
         raise AccountError("Accounts are for clients or therapists.")
     email = normalise_email(email)
     if find_user(email) is not None:
-        raise AccountError(
-            "An account with this email already exists. Sign in, or reset your password.", field="email"
-        )
+        raise AccountError("An account with this email already exists. Sign in, or reset your password.", field="email")
     user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
     if role == Role.THERAPIST:
         user.therapist = TherapistProfile(name=name.strip())

@@ -4,6 +4,7 @@ Single use: a confirmation token names the email it confirms and is refused once
 that email is confirmed; a reset token carries a fingerprint of the password
 hash, so it dies the moment the password changes.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,13 +1,14 @@
 """/auth/...: register, sign in and out, confirm email, reset password."""
+
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import limiter
-from . import bp, emails, services
 from ..bookings.forms import DeleteAccountForm
+from ..extensions import limiter
 from ..models import Role
+from . import bp, emails, services
 from .forms import ForgotPasswordForm, LoginForm, RegisterForm, ResendConfirmationForm, ResetPasswordForm
 from .tokens import TokenError
 
@@ -69,7 +70,9 @@ def delete_account():
             (getattr(form, exc.field).errors if exc.field else form.password.errors).append(str(exc))
         else:
             logout_user()
-            flash("Your account is deleted. Your health details are gone; your reviews stay without your name.", "success")
+            flash(
+                "Your account is deleted. Your health details are gone; your reviews stay without your name.", "success"
+            )
             return redirect(url_for("public.home"))
     return render_template("accounts/delete.html", form=form), 400 if form.errors else 200
 

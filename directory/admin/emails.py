@@ -1,4 +1,5 @@
 """Emails to therapists about their credentials."""
+
 from flask import current_app, url_for
 
 from ..matching.vocabulary import CERTIFICATIONS
@@ -20,8 +21,10 @@ def credential_decided(kind: str, credential) -> None:
             body += " Your profile now appears in the directory and in search results."
     else:
         subject = "Your credential was not verified"
-        body = (f"An administrator could not verify {_what(kind, credential)}.\n\n"
-                f"Reason: {credential.rejection_reason}\n\nYou can correct it and submit it again.")
+        body = (
+            f"An administrator could not verify {_what(kind, credential)}.\n\n"
+            f"Reason: {credential.rejection_reason}\n\nYou can correct it and submit it again."
+        )
     current_app.extensions["mailer"].send(user.email, subject, f"Hello {user.name},\n\n{body}\n\n{link}\n")
 
 

@@ -12,7 +12,9 @@ class DecisionForm(FlaskForm):
 
 
 class SuspensionForm(FlaskForm):
-    reason = TextAreaField("Reason (kept in the audit log)", validators=[DataRequired("Give the reason."), Length(max=1000)])
+    reason = TextAreaField(
+        "Reason (kept in the audit log)", validators=[DataRequired("Give the reason."), Length(max=1000)]
+    )
 
 
 class TherapistSearchForm(FlaskForm):
@@ -20,7 +22,13 @@ class TherapistSearchForm(FlaskForm):
         csrf = False  # a GET search
 
     q = StringField("Name, email or license number", validators=[Optional(), Length(max=120)])
-    state = SelectField("State", choices=[SelectChoice("", "Any state")] + [SelectChoice(c, n) for c, n in STATES.items()],
-                        validators=[Optional()])
-    status = SelectField("Status", choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize()) for s in TherapistQuery.STATUSES],
-                         validators=[Optional()])
+    state = SelectField(
+        "State",
+        choices=[SelectChoice("", "Any state")] + [SelectChoice(c, n) for c, n in STATES.items()],
+        validators=[Optional()],
+    )
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status")] + [SelectChoice(s, s.capitalize()) for s in TherapistQuery.STATUSES],
+        validators=[Optional()],
+    )

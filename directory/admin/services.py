@@ -1,4 +1,5 @@
 """Admin rules: verification decisions, suspensions, admin accounts, expiry."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +13,16 @@ from ..accounts.passwords import hash_password, password_problem
 from ..accounts.services import find_user, normalise_email
 from ..extensions import db
 from ..models import (
-    AuditEntry, Booking, Certification, CredentialStatus, License, Review, Role, TherapistProfile, User, utcnow,
+    AuditEntry,
+    Booking,
+    Certification,
+    CredentialStatus,
+    License,
+    Review,
+    Role,
+    TherapistProfile,
+    User,
+    utcnow,
 )
 
 REMINDER_DAYS = (30, 7)
@@ -27,8 +37,12 @@ def _credential_model(kind: str):
 
 
 def _snapshot(credential) -> dict:
-    return {"status": credential.status.value, "verified_at": credential.verified_at,
-            "verified_by_id": credential.verified_by_id, "rejection_reason": credential.rejection_reason}
+    return {
+        "status": credential.status.value,
+        "verified_at": credential.verified_at,
+        "verified_by_id": credential.verified_by_id,
+        "rejection_reason": credential.rejection_reason,
+    }
 
 
 def _label(kind: str, credential) -> str:
@@ -41,12 +55,17 @@ def _label(kind: str, credential) -> str:
 def pending_queue():
     """Pending licenses and certifications, oldest submission first."""
     licenses = db.session.scalars(
-        select(License).where(License.status == CredentialStatus.PENDING)
+        select(License)
+        .where(License.status == CredentialStatus.PENDING)
         .options(selectinload(License.therapist).selectinload(TherapistProfile.user), selectinload(License.document))
     ).all()
     certs = db.session.scalars(
-        select(Certification).where(Certification.status == CredentialStatus.PENDING)
-        .options(selectinload(Certification.therapist).selectinload(TherapistProfile.user), selectinload(Certification.document))
+        select(Certification)
+        .where(Certification.status == CredentialStatus.PENDING)
+        .options(
+            selectinload(Certification.therapist).selectinload(TherapistProfile.user),
+            selectinload(Certification.document),
+        )
     ).all()
     items = [("license", c) for c in licenses] + [("certification", c) for c in certs]
     return sorted(items, key=lambda item: (item[1].submitted_at, item[0], item[1].id))
@@ -67,14 +86,25 @@ def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason:
         raise AdminError("Give the reason for the rejection: the therapist will read it.")
     before = _snapshot(credential)
     if approve:
-        credential.status, credential.verified_at, credential.verified_by_id = CredentialStatus.VERIFIED, utcnow(), admin.id
+        credential.status, credential.verified_at, credential.verified_by_id = (
+            CredentialStatus.VERIFIED,
+            utcnow(),
+            admin.id,
+        )
         credential.verified_via, credential.rejection_reason = None, None
     else:
         credential.status, credential.rejection_reason = CredentialStatus.REJECTED, reason
         credential.verified_at = credential.verified_by_id = None
-    audit.record(admin, f"{kind}_{'approved' if approve else 'rejected'}", kind, credential.id,
-                 subject_label=_label(kind, credential), before=before, after=_snapshot(credential),
-                 note=reason or None)
+    audit.record(
+        admin,
+        f"{kind}_{'approved' if approve else 'rejected'}",
+        kind,
+        credential.id,
+        subject_label=_label(kind, credential),
+        before=before,
+        after=_snapshot(credential),
+        note=reason or None,
+    )
     db.session.commit()
     return credential
 
@@ -93,24 +123,34 @@ def search_therapists(q: TherapistQuery, limit: int = 100):
     stmt = select(P).join(User, User.id == P.user_id).options(selectinload(P.licenses), selectinload(P.user))
     if q.text:
         like = f"%{q.text.lower()}%"
-        stmt = stmt.where(or_(
-            func.lower(P.name).like(like), func.lower(User.email).like(like),
-            P.id.in_(select(License.therapist_id).where(func.lower(License.number).like(like))),
-        ))
+        stmt = stmt.where(
+            or_(
+                func.lower(P.name).like(like),
+                func.lower(User.email).like(like),
+                P.id.in_(select(License.therapist_id).where(func.lower(License.number).like(like))),
+            )
+        )
     if q.state:
-        stmt = stmt.where(or_(P.state == q.state, P.id.in_(select(License.therapist_id).where(License.state == q.state))))
+        stmt = stmt.where(
+            or_(P.state == q.state, P.id.in_(select(License.therapist_id).where(License.state == q.state)))
+        )
     today = date.today()
-    has = lambda *cond: P.id.in_(select(License.therapist_id).where(*cond))  # noqa: E731
+    has = lambda *cond: P.id.in_(select(License.therapist_id).where(*cond))
     if q.status == "listed":
         stmt = stmt.where(P.listable_clause(today))
     elif q.status == "suspended":
         stmt = stmt.where(P.suspended_at.is_not(None))
     elif q.status == "pending":
-        stmt = stmt.where(or_(has(License.status == CredentialStatus.PENDING),
-                              P.id.in_(select(Certification.therapist_id).where(Certification.status == CredentialStatus.PENDING))))
+        stmt = stmt.where(
+            or_(
+                has(License.status == CredentialStatus.PENDING),
+                P.id.in_(select(Certification.therapist_id).where(Certification.status == CredentialStatus.PENDING)),
+            )
+        )
     elif q.status == "expired":
-        stmt = stmt.where(has(or_(License.status == CredentialStatus.EXPIRED, License.expires_on < today)),
-                          ~P.listable_clause(today))
+        stmt = stmt.where(
+            has(or_(License.status == CredentialStatus.EXPIRED, License.expires_on < today)), ~P.listable_clause(today)
+        )
     elif q.status == "rejected":
         stmt = stmt.where(has(License.status == CredentialStatus.REJECTED))
     elif q.status == "unlicensed":
@@ -127,10 +167,16 @@ def set_suspension(admin: User, profile: TherapistProfile, *, suspend: bool, rea
     before = {"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason}
     profile.suspended_at = utcnow() if suspend else None
     profile.suspension_reason = reason if suspend else None
-    audit.record(admin, "suspended" if suspend else "unsuspended", "therapist", profile.id,
-                 subject_label=f"{profile.name} <{profile.user.email}>", before=before,
-                 after={"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason},
-                 note=reason)
+    audit.record(
+        admin,
+        "suspended" if suspend else "unsuspended",
+        "therapist",
+        profile.id,
+        subject_label=f"{profile.name} <{profile.user.email}>",
+        before=before,
+        after={"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason},
+        note=reason,
+    )
     db.session.commit()
 
 
@@ -149,8 +195,15 @@ def create_admin(email: str, password: str, *, promote: bool = False) -> User:
         db.session.add(user)
     user.role, user.password_hash = Role.ADMIN, hash_password(password)
     db.session.flush()
-    audit.record("command line", "role_changed", "user", user.id, subject_label=email,
-                 before=before, after={"role": Role.ADMIN.value})
+    audit.record(
+        "command line",
+        "role_changed",
+        "user",
+        user.id,
+        subject_label=email,
+        before=before,
+        after={"role": Role.ADMIN.value},
+    )
     db.session.commit()
     return user
 
@@ -172,16 +225,27 @@ def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
     for lic in licenses_to_expire(today):
         before = _snapshot(lic)
         lic.status = CredentialStatus.EXPIRED
-        audit.record("licenses expire", "license_expired", "license", lic.id, subject_label=_label("license", lic),
-                     before=before, after=_snapshot(lic))
+        audit.record(
+            "licenses expire",
+            "license_expired",
+            "license",
+            lic.id,
+            subject_label=_label("license", lic),
+            before=before,
+            after=_snapshot(lic),
+        )
         counts["expired"] += 1
     db.session.commit()
     for days in REMINDER_DAYS:
         column = getattr(License, f"reminded_{days}_at")
-        due = db.session.scalars(select(License).where(
-            License.status == CredentialStatus.VERIFIED, column.is_(None),
-            License.expires_on >= today, License.expires_on <= today + timedelta(days=days),
-        )).all()
+        due = db.session.scalars(
+            select(License).where(
+                License.status == CredentialStatus.VERIFIED,
+                column.is_(None),
+                License.expires_on >= today,
+                License.expires_on <= today + timedelta(days=days),
+            )
+        ).all()
         for lic in due:
             # A 7-day reminder makes the 30-day one moot: never send both late.
             if days == 30 and lic.expires_on <= today + timedelta(days=7):
@@ -201,8 +265,11 @@ def audit_entries():
 
 def bookings_newest_first():
     """With each booking's therapist and client, loaded for the whole page at once."""
-    return (select(Booking).options(selectinload(Booking.therapist), selectinload(Booking.client))
-            .order_by(Booking.starts_at.desc(), Booking.id.desc()))
+    return (
+        select(Booking)
+        .options(selectinload(Booking.therapist), selectinload(Booking.client))
+        .order_by(Booking.starts_at.desc(), Booking.id.desc())
+    )
 
 
 def reviews_newest_first():

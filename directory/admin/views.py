@@ -1,18 +1,20 @@
 """/admin/...: the verification queue, therapists, and the audit log. Admins only."""
+
 from functools import wraps
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..bookings.forms import HideReviewForm
 from ..extensions import db
 from ..models import TherapistProfile
 from . import bp, emails, services
-from ..bookings.forms import HideReviewForm
 from .forms import DecisionForm, SuspensionForm, TherapistSearchForm
 
 
 def admin_required(view):
     """Anonymous users get the login page; everyone but admins gets 403."""
+
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
@@ -51,7 +53,10 @@ def decide(kind: str, credential_id: int):
         flash(str(exc), "error")
         return redirect(url_for("admin.verifications")), 303
     emails.credential_decided(kind, credential)
-    flash(f"{'Approved' if approve else 'Rejected'}: {credential.therapist.name}'s {kind}. The therapist was emailed.", "success")
+    flash(
+        f"{'Approved' if approve else 'Rejected'}: {credential.therapist.name}'s {kind}. The therapist was emailed.",
+        "success",
+    )
     return redirect(url_for("admin.verifications"))
 
 
@@ -64,8 +69,9 @@ def therapists():
         state=form.state.data if form.state.data in dict((c.value, c) for c in form.state.choices) else "",
         status=form.status.data if form.status.data in services.TherapistQuery.STATUSES else "",
     )
-    return render_template("admin/therapists.html", form=form, results=services.search_therapists(query),
-                           suspend_form=SuspensionForm())
+    return render_template(
+        "admin/therapists.html", form=form, results=services.search_therapists(query), suspend_form=SuspensionForm()
+    )
 
 
 @bp.post("/therapists/<int:therapist_id>/suspension")
@@ -83,13 +89,17 @@ def suspension(therapist_id: int):
         except services.AdminError as exc:
             flash(str(exc), "error")
         else:
-            flash(f"{profile.name} is {'suspended: gone from the directory now' if suspend else 'no longer suspended'}.", "success")
+            flash(
+                f"{profile.name} is {'suspended: gone from the directory now' if suspend else 'no longer suspended'}.",
+                "success",
+            )
     return redirect(request.referrer if _same_site(request.referrer) else url_for("admin.therapists"))
 
 
 def _same_site(url) -> bool:
-    from ..accounts.views import safe_next
     from urllib.parse import urlsplit
+
+    from ..accounts.views import safe_next
 
     if not url:
         return False

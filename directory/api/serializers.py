@@ -1,4 +1,5 @@
 """The JSON shapes the API answers with."""
+
 from flask import url_for
 
 from ..models import TherapistProfile
@@ -26,8 +27,7 @@ def therapist_json(profile: TherapistProfile) -> dict:
         "certifications": [c.slug for c in profile.verified_certifications],
         "license": license_json(profile),
         "prices": [
-            {"session_minutes": p.minutes, "amount": float(p.amount), "currency": "USD"}
-            for p in profile.prices
+            {"session_minutes": p.minutes, "amount": float(p.amount), "currency": "USD"} for p in profile.prices
         ],
         "hsa_fsa": profile.hsa_fsa,
         "gender": profile.gender,
@@ -48,35 +48,45 @@ def search_json(result) -> dict:
     results = []
     for m in outcome.results:
         c, lic = m.candidate, result.licenses.get(m.candidate.id)
-        results.append({
-            "id": c.id,
-            "name": c.name,
-            "url": url_for("public.therapist", therapist_id=c.id, _external=True),
-            "distance_miles": round(m.distance_miles, 2),
-            "score": m.score,
-            "reasons": list(m.reasons),
-            "techniques": sorted(c.techniques),
-            "certifications": sorted(c.certifications),
-            "license": {
-                "state": lic.state, "number": lic.number, "expires": lic.expires_on.isoformat(),
-                "verified": lic.verified_at.date().isoformat() if lic.verified_at else None,
-            } if lic else None,
-            "price": {"session_minutes": outcome.plan.session_minutes, "amount": m.price, "currency": "USD"},
-            "cost": outcome.plan.cost(m.price),
-            "hsa_fsa": c.hsa_fsa,
-            "gender": c.gender,
-            "languages": list(c.languages),
-            "accepting_new_clients": c.accepting_new_clients,
-            "mobile_radius_miles": c.mobile_radius_miles,
-            "years_experience": c.years_experience,
-            "rating": {"average": c.rating_average, "count": c.rating_count},
-            "city": c.extra["city"],
-            "state": c.extra["state"],
-            "postal_code": c.extra["postal_code"],
-        })
+        results.append(
+            {
+                "id": c.id,
+                "name": c.name,
+                "url": url_for("public.therapist", therapist_id=c.id, _external=True),
+                "distance_miles": round(m.distance_miles, 2),
+                "score": m.score,
+                "reasons": list(m.reasons),
+                "techniques": sorted(c.techniques),
+                "certifications": sorted(c.certifications),
+                "license": {
+                    "state": lic.state,
+                    "number": lic.number,
+                    "expires": lic.expires_on.isoformat(),
+                    "verified": lic.verified_at.date().isoformat() if lic.verified_at else None,
+                }
+                if lic
+                else None,
+                "price": {"session_minutes": outcome.plan.session_minutes, "amount": m.price, "currency": "USD"},
+                "cost": outcome.plan.cost(m.price),
+                "hsa_fsa": c.hsa_fsa,
+                "gender": c.gender,
+                "languages": list(c.languages),
+                "accepting_new_clients": c.accepting_new_clients,
+                "mobile_radius_miles": c.mobile_radius_miles,
+                "years_experience": c.years_experience,
+                "rating": {"average": c.rating_average, "count": c.rating_count},
+                "city": c.extra["city"],
+                "state": c.extra["state"],
+                "postal_code": c.extra["postal_code"],
+            }
+        )
     return {
-        "location": {"query": place.query, "label": place.label,
-                     "latitude": place.latitude, "longitude": place.longitude},
+        "location": {
+            "query": place.query,
+            "label": place.label,
+            "latitude": place.latitude,
+            "longitude": place.longitude,
+        },
         "radius_miles": result.request.radius_miles,
         "home_visit": result.request.home_visit,
         "safety": outcome.screen.as_dict(),

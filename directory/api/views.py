@@ -1,4 +1,5 @@
 """JSON API, version 1."""
+
 from flask import current_app, jsonify, request
 
 from .. import stats

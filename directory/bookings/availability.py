@@ -1,8 +1,9 @@
 """Free start times: weekly hours and time off in the therapist's own time zone,
 less the time that pending and confirmed bookings already hold."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -30,23 +31,30 @@ def slots_for(start: datetime, minutes: int) -> list[datetime]:
 
 
 def _held(therapist_id: int, since: datetime, until: datetime) -> set[datetime]:
-    rows = db.session.scalars(select(BookingSlot.slot_start).where(
-        BookingSlot.therapist_id == therapist_id, BookingSlot.slot_start >= since, BookingSlot.slot_start < until))
-    return {r if r.tzinfo else r.replace(tzinfo=timezone.utc) for r in rows}
+    rows = db.session.scalars(
+        select(BookingSlot.slot_start).where(
+            BookingSlot.therapist_id == therapist_id, BookingSlot.slot_start >= since, BookingSlot.slot_start < until
+        )
+    )
+    return {r if r.tzinfo else r.replace(tzinfo=UTC) for r in rows}
 
 
-def free_starts(profile: TherapistProfile, minutes: int, *, now: datetime | None = None,
-                days: int = HORIZON_DAYS) -> dict[date, list[datetime]]:
+def free_starts(
+    profile: TherapistProfile, minutes: int, *, now: datetime | None = None, days: int = HORIZON_DAYS
+) -> dict[date, list[datetime]]:
     """Local date -> free start times (aware, in the therapist's zone) for the next `days` days."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     zone = zone_of(profile)
     hours = {h.weekday: h for h in db.session.scalars(select(WeeklyHours).filter_by(therapist_id=profile.id))}
     if not hours:
         return {}
     first_day = now.astimezone(zone).date()
     last_day = first_day + timedelta(days=days)
-    off = db.session.scalars(select(TimeOff).where(
-        TimeOff.therapist_id == profile.id, TimeOff.ends_on >= first_day, TimeOff.starts_on <= last_day)).all()
+    off = db.session.scalars(
+        select(TimeOff).where(
+            TimeOff.therapist_id == profile.id, TimeOff.ends_on >= first_day, TimeOff.starts_on <= last_day
+        )
+    ).all()
     held = _held(profile.id, now - timedelta(days=1), now + timedelta(days=days + 2))
     earliest = now + LEAD_TIME
     length = timedelta(minutes=minutes)
@@ -60,7 +68,7 @@ def free_starts(profile: TherapistProfile, minutes: int, *, now: datetime | None
         end = datetime.combine(day, span.end_time, zone)
         starts = []
         while start + length <= end:
-            start_utc = start.astimezone(timezone.utc)
+            start_utc = start.astimezone(UTC)
             if start_utc >= earliest and not any(s in held for s in slots_for(start_utc, minutes)):
                 starts.append(start)
             start += START_STEP
@@ -72,7 +80,7 @@ def free_starts(profile: TherapistProfile, minutes: int, *, now: datetime | None
 def is_free(profile: TherapistProfile, start_utc: datetime, minutes: int, *, now: datetime | None = None) -> bool:
     local_day = start_utc.astimezone(zone_of(profile)).date()
     days = free_starts(profile, minutes, now=now)
-    return any(s.astimezone(timezone.utc) == start_utc for s in days.get(local_day, []))
+    return any(s.astimezone(UTC) == start_utc for s in days.get(local_day, []))
 
 
 def next_free(profile: TherapistProfile, days: int = 14) -> tuple[int, datetime] | None:

@@ -1,4 +1,5 @@
 """Booking emails to both sides. They name the time, never the client's health details."""
+
 from flask import current_app, url_for
 
 from .availability import zone_of
@@ -20,19 +21,31 @@ def _send(user, subject, body, booking) -> None:
 
 
 def requested(booking) -> None:
-    _send(booking.therapist.user, "New booking request",
-          f"{booking.client.name} asks for a {booking.minutes}-minute session on {_when(booking)}. "
-          "Please accept or decline it.", booking)
-    _send(booking.client, "Your booking request was sent",
-          f"You asked {booking.therapist.name} for a {booking.minutes}-minute session on {_when(booking)} "
-          f"at ${booking.price_amount}. We will tell you when they answer.", booking)
+    _send(
+        booking.therapist.user,
+        "New booking request",
+        f"{booking.client.name} asks for a {booking.minutes}-minute session on {_when(booking)}. "
+        "Please accept or decline it.",
+        booking,
+    )
+    _send(
+        booking.client,
+        "Your booking request was sent",
+        f"You asked {booking.therapist.name} for a {booking.minutes}-minute session on {_when(booking)} "
+        f"at ${booking.price_amount}. We will tell you when they answer.",
+        booking,
+    )
 
 
 def decided(booking) -> None:
     verb = "accepted" if booking.status.value == "confirmed" else "declined"
     message = f"\n\nTheir message: {booking.therapist_message}" if booking.therapist_message else ""
-    _send(booking.client, f"Your booking was {verb}",
-          f"{booking.therapist.name} {verb} your session on {_when(booking)}.{message}", booking)
+    _send(
+        booking.client,
+        f"Your booking was {verb}",
+        f"{booking.therapist.name} {verb} your session on {_when(booking)}.{message}",
+        booking,
+    )
     _send(booking.therapist.user, f"You {verb} a booking", f"You {verb} the session on {_when(booking)}.", booking)
 
 

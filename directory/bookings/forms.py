@@ -1,4 +1,5 @@
 """Booking, availability and review forms."""
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
@@ -13,11 +14,17 @@ TEXT = 2000
 class BookingForm(FlaskForm):
     start = HiddenField("Start", validators=[InputRequired("Choose a start time.")])
     minutes = HiddenField("Length", validators=[InputRequired("Choose a session length.")])
-    concerns = TextAreaField("What would you like help with?", validators=[Optional(), Length(max=TEXT)],
-                             description="For example: tight shoulders from desk work, trouble sleeping.")
+    concerns = TextAreaField(
+        "What would you like help with?",
+        validators=[Optional(), Length(max=TEXT)],
+        description="For example: tight shoulders from desk work, trouble sleeping.",
+    )
     goals = MultiCheckboxField("Your goals", choices=slug_choices(v.GOALS))
-    conditions = MultiCheckboxField("Do any of these apply to you now?", choices=slug_choices(v.CONDITIONS),
-                                    description="Only you and this therapist will see your answers.")
+    conditions = MultiCheckboxField(
+        "Do any of these apply to you now?",
+        choices=slug_choices(v.CONDITIONS),
+        description="Only you and this therapist will see your answers.",
+    )
     medications = TextAreaField("Medications", validators=[Optional(), Length(max=TEXT)])
     history = TextAreaField("Medical history, injuries or surgeries", validators=[Optional(), Length(max=TEXT)])
 
@@ -31,14 +38,27 @@ class DecisionForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
-    reason = TextAreaField("Why are you cancelling?", validators=[DataRequired("Give a reason: the other side will read it."), Length(max=1000)])
+    reason = TextAreaField(
+        "Why are you cancelling?",
+        validators=[DataRequired("Give a reason: the other side will read it."), Length(max=1000)],
+    )
 
 
 class ReviewForm(FlaskForm):
-    rating = SelectField("Your rating", choices=[SelectChoice("", "Choose")] + [SelectChoice(str(n), f"{n} star{'s' if n > 1 else ''}") for n in range(5, 0, -1)],
-                         validate_choice=False,
-                         validators=[InputRequired("Choose 1 to 5 stars.")])
-    text = TextAreaField("Your review", validators=[DataRequired("Write a few words about the visit."), Length(max=TEXT, message=f"Keep it under {TEXT} characters.")])
+    rating = SelectField(
+        "Your rating",
+        choices=[SelectChoice("", "Choose")]
+        + [SelectChoice(str(n), f"{n} star{'s' if n > 1 else ''}") for n in range(5, 0, -1)],
+        validate_choice=False,
+        validators=[InputRequired("Choose 1 to 5 stars.")],
+    )
+    text = TextAreaField(
+        "Your review",
+        validators=[
+            DataRequired("Write a few words about the visit."),
+            Length(max=TEXT, message=f"Keep it under {TEXT} characters."),
+        ],
+    )
 
     def validate_rating(self, field):
         if field.data not in {"1", "2", "3", "4", "5"}:
@@ -65,7 +85,6 @@ class TimeOffForm(FlaskForm):
 
 class DeleteAccountForm(FlaskForm):
     password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])
-
 
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -1,4 +1,5 @@
 """Reviews: only after a completed visit, one per booking; one reply; admins may hide."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -23,8 +24,14 @@ def add_review(client: User, booking: Booking, rating: int, text: str) -> Review
     text = (text or "").strip()
     if not text or len(text) > MAX_TEXT:
         raise BookingError(f"Write between 1 and {MAX_TEXT} characters.", field="text")
-    review = Review(booking=booking, therapist_id=booking.therapist_id, client_id=client.id,
-                    author_name=_first_name(client), rating=int(rating), text=text)
+    review = Review(
+        booking=booking,
+        therapist_id=booking.therapist_id,
+        client_id=client.id,
+        author_name=_first_name(client),
+        rating=int(rating),
+        text=text,
+    )
     db.session.add(review)
     db.session.flush()
     refresh_rating(booking.therapist)
@@ -59,8 +66,16 @@ def hide(admin: User, review: Review, reason: str) -> Review:
     before = {"hidden_at": None, "hidden_reason": None}
     review.hidden_at, review.hidden_reason = utcnow(), reason
     refresh_rating(db.session.get(TherapistProfile, review.therapist_id))
-    audit.record(admin, "review_hidden", "review", review.id, subject_label=f"review of therapist {review.therapist_id}",
-                 before=before, after={"hidden_at": review.hidden_at, "hidden_reason": reason}, note=reason)
+    audit.record(
+        admin,
+        "review_hidden",
+        "review",
+        review.id,
+        subject_label=f"review of therapist {review.therapist_id}",
+        before=before,
+        after={"hidden_at": review.hidden_at, "hidden_reason": reason},
+        note=reason,
+    )
     db.session.commit()
     return review
 
@@ -68,12 +83,16 @@ def hide(admin: User, review: Review, reason: str) -> Review:
 def refresh_rating(profile: TherapistProfile) -> None:
     """Average and count of visible reviews, kept on the profile for search."""
     count, average = db.session.execute(
-        select(func.count(Review.id), func.avg(Review.rating))
-        .where(Review.therapist_id == profile.id, Review.hidden_at.is_(None))
+        select(func.count(Review.id), func.avg(Review.rating)).where(
+            Review.therapist_id == profile.id, Review.hidden_at.is_(None)
+        )
     ).one()
     profile.rating_count, profile.rating_average = int(count), (round(float(average), 3) if count else None)
 
 
 def visible_reviews(profile: TherapistProfile) -> list[Review]:
-    return db.session.scalars(select(Review).where(Review.therapist_id == profile.id, Review.hidden_at.is_(None))
-                              .order_by(Review.created_at.desc())).all()
+    return db.session.scalars(
+        select(Review)
+        .where(Review.therapist_id == profile.id, Review.hidden_at.is_(None))
+        .order_by(Review.created_at.desc())
+    ).all()

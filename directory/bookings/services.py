@@ -4,10 +4,11 @@ Two pending or confirmed bookings of one therapist never overlap: each holds
 its quarter hours as rows of booking_slots, whose primary key the database
 enforces, so of two racing requests for one time exactly one commits.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +31,7 @@ class BookingError(ValueError):
 
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything here is stored in UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,15 @@ def check_safety(profile: TherapistProfile, conditions) -> None:
         raise BookingError(f"{profile.name} offers no technique that is safe for you now.", field="conditions")
 
 
-def request_booking(client: User, profile: TherapistProfile, start: datetime, minutes: int, intake: IntakeData,
-                    *, now: datetime | None = None) -> Booking:
+def request_booking(
+    client: User,
+    profile: TherapistProfile,
+    start: datetime,
+    minutes: int,
+    intake: IntakeData,
+    *,
+    now: datetime | None = None,
+) -> Booking:
     """A pending booking for a free time, at today's price; BookingError otherwise."""
     start = as_utc(start)
     if client.id == profile.user_id:
@@ -75,11 +83,20 @@ def request_booking(client: User, profile: TherapistProfile, start: datetime, mi
     if not is_free(profile, start, minutes, now=now):
         raise BookingError(TAKEN, field="start")
     booking = Booking(
-        therapist_id=profile.id, client_id=client.id, starts_at=start, ends_at=start + timedelta(minutes=minutes),
-        minutes=minutes, price_amount=price, status=BookingStatus.PENDING,
-        intake=Intake(concerns=intake.concerns.strip(), goals=";".join(intake.goals),
-                      conditions=";".join(intake.conditions), medications=intake.medications.strip(),
-                      history=intake.history.strip()),
+        therapist_id=profile.id,
+        client_id=client.id,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=minutes),
+        minutes=minutes,
+        price_amount=price,
+        status=BookingStatus.PENDING,
+        intake=Intake(
+            concerns=intake.concerns.strip(),
+            goals=";".join(intake.goals),
+            conditions=";".join(intake.conditions),
+            medications=intake.medications.strip(),
+            history=intake.history.strip(),
+        ),
     )
     booking.slots = [BookingSlot(therapist_id=profile.id, slot_start=s) for s in slots_for(start, minutes)]
     db.session.add(booking)
@@ -112,7 +129,7 @@ def cancel(booking: Booking, *, by: str, reason: str) -> Booking:
         raise BookingError("Give a reason for cancelling: the other side will read it.", field="reason")
     if not booking.holds_time:
         raise BookingError(f"This booking is {booking.status.value}; it cannot be cancelled.")
-    if as_utc(booking.starts_at) <= datetime.now(timezone.utc):
+    if as_utc(booking.starts_at) <= datetime.now(UTC):
         raise BookingError("This session has already started.")
     booking.status, booking.cancelled_by, booking.cancel_reason = BookingStatus.CANCELLED, by, reason
     _release(booking)
@@ -121,7 +138,7 @@ def cancel(booking: Booking, *, by: str, reason: str) -> Booking:
 
 
 def complete(booking: Booking, *, now: datetime | None = None) -> Booking:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if booking.status != BookingStatus.CONFIRMED:
         raise BookingError("Only a confirmed booking can be marked completed.")
     if as_utc(booking.starts_at) > now:
@@ -132,15 +149,21 @@ def complete(booking: Booking, *, now: datetime | None = None) -> Booking:
 
 
 def for_client(client: User) -> list[Booking]:
-    return db.session.scalars(select(Booking).where(Booking.client_id == client.id)
-                              .options(selectinload(Booking.therapist), selectinload(Booking.review))
-                              .order_by(Booking.starts_at.desc())).all()
+    return db.session.scalars(
+        select(Booking)
+        .where(Booking.client_id == client.id)
+        .options(selectinload(Booking.therapist), selectinload(Booking.review))
+        .order_by(Booking.starts_at.desc())
+    ).all()
 
 
 def for_therapist(profile: TherapistProfile) -> list[Booking]:
-    return db.session.scalars(select(Booking).where(Booking.therapist_id == profile.id)
-                              .options(selectinload(Booking.client), selectinload(Booking.intake))
-                              .order_by(Booking.starts_at)).all()
+    return db.session.scalars(
+        select(Booking)
+        .where(Booking.therapist_id == profile.id)
+        .options(selectinload(Booking.client), selectinload(Booking.intake))
+        .order_by(Booking.starts_at)
+    ).all()
 
 
 def visible_to(user: User, booking_id: int) -> tuple[Booking, str] | None:

@@ -1,6 +1,7 @@
 """Booking pages: choose a time and send an intake; the bookings of each side;
 availability; reviews."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -11,8 +12,7 @@ from ..models import Review, Role
 from ..therapists.services import get_listable
 from . import bp, emails, reviews, services
 from .availability import free_starts, zone_of
-from .forms import (BookingForm, CancelForm, DecisionForm, ReplyForm, ReviewForm, TimeOffForm,
-                    WeeklyHoursForm)
+from .forms import BookingForm, CancelForm, DecisionForm, ReplyForm, ReviewForm, TimeOffForm, WeeklyHoursForm
 
 
 def _booking_page(profile, form, status=200):
@@ -29,8 +29,16 @@ def _booking_page(profile, form, status=200):
             chosen_day = None
     if chosen_day not in days:
         chosen_day = next(iter(days), None)
-    return render_template("bookings/book.html", t=profile, form=form, minutes=minutes, lengths=lengths,
-                           days=days, chosen_day=chosen_day, zone=zone_of(profile)), status
+    return render_template(
+        "bookings/book.html",
+        t=profile,
+        form=form,
+        minutes=minutes,
+        lengths=lengths,
+        days=days,
+        chosen_day=chosen_day,
+        zone=zone_of(profile),
+    ), status
 
 
 @bp.get("/therapists/<int:therapist_id>/book")
@@ -58,9 +66,13 @@ def request_booking(therapist_id: int):
         except ValueError:
             form.start.errors.append("Choose one of the offered start times.")
             return _booking_page(profile, form, 400)
-        intake = services.IntakeData(concerns=form.concerns.data or "", goals=tuple(form.goals.data or ()),
-                                     conditions=tuple(form.conditions.data or ()),
-                                     medications=form.medications.data or "", history=form.history.data or "")
+        intake = services.IntakeData(
+            concerns=form.concerns.data or "",
+            goals=tuple(form.goals.data or ()),
+            conditions=tuple(form.conditions.data or ()),
+            medications=form.medications.data or "",
+            history=form.history.data or "",
+        )
         try:
             booking = services.request_booking(current_user, profile, start, int(form.minutes.data), intake)
         except services.BookingError as exc:
@@ -77,11 +89,19 @@ def request_booking(therapist_id: int):
 @login_required
 def mine():
     if current_user.role == Role.CLIENT:
-        return render_template("bookings/client_list.html", bookings=services.for_client(current_user),
-                               now=datetime.now(timezone.utc), as_utc=services.as_utc)
+        return render_template(
+            "bookings/client_list.html",
+            bookings=services.for_client(current_user),
+            now=datetime.now(UTC),
+            as_utc=services.as_utc,
+        )
     if current_user.role == Role.THERAPIST and current_user.therapist is not None:
-        return render_template("bookings/therapist_list.html", bookings=services.for_therapist(current_user.therapist),
-                               now=datetime.now(timezone.utc), as_utc=services.as_utc)
+        return render_template(
+            "bookings/therapist_list.html",
+            bookings=services.for_therapist(current_user.therapist),
+            now=datetime.now(UTC),
+            as_utc=services.as_utc,
+        )
     abort(403)
 
 
@@ -96,9 +116,18 @@ def _mine_or_404(booking_id: int):
 @login_required
 def detail(booking_id: int):
     booking, side = _mine_or_404(booking_id)
-    return render_template("bookings/detail.html", b=booking, side=side, decision=DecisionForm(), cancel=CancelForm(),
-                           review_form=ReviewForm(), reply_form=ReplyForm(), zone=zone_of(booking.therapist),
-                           as_utc=services.as_utc, now=datetime.now(timezone.utc)), 200
+    return render_template(
+        "bookings/detail.html",
+        b=booking,
+        side=side,
+        decision=DecisionForm(),
+        cancel=CancelForm(),
+        review_form=ReviewForm(),
+        reply_form=ReplyForm(),
+        zone=zone_of(booking.therapist),
+        as_utc=services.as_utc,
+        now=datetime.now(UTC),
+    ), 200
 
 
 def _act(booking_id: int, action):
@@ -119,7 +148,9 @@ def decide(booking_id: int):
             abort(403)
         if not form.validate_on_submit() or request.form.get("decision") not in ("accept", "decline"):
             raise services.BookingError("Choose accept or decline.")
-        services.decide(booking.therapist, booking, accept=request.form["decision"] == "accept", message=form.message.data)
+        services.decide(
+            booking.therapist, booking, accept=request.form["decision"] == "accept", message=form.message.data
+        )
         emails.decided(booking)
         flash("Answer sent to the client.", "success")
 
@@ -202,8 +233,15 @@ def availability():
 
 
 def _availability_page(profile, form, off_form, status=200):
-    return render_template("bookings/availability.html", t=profile, form=form, off_form=off_form,
-                           time_off=services.time_off(profile), zone=zone_of(profile), today=date.today()), status
+    return render_template(
+        "bookings/availability.html",
+        t=profile,
+        form=form,
+        off_form=off_form,
+        time_off=services.time_off(profile),
+        zone=zone_of(profile),
+        today=date.today(),
+    ), status
 
 
 @bp.post("/account/availability/time-off")

@@ -5,22 +5,31 @@ index (`Listing`, via `match_listings`); tests and other callers hand over
 `Candidate`s (via `match`), which become the same rows. The rules live in one
 loop, for the page, the API and the tests.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
 import heapq
 import math
+from dataclasses import dataclass, field
+from datetime import date
 from math import ceil
 from typing import NamedTuple
 
 from ..geo import distance_miles, local_scale
+from . import summary
 from .plan import Plan, recommend_plan
 from .safety import SafetyScreen, screen_conditions
-from . import summary
 from .scoring import (
-    CERTIFICATION_REASONS, EXPERIENCE_CAP, EXPERIENCE_WEIGHT, PRIOR_MEAN, PRIOR_WEIGHT, WEIGHTS,
-    certification_score, goal_fit, language_names, money,
+    CERTIFICATION_REASONS,
+    EXPERIENCE_CAP,
+    EXPERIENCE_WEIGHT,
+    PRIOR_MEAN,
+    PRIOR_WEIGHT,
+    WEIGHTS,
+    certification_score,
+    goal_fit,
+    language_names,
+    money,
 )
 from .vocabulary import CERTIFICATIONS, CONDITIONS, TECHNIQUES
 
@@ -93,8 +102,17 @@ class MatchOutcome:
 
 
 FILTER_ORDER = (
-    "listing", "distance", "certification", "safe_technique", "techniques", "session_length",
-    "price", "gender", "languages", "hsa_fsa", "accepting_new_clients",
+    "listing",
+    "distance",
+    "certification",
+    "safe_technique",
+    "techniques",
+    "session_length",
+    "price",
+    "gender",
+    "languages",
+    "hsa_fsa",
+    "accepting_new_clients",
 )
 
 
@@ -121,19 +139,44 @@ class Listing(NamedTuple):
 
 def to_listing(c: Candidate) -> Listing:
     return Listing(
-        c.id, c.latitude, c.longitude, summary.techniques_text(c.techniques),
-        summary.certifications_text((slug, None) for slug in c.certifications), summary.prices_text(c.prices.items()),
-        c.gender, summary.languages_text(c.languages), c.hsa_fsa, c.accepting_new_clients, c.mobile_radius_miles,
-        c.years_experience, c.rating_average, c.rating_count,
+        c.id,
+        c.latitude,
+        c.longitude,
+        summary.techniques_text(c.techniques),
+        summary.certifications_text((slug, None) for slug in c.certifications),
+        summary.prices_text(c.prices.items()),
+        c.gender,
+        summary.languages_text(c.languages),
+        c.hsa_fsa,
+        c.accepting_new_clients,
+        c.mobile_radius_miles,
+        c.years_experience,
+        c.rating_average,
+        c.rating_count,
     )
 
 
 def to_candidate(row: Listing, on: date) -> Candidate:
     """A listed row as a candidate (for a page of results: a few per search)."""
     return Candidate(
-        row[0], "", row[1], row[2], summary.parse_techniques(row[3]), summary.parse_certifications(row[4], on),
-        summary.parse_prices(row[5]), True, None, False, row[6], summary.parse_languages(row[7]), row[8], row[9],
-        row[10], row[11], row[12], row[13],
+        row[0],
+        "",
+        row[1],
+        row[2],
+        summary.parse_techniques(row[3]),
+        summary.parse_certifications(row[4], on),
+        summary.parse_prices(row[5]),
+        True,
+        None,
+        False,
+        row[6],
+        summary.parse_languages(row[7]),
+        row[8],
+        row[9],
+        row[10],
+        row[11],
+        row[12],
+        row[13],
     )
 
 
@@ -241,11 +284,16 @@ class _Judge:
                     continue
                 if optional_filters:
                     failed = (
-                        "price" if max_price is not None and price > max_price
-                        else "gender" if gender and r[6] != gender
-                        else "languages" if languages and languages.isdisjoint(languages_of[r[7]])
-                        else "hsa_fsa" if want_hsa and not r[8]
-                        else "accepting_new_clients" if want_accepting and not r[9]
+                        "price"
+                        if max_price is not None and price > max_price
+                        else "gender"
+                        if gender and r[6] != gender
+                        else "languages"
+                        if languages and languages.isdisjoint(languages_of[r[7]])
+                        else "hsa_fsa"
+                        if want_hsa and not r[8]
+                        else "accepting_new_clients"
+                        if want_accepting and not r[9]
                         else None
                     )
                     if failed:
@@ -276,8 +324,9 @@ def first_failed_filter(req: ClientRequest, screen: SafetyScreen, plan: Plan, c:
     return next(name for name, n in eliminated.items() if n)
 
 
-def explain(req: ClientRequest, c: Candidate, d: float, price: float, plan: Plan,
-            screen: SafetyScreen, goal_reasons: list[str]) -> tuple[str, ...]:
+def explain(
+    req: ClientRequest, c: Candidate, d: float, price: float, plan: Plan, screen: SafetyScreen, goal_reasons: list[str]
+) -> tuple[str, ...]:
     reasons = list(goal_reasons)
     if req.home_visit:
         reasons.append(f"Comes to you: {d:.1f} miles away, within their {c.mobile_radius_miles:g}-mile travel area")
@@ -308,14 +357,22 @@ def match(req: ClientRequest, candidates, *, on: date, offset: int = 0, limit: i
     candidates = list(candidates)
     listed = [c for c in candidates if is_listable(c, on)]
     by_id = {c.id: c for c in listed}
-    return _match(req, [to_listing(c) for c in listed], on=on, offset=offset, limit=limit,
-                  unlisted=len(candidates) - len(listed), page_candidate=lambda row: by_id[row[0]])
+    return _match(
+        req,
+        [to_listing(c) for c in listed],
+        on=on,
+        offset=offset,
+        limit=limit,
+        unlisted=len(candidates) - len(listed),
+        page_candidate=lambda row: by_id[row[0]],
+    )
 
 
 def match_listings(req: ClientRequest, rows, *, on: date, offset: int = 0, limit: int = 20) -> MatchOutcome:
     """Filter, rank and explain rows of listed therapists, as the search index holds them."""
-    return _match(req, rows, on=on, offset=offset, limit=limit, unlisted=0,
-                  page_candidate=lambda row: to_candidate(row, on))
+    return _match(
+        req, rows, on=on, offset=offset, limit=limit, unlisted=0, page_candidate=lambda row: to_candidate(row, on)
+    )
 
 
 def _match(req, rows, *, on, offset, limit, unlisted, page_candidate) -> MatchOutcome:
@@ -324,8 +381,15 @@ def _match(req, rows, *, on, offset, limit, unlisted, page_candidate) -> MatchOu
     plan = recommend_plan(req.areas, req.goals, req.session_minutes)
     eliminated = dict.fromkeys(FILTER_ORDER, 0)
     if screen.blocked:
-        return MatchOutcome(screen, plan, 0, [], eliminated, 0,
-                            explanation="We cannot match you with a therapist right now: " + " ".join(screen.reasons))
+        return MatchOutcome(
+            screen,
+            plan,
+            0,
+            [],
+            eliminated,
+            0,
+            explanation="We cannot match you with a therapist right now: " + " ".join(screen.reasons),
+        )
     eliminated["listing"] = unlisted
     judge = _Judge(req, screen, plan, on)
     # Scores and distances are computed from the row alone, so equal inputs give
@@ -351,27 +415,38 @@ def _wider_radius(radius: float) -> int:
 def explain_no_match(req, screen, plan, eliminated, considered) -> tuple[str, list[str]]:
     """Say which filters removed the candidates and what to widen."""
     nearby = considered - eliminated["listing"] - eliminated["distance"]
-    where = ("who travel to you" if req.home_visit else f"within {req.radius_miles:g} miles")
+    where = "who travel to you" if req.home_visit else f"within {req.radius_miles:g} miles"
     if nearby <= 0:
         if req.home_visit:
-            return ("No verified therapist offers home visits that reach you.",
-                    ["Search without a home visit to see therapists you can visit."])
-        suggestion = (f"Widen the radius to {_wider_radius(req.radius_miles)} miles."
-                      if req.radius_miles < 100 else "Try a nearby larger city.")
+            return (
+                "No verified therapist offers home visits that reach you.",
+                ["Search without a home visit to see therapists you can visit."],
+            )
+        suggestion = (
+            f"Widen the radius to {_wider_radius(req.radius_miles)} miles."
+            if req.radius_miles < 100
+            else "Try a nearby larger city."
+        )
         return f"No verified therapists are {where}.", [suggestion]
     parts, suggestions = [], []
     conditions = [CONDITIONS[c].lower() for c in screen.conditions]
     texts = {
-        "certification": ("lack the verified {} certification your condition requires".format(
-            " and ".join(CERTIFICATIONS[c].lower() for c in screen.required_certifications)),
-            "Widen the radius: fewer therapists hold this certification."),
-        "safe_technique": ("offer only techniques that are not safe for you now",
-                           "Widen the radius to find therapists offering gentler techniques."),
+        "certification": (
+            "lack the verified {} certification your condition requires".format(
+                " and ".join(CERTIFICATIONS[c].lower() for c in screen.required_certifications)
+            ),
+            "Widen the radius: fewer therapists hold this certification.",
+        ),
+        "safe_technique": (
+            "offer only techniques that are not safe for you now",
+            "Widen the radius to find therapists offering gentler techniques.",
+        ),
         "techniques": ("do not offer the techniques you chose", "Remove some technique filters."),
-        "session_length": (f"do not offer {plan.session_minutes}-minute sessions",
-                           "Choose another session length."),
-        "price": (f"charge more than {money(req.max_price or 0)} for {plan.session_minutes} minutes",
-                  "Raise your budget or choose a shorter session."),
+        "session_length": (f"do not offer {plan.session_minutes}-minute sessions", "Choose another session length."),
+        "price": (
+            f"charge more than {money(req.max_price or 0)} for {plan.session_minutes} minutes",
+            "Raise your budget or choose a shorter session.",
+        ),
         "gender": ("are not of the gender you chose", "Remove the gender preference."),
         "languages": ("do not speak the languages you chose", "Remove the language filter."),
         "hsa_fsa": ("do not accept HSA/FSA cards", "Remove the HSA/FSA filter."),
@@ -382,8 +457,10 @@ def explain_no_match(req, screen, plan, eliminated, considered) -> tuple[str, li
             text, suggestion = texts[name]
             parts.append(f"{eliminated[name]} {text}")
             suggestions.append(suggestion)
-    message = (f"None of the {nearby} verified therapist{'s' if nearby != 1 else ''} {where} fit"
-               f"{'s' if nearby == 1 else ''} everything you asked for: " + "; ".join(parts) + ".")
+    message = (
+        f"None of the {nearby} verified therapist{'s' if nearby != 1 else ''} {where} fit"
+        f"{'s' if nearby == 1 else ''} everything you asked for: " + "; ".join(parts) + "."
+    )
     if conditions and eliminated["certification"]:
         message += f" (Required for: {', '.join(conditions)}.)"
     return message, suggestions

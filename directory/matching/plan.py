@@ -1,4 +1,5 @@
 """The recommended session plan: length from body areas, frequency from goals, cost."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,8 +58,10 @@ def frequency_for_goals(goals) -> str:
     if not goals:
         return "monthly"
     wanted = {
-        "weekly_or_biweekly" if g in ("pain", "injury_recovery")
-        else "single_session" if g == "post_event"
+        "weekly_or_biweekly"
+        if g in ("pain", "injury_recovery")
+        else "single_session"
+        if g == "post_event"
         else "monthly"
         for g in goals
     }

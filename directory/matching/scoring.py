@@ -1,4 +1,5 @@
 """Scores and the reasons a client reads for one therapist."""
+
 from __future__ import annotations
 
 from .vocabulary import GOALS, LANGUAGES, TECHNIQUES
@@ -18,6 +19,8 @@ def rated(average: float | None, count: int) -> float:
 def rating_score(average: float | None, count: int) -> float:
     """0-1: 1 star -> 0, 5 stars -> 1, after the prior."""
     return (rated(average, count) - 1) / 4
+
+
 CERTIFICATION_REASONS = {
     "prenatal": "Certified in prenatal massage",
     "oncology": "Trained in oncology massage",
@@ -77,8 +80,11 @@ def credential_score(certifications, years_experience) -> float:
 
 def combine(goal: float, distance: float, price: float, credentials: float, rating: float) -> float:
     return 100 * (
-        WEIGHTS["goal"] * goal + WEIGHTS["distance"] * distance + WEIGHTS["price"] * price
-        + WEIGHTS["credentials"] * credentials + WEIGHTS["rating"] * rating
+        WEIGHTS["goal"] * goal
+        + WEIGHTS["distance"] * distance
+        + WEIGHTS["price"] * price
+        + WEIGHTS["credentials"] * credentials
+        + WEIGHTS["rating"] * rating
     )
 
 

@@ -5,11 +5,12 @@ the one row the search reads.
 engine reads them, parsing each distinct string once per search (a national
 search sees thousands of rows but only dozens of distinct strings).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
 
 
 def techniques_text(slugs: Iterable[str]) -> str:

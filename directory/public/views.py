@@ -1,4 +1,5 @@
 """Public pages: home, the listing, a profile, and the health check."""
+
 from flask import abort, jsonify, render_template, request, send_file
 from flask_login import current_user
 from sqlalchemy import text
@@ -6,9 +7,8 @@ from sqlalchemy import text
 from .. import stats, uploads
 from ..bookings.availability import next_free
 from ..bookings.reviews import visible_reviews
-from ..models import TherapistProfile
-
 from ..extensions import db
+from ..models import TherapistProfile
 from ..therapists.services import ListingFilters, get_listable, listed_cities, listing_query
 from ..validation import FieldError
 from . import bp
@@ -24,7 +24,9 @@ def therapists():
     try:
         filters = ListingFilters.parse(request.args)
     except FieldError as exc:
-        return render_template("public/therapists.html", page=None, filters=request.args, error=str(exc), field=exc.field), 400
+        return render_template(
+            "public/therapists.html", page=None, filters=request.args, error=str(exc), field=exc.field
+        ), 400
     page = db.paginate(listing_query(filters), per_page=20, max_per_page=50, error_out=False)
     return render_template("public/therapists.html", page=page, filters=filters, error=None, field=None)
 
@@ -36,8 +38,9 @@ def therapist(therapist_id: int):
         abort(404)
     if not (current_user.is_authenticated and current_user.id == profile.user_id):
         stats.count_opened(profile.id)
-    return render_template("public/therapist.html", t=profile, reviews=visible_reviews(profile),
-                           next_free=next_free(profile))
+    return render_template(
+        "public/therapist.html", t=profile, reviews=visible_reviews(profile), next_free=next_free(profile)
+    )
 
 
 @bp.get("/therapists/<int:therapist_id>/photo")

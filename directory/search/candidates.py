@@ -5,6 +5,7 @@ matching needs, so the search reads each candidate row once, joins nothing, and
 hands the rows to the engine as they come; only the page of results is then
 filled in with names, places and licenses.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,9 +24,19 @@ MAX_MOBILE_RADIUS = 100.0
 # Exactly the columns of ix_therapist_profiles_search, so the box is read from the
 # index alone; and the engine's Listing, field by field, so each row is one.
 COLUMNS = (
-    P.id, P.latitude, P.longitude, P.search_techniques.label("techniques"),
-    P.search_certifications.label("certifications"), P.search_prices.label("prices"), P.gender, P.languages,
-    P.hsa_fsa, P.accepting_new_clients, P.mobile_radius_miles, P.years_experience, P.rating_average,
+    P.id,
+    P.latitude,
+    P.longitude,
+    P.search_techniques.label("techniques"),
+    P.search_certifications.label("certifications"),
+    P.search_prices.label("prices"),
+    P.gender,
+    P.languages,
+    P.hsa_fsa,
+    P.accepting_new_clients,
+    P.mobile_radius_miles,
+    P.years_experience,
+    P.rating_average,
     P.rating_count,
 )
 
@@ -39,7 +50,7 @@ _BOX = (
 _DY = (P.latitude - bindparam("lat0", type_=Float)) * bindparam("ky", type_=Float)
 _DX = (P.longitude - bindparam("lon0", type_=Float)) * bindparam("kx", type_=Float)
 _LISTED = P.listed_until >= bindparam("on", type_=Date)
-_CANDIDATES = select(*COLUMNS).where(*_BOX, _LISTED, _DY * _DY + _DX * _DX <= bindparam("reach", type_=Float))
+_CANDIDATES = select(*COLUMNS).where(*_BOX, _LISTED, bindparam("reach", type_=Float) >= _DY * _DY + _DX * _DX)
 _MOBILE_CANDIDATES = select(*COLUMNS).where(*_BOX, _LISTED, P.mobile_radius_miles > 0)
 _FLOOR = select(*COLUMNS).where(*_BOX)
 
@@ -86,11 +97,23 @@ def load_listings(lat: float, lon: float, miles: float, on: date, *, home_visit:
 
 
 _PAGE = (
-    select(P.id, P.name, P.city, P.state, P.postal_code,
-           License.state, License.number, License.expires_on, License.verified_at)
+    select(
+        P.id,
+        P.name,
+        P.city,
+        P.state,
+        P.postal_code,
+        License.state,
+        License.number,
+        License.expires_on,
+        License.verified_at,
+    )
     .join(License, License.therapist_id == P.id)
-    .where(P.id.in_(bindparam("ids", expanding=True)), License.status == CredentialStatus.VERIFIED,
-           License.expires_on >= bindparam("on", type_=Date))
+    .where(
+        P.id.in_(bindparam("ids", expanding=True)),
+        License.status == CredentialStatus.VERIFIED,
+        License.expires_on >= bindparam("on", type_=Date),
+    )
     .order_by(P.id, License.expires_on)
 )
 

@@ -1,4 +1,5 @@
 """The search form: one set of fields and checks for the page and the API."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -88,11 +89,14 @@ class SearchForm(FlaskForm):
         csrf = False  # a GET search changes nothing
 
     location = StringField(
-        "Where are you?", validators=[InputRequired("Enter a ZIP code, a city and state, or an address.")],
+        "Where are you?",
+        validators=[InputRequired("Enter a ZIP code, a city and state, or an address.")],
         description="A ZIP code (60601), a city and state (Chicago, IL), an address, or latitude,longitude.",
     )
     radius = NumberField(
-        "Distance (miles)", default=10, places=None,
+        "Distance (miles)",
+        default=10,
+        places=None,
         validators=[Optional(), NumberRange(1, 100, "Radius must be between 1 and 100 miles.")],
     )
     goals = MultiCheckboxField("What would you like help with?", choices=slug_choices(v.GOALS))
@@ -100,10 +104,12 @@ class SearchForm(FlaskForm):
     conditions = MultiCheckboxField("Do any of these apply to you now?", choices=slug_choices(v.CONDITIONS))
     session_minutes = ChoiceField(
         "Session length",
-        choices=[SelectChoice("", "Recommend one for me")] + [SelectChoice(str(m), f"{m} minutes") for m in v.SESSION_LENGTHS],
+        choices=[SelectChoice("", "Recommend one for me")]
+        + [SelectChoice(str(m), f"{m} minutes") for m in v.SESSION_LENGTHS],
     )
     max_price = NumberField(
-        "Most you want to pay per session ($)", places=None,
+        "Most you want to pay per session ($)",
+        places=None,
         validators=[Optional(), NumberRange(1, 10000, "Budget must be between $1 and $10,000 per session.")],
     )
     techniques = MultiCheckboxField("Techniques you want", choices=slug_choices(v.TECHNIQUES))
@@ -112,10 +118,12 @@ class SearchForm(FlaskForm):
     hsa_fsa = BooleanChoiceField("Accepts HSA/FSA cards", choices=BOOL_CHOICES)
     home_visit = BooleanChoiceField("Home visit", choices=BOOL_CHOICES)
     accepting_new_clients = BooleanChoiceField("Accepting new clients", choices=BOOL_CHOICES)
-    limit = WholeNumberField("Results per page", default=20,
-                         validators=[Optional(), NumberRange(1, 50, "Limit must be between 1 and 50.")])
-    offset = WholeNumberField("Offset", default=0,
-                          validators=[Optional(), NumberRange(0, 100000, "Offset must be 0 or more.")])
+    limit = WholeNumberField(
+        "Results per page", default=20, validators=[Optional(), NumberRange(1, 50, "Limit must be between 1 and 50.")]
+    )
+    offset = WholeNumberField(
+        "Offset", default=0, validators=[Optional(), NumberRange(0, 100000, "Offset must be 0 or more.")]
+    )
 
     def validate_location(self, field):
         if len(field.data or "") > 200:

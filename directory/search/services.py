@@ -1,4 +1,5 @@
 """The search service: where the client is, their request, and the ranked answer."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -72,8 +73,10 @@ def search(form: SearchForm, geocoder, *, on: date | None = None) -> SearchResul
 
 
 def run(request: ClientRequest, place: Place, *, on: date, offset: int = 0, limit: int = 20) -> SearchResult:
-    rows = [] if _blocked(request) else load_listings(
-        request.latitude, request.longitude, request.radius_miles, on, home_visit=request.home_visit
+    rows = (
+        []
+        if _blocked(request)
+        else load_listings(request.latitude, request.longitude, request.radius_miles, on, home_visit=request.home_visit)
     )
     outcome = match_listings(request, rows, on=on, offset=offset, limit=limit)
     filled, licenses = fill_page([m.candidate for m in outcome.results], on)

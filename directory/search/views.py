@@ -1,12 +1,12 @@
 """The /search page: a GET form, results with reasons, a safety box and a plan box."""
+
 from flask import current_app, render_template, request
 
 from .. import stats
-
-from .forms import SearchForm, normalise_args
-from .services import search as run_search
 from ..validation import FieldError
 from . import bp
+from .forms import SearchForm, normalise_args
+from .services import search as run_search
 
 
 @bp.get("/search")

@@ -1,14 +1,15 @@
 """Deterministic, realistic demo therapists at real ZIP centroids in US metros."""
+
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..geo import gazetteer, _normalise_city
+from ..geo import _normalise_city, gazetteer
 from ..models import CredentialStatus, TherapistProfile
 from .importer import TherapistRow, save_row
 
@@ -36,17 +37,103 @@ METROS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("San Francisco", "CA", ("zh", "es", "tl")),
 )
 
-FEMALE = ("Maria", "Jennifer", "Aisha", "Sofia", "Emily", "Grace", "Hannah", "Olivia", "Priya",
-          "Mei", "Camila", "Nicole", "Rachel", "Lauren", "Ana", "Yuki", "Fatima", "Claire",
-          "Jasmine", "Danielle", "Elena", "Keisha", "Rosa", "Leah", "Naomi", "Julia")
-MALE = ("James", "Michael", "Carlos", "David", "Daniel", "Andre", "Kevin", "Luis", "Marcus",
-        "Ethan", "Hiroshi", "Omar", "Brian", "Samuel", "Jamal", "Victor", "Noah", "Ryan")
+FEMALE = (
+    "Maria",
+    "Jennifer",
+    "Aisha",
+    "Sofia",
+    "Emily",
+    "Grace",
+    "Hannah",
+    "Olivia",
+    "Priya",
+    "Mei",
+    "Camila",
+    "Nicole",
+    "Rachel",
+    "Lauren",
+    "Ana",
+    "Yuki",
+    "Fatima",
+    "Claire",
+    "Jasmine",
+    "Danielle",
+    "Elena",
+    "Keisha",
+    "Rosa",
+    "Leah",
+    "Naomi",
+    "Julia",
+)
+MALE = (
+    "James",
+    "Michael",
+    "Carlos",
+    "David",
+    "Daniel",
+    "Andre",
+    "Kevin",
+    "Luis",
+    "Marcus",
+    "Ethan",
+    "Hiroshi",
+    "Omar",
+    "Brian",
+    "Samuel",
+    "Jamal",
+    "Victor",
+    "Noah",
+    "Ryan",
+)
 NONBINARY = ("Alex", "Jordan", "Taylor", "Sam", "Riley", "Quinn", "Avery", "Jamie")
-LAST = ("Garcia", "Smith", "Johnson", "Nguyen", "Kim", "Patel", "Rodriguez", "Williams", "Chen",
-        "Brown", "Lopez", "Davis", "Martinez", "Wilson", "Anderson", "Thomas", "Moore", "Jackson",
-        "Lee", "Harris", "Clark", "Lewis", "Walker", "Young", "Allen", "Wright", "Scott", "Torres",
-        "Hill", "Green", "Adams", "Baker", "Rivera", "Campbell", "Mitchell", "Roberts", "Okafor",
-        "Cohen", "Sato", "Novak", "Haddad", "Silva", "Murphy", "Reyes", "Ivanova", "Park")
+LAST = (
+    "Garcia",
+    "Smith",
+    "Johnson",
+    "Nguyen",
+    "Kim",
+    "Patel",
+    "Rodriguez",
+    "Williams",
+    "Chen",
+    "Brown",
+    "Lopez",
+    "Davis",
+    "Martinez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Moore",
+    "Jackson",
+    "Lee",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Young",
+    "Allen",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Hill",
+    "Green",
+    "Adams",
+    "Baker",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Roberts",
+    "Okafor",
+    "Cohen",
+    "Sato",
+    "Novak",
+    "Haddad",
+    "Silva",
+    "Murphy",
+    "Reyes",
+    "Ivanova",
+    "Park",
+)
 
 # (techniques, certifications it brings, weight): realistic practice profiles.
 PRACTICES = (
@@ -116,20 +203,34 @@ def make_rows(count: int, seed: int, today: date) -> list[TherapistRow]:
             [f"Licensed massage therapist with {years} year{'s' if years > 1 else ''} of practice in {place.city}."]
             + [SPECIALTY_SENTENCES[t] for t in techniques]
         )
-        number = (f"CAMTC-{rng.randint(10000, 99999)}" if state == "CA"
-                  else f"{state}-LMT-{rng.randint(100000, 999999)}")
-        rows.append(TherapistRow(
-            line=i + 1, name=f"{first} {last}", email=f"{first}.{last}.{i + 1}@demo.example".lower(),
-            license_number=number, license_state=state,
-            license_expires=today + timedelta(days=rng.randint(120, 900)),
-            techniques=list(techniques), certifications=sorted(set(certifications)), prices=prices,
-            address="", city=place.city, state=place.state, postal_code=place.zip_code,
-            latitude=place.latitude, longitude=place.longitude, timezone=place.timezone,
-            gender=gender, languages=languages, hsa_fsa=rng.random() < 0.4,
-            accepting_new_clients=rng.random() < 0.88,
-            mobile_radius_miles=float(rng.choice((5, 10, 15, 20, 25))) if rng.random() < 0.25 else None,
-            bio=bio, years_experience=years,
-        ))
+        number = f"CAMTC-{rng.randint(10000, 99999)}" if state == "CA" else f"{state}-LMT-{rng.randint(100000, 999999)}"
+        rows.append(
+            TherapistRow(
+                line=i + 1,
+                name=f"{first} {last}",
+                email=f"{first}.{last}.{i + 1}@demo.example".lower(),
+                license_number=number,
+                license_state=state,
+                license_expires=today + timedelta(days=rng.randint(120, 900)),
+                techniques=list(techniques),
+                certifications=sorted(set(certifications)),
+                prices=prices,
+                address="",
+                city=place.city,
+                state=place.state,
+                postal_code=place.zip_code,
+                latitude=place.latitude,
+                longitude=place.longitude,
+                timezone=place.timezone,
+                gender=gender,
+                languages=languages,
+                hsa_fsa=rng.random() < 0.4,
+                accepting_new_clients=rng.random() < 0.88,
+                mobile_radius_miles=float(rng.choice((5, 10, 15, 20, 25))) if rng.random() < 0.25 else None,
+                bio=bio,
+                years_experience=years,
+            )
+        )
     return rows
 
 
@@ -137,7 +238,7 @@ def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> 
     """Create demo therapists in one transaction; most listable, a few not (to show the rules)."""
     today = today or date.today()
     rng = random.Random(seed * 7919)
-    verified_at = datetime.combine(today - timedelta(days=30), time(12), tzinfo=timezone.utc)
+    verified_at = datetime.combine(today - timedelta(days=30), time(12), tzinfo=UTC)
     counts = {"listed": 0, "pending": 0, "expired": 0, "suspended": 0}
     try:
         for row in make_rows(count, seed, today):

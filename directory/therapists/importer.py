@@ -5,12 +5,13 @@ reported with its line number, and nothing is written unless all rows pass.
 A therapist is identified by (license_state, license_number), so importing
 the same row again updates it.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
@@ -21,15 +22,40 @@ from ..geo import PlaceNotFound, lookup_zip
 from ..matching import summary
 from ..matching.vocabulary import CERTIFICATIONS, GENDERS, LANGUAGES, SESSION_LENGTHS, STATES, TECHNIQUES
 from ..models import (
-    Certification, CredentialStatus, License, Role, SessionPrice, TherapistProfile,
-    TherapistTechnique, User,
+    Certification,
+    CredentialStatus,
+    License,
+    Role,
+    SessionPrice,
+    TherapistProfile,
+    TherapistTechnique,
+    User,
 )
 
 COLUMNS = (
-    "name", "email", "license_number", "license_state", "license_expires", "techniques",
-    "certifications", "price_30", "price_45", "price_60", "price_90", "address", "city",
-    "state", "postal_code", "latitude", "longitude", "gender", "languages", "hsa_fsa",
-    "accepting_new_clients", "mobile_radius_miles", "bio",
+    "name",
+    "email",
+    "license_number",
+    "license_state",
+    "license_expires",
+    "techniques",
+    "certifications",
+    "price_30",
+    "price_45",
+    "price_60",
+    "price_90",
+    "address",
+    "city",
+    "state",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "gender",
+    "languages",
+    "hsa_fsa",
+    "accepting_new_clients",
+    "mobile_radius_miles",
+    "bio",
 )
 REQUIRED_COLUMNS = ("name", "email", "license_number", "license_state", "license_expires", "techniques")
 MAX_PRICE = Decimal("1000")
@@ -148,7 +174,7 @@ def parse_row(line: int, raw: dict[str, str], geocoder) -> TherapistRow:
             problems.append(str(exc))
             return None
 
-    get = lambda col: " ".join((raw.get(col) or "").split())  # noqa: E731
+    get = lambda col: " ".join((raw.get(col) or "").split())
     name = get("name")
     if not name:
         problems.append("name: missing")
@@ -162,7 +188,11 @@ def parse_row(line: int, raw: dict[str, str], geocoder) -> TherapistRow:
         problems.append("license_number: missing")
     license_state = get("license_state").upper()
     if license_state not in STATES:
-        problems.append(f"license_state: {license_state!r} is not a two-letter US state code" if license_state else "license_state: missing")
+        problems.append(
+            f"license_state: {license_state!r} is not a two-letter US state code"
+            if license_state
+            else "license_state: missing"
+        )
     expires = None
     try:
         expires = date.fromisoformat(get("license_expires"))
@@ -184,11 +214,22 @@ def parse_row(line: int, raw: dict[str, str], geocoder) -> TherapistRow:
     if problems:
         raise RowError("; ".join(problems))
     return TherapistRow(
-        line=line, name=name, email=email, license_number=number, license_state=license_state,
-        license_expires=expires, techniques=techniques, certifications=certifications,
-        prices=prices, gender=gender, languages=languages, hsa_fsa=hsa_fsa,
-        accepting_new_clients=accepting, mobile_radius_miles=mobile_radius,
-        bio=(raw.get("bio") or "").strip(), **place,
+        line=line,
+        name=name,
+        email=email,
+        license_number=number,
+        license_state=license_state,
+        license_expires=expires,
+        techniques=techniques,
+        certifications=certifications,
+        prices=prices,
+        gender=gender,
+        languages=languages,
+        hsa_fsa=hsa_fsa,
+        accepting_new_clients=accepting,
+        mobile_radius_miles=mobile_radius,
+        bio=(raw.get("bio") or "").strip(),
+        **place,
     )
 
 
@@ -217,7 +258,9 @@ def _place(raw, get, problems: list[str], geocoder) -> dict:
         elif not postal:
             query = ", ".join(p for p in (address, city, state) if p)
             if not query:
-                problems.append("location: give a postal_code, an address with city and state, or latitude and longitude")
+                problems.append(
+                    "location: give a postal_code, an address with city and state, or latitude and longitude"
+                )
                 return {}
             try:
                 found = geocoder.geocode(query)
@@ -291,7 +334,7 @@ def import_therapists(text: str, geocoder, *, verified: bool = False, on: date |
     if not rows:
         report.errors = [(1, "the file has no therapist rows")]
         return report
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         for row in rows:
             _, created = save_row(row, verified=verified, now=now)
@@ -336,13 +379,31 @@ def save_row(row: TherapistRow, *, verified: bool, now: datetime) -> tuple[Thera
         if profile is None:
             profile = TherapistProfile(user=user, name=row.name, latitude=row.latitude, longitude=row.longitude)
             db.session.add(profile)
-        lic = License(therapist=profile, state=row.license_state, number=row.license_number,
-                      expires_on=row.license_expires, submitted_at=now)
+        lic = License(
+            therapist=profile,
+            state=row.license_state,
+            number=row.license_number,
+            expires_on=row.license_expires,
+            submitted_at=now,
+        )
         db.session.add(lic)
     profile = lic.therapist
     profile.user.email, profile.user.name = row.email, row.name
-    for attr in ("name", "address", "city", "state", "postal_code", "latitude", "longitude",
-                 "timezone", "gender", "hsa_fsa", "accepting_new_clients", "mobile_radius_miles", "bio"):
+    for attr in (
+        "name",
+        "address",
+        "city",
+        "state",
+        "postal_code",
+        "latitude",
+        "longitude",
+        "timezone",
+        "gender",
+        "hsa_fsa",
+        "accepting_new_clients",
+        "mobile_radius_miles",
+        "bio",
+    ):
         setattr(profile, attr, getattr(row, attr))
     profile.languages = summary.languages_text(row.languages)
     if row.years_experience is not None:
@@ -360,7 +421,9 @@ def save_row(row: TherapistRow, *, verified: bool, now: datetime) -> tuple[Thera
     for price in profile.prices:
         price.amount = row.prices[price.minutes]
     kept = {c.slug: c for c in profile.certifications}
-    profile.certifications = [kept.get(slug) or Certification(slug=slug, submitted_at=now) for slug in row.certifications]
+    profile.certifications = [
+        kept.get(slug) or Certification(slug=slug, submitted_at=now) for slug in row.certifications
+    ]
     if verified:
         for cert in profile.certifications:
             mark_verified(cert, now)

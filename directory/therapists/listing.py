@@ -6,6 +6,7 @@ short strings. Any change to a profile, license, certification, technique or
 price, made through the ORM anywhere in the application, recomputes them in
 the same transaction, so they can never lag the rows they summarise.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -15,7 +16,12 @@ from sqlalchemy.orm import Session
 
 from ..matching import summary
 from ..models import (
-    Certification, CredentialStatus, License, SessionPrice, TherapistProfile, TherapistTechnique,
+    Certification,
+    CredentialStatus,
+    License,
+    SessionPrice,
+    TherapistProfile,
+    TherapistTechnique,
 )
 
 _CHILDREN = (License, Certification, TherapistTechnique, SessionPrice)
@@ -23,10 +29,8 @@ _CHILDREN = (License, Certification, TherapistTechnique, SessionPrice)
 
 def summarise(profile: TherapistProfile, removed=frozenset()) -> dict:
     """The summary columns for `profile`, ignoring objects in `removed`."""
-    live = lambda items: [i for i in items if i not in removed]  # noqa: E731
-    verified_expiries = [
-        lic.expires_on for lic in live(profile.licenses) if lic.status == CredentialStatus.VERIFIED
-    ]
+    live = lambda items: [i for i in items if i not in removed]
+    verified_expiries = [lic.expires_on for lic in live(profile.licenses) if lic.status == CredentialStatus.VERIFIED]
     certs = [(c.slug, c.expires_on) for c in live(profile.certifications) if c.status == CredentialStatus.VERIFIED]
     prices = [(p.minutes, Decimal(p.amount)) for p in live(profile.prices) if p.amount is not None]
     return {

@@ -1,4 +1,5 @@
 """Queries over therapist profiles shared by the pages, the API and the CLI."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,16 +20,14 @@ class ListingFilters:
     technique: str = ""
 
     @classmethod
-    def parse(cls, args) -> "ListingFilters":
+    def parse(cls, args) -> ListingFilters:
         city = " ".join((args.get("city") or "").split())[:100]
         state = (args.get("state") or "").strip().upper()
         technique = (args.get("technique") or "").strip().lower()
         if state and state not in STATES:
             raise FieldError("state", "State must be a two-letter US state code such as IL or NY.")
         if technique and technique not in TECHNIQUES:
-            raise FieldError(
-                "technique", "Technique must be one of: " + ", ".join(TECHNIQUES) + "."
-            )
+            raise FieldError("technique", "Technique must be one of: " + ", ".join(TECHNIQUES) + ".")
         return cls(city, state, technique)
 
 
@@ -60,9 +59,7 @@ def listing_query(filters: ListingFilters):
 def get_listable(therapist_id: int) -> TherapistProfile | None:
     """The profile if the public may see it, else None."""
     stmt = _with_details(
-        select(TherapistProfile).where(
-            TherapistProfile.id == therapist_id, TherapistProfile.listable_clause()
-        )
+        select(TherapistProfile).where(TherapistProfile.id == therapist_id, TherapistProfile.listable_clause())
     )
     return db.session.scalar(stmt)
 
