@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export FLASK_APP := wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-sqlite test-postgres bench clean
+.PHONY: install run test lint test-sqlite test-postgres bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -23,8 +23,15 @@ run: install
 	$(BIN)/flask demo seed --if-empty
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-# The whole suite on SQLite, then again on PostgreSQL when a server answers.
-test: install
+# ruff (lint and format), mypy on the package, and the import contract (rooms import only downward).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# Lint first, then the whole suite on SQLite, then again on PostgreSQL when a server answers.
+test: lint
 	$(BIN)/python -m pytest
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)'.replace('+psycopg',''), connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== the whole suite again on PostgreSQL ($(PG_TEST_URL)) =="; \

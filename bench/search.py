@@ -28,10 +28,11 @@ from sqlalchemy import select
 
 from directory import create_app
 from directory.extensions import db
+from directory.geocoding import locate
 from directory.matching.engine import ClientRequest
 from directory.models import TherapistProfile
 from directory.search.candidates import floor_query, load_listings
-from directory.search.services import locate, run
+from directory.search.services import run
 
 QUERIES = {
     "dense (10001, 10 mi, stress+pain)": ("10001", dict(radius_miles=10, goals=("stress", "pain"))),

@@ -7,8 +7,29 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import event
 
 from config import CONFIGS, normalise_database_url
+
+from . import audit
+from .admin import bp as admin_bp
+from .api import bp as api_bp
+from .auth import bp as auth_bp
+from .bookings import bp as bookings_bp
+from .cli import register_cli
+from .errors import register_error_handlers
+from .extensions import csrf, db, limiter, login_manager, migrate
+from .geocoding import make_geocoder
+from .logging_privacy import install as keep_health_details_out_of_logs
+from .mail import Mailer
+from .models import User
+from .practice import bp as practice_bp
+from .public import bp as public_bp
+from .reviews import bp as reviews_bp
+from .search import bp as search_bp
+from .security import apply_security_headers
+from .templating import register as register_template_helpers
+from .therapists import listing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,24 +49,18 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
 
     register_extensions(app)
+    register_session_rules()
     register_blueprints(app)
-    register_security(app)
-    register_errors(app)
+    app.after_request(apply_security_headers)
+    register_error_handlers(app)
     register_template_helpers(app)
-    register_commands(app)
+    register_cli(app)
     logging.getLogger("directory").setLevel(logging.INFO)
-    from .logging_privacy import install as keep_health_details_out_of_logs
-
     keep_health_details_out_of_logs()
     return app
 
 
 def register_extensions(app: Flask) -> None:
-    from . import audit  # noqa: F401  (the audit log refuses edits and deletes)
-    from .extensions import csrf, db, limiter, login_manager, migrate
-    from .geo import make_geocoder
-    from .therapists import listing  # noqa: F401  (keeps the listing summary on every flush)
-
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
@@ -54,25 +69,28 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     app.extensions["geocoder"] = make_geocoder(app.config["GEOCODER"], app.config["GEOCODER_USER_AGENT"])
-    from .mail import Mailer
-
     app.extensions["mailer"] = Mailer(app)
-    login_manager.login_view = "accounts.login"
+    login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from .models import User
 
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 10 else None
+
+
+def register_session_rules() -> None:
+    """Rules the application's session keeps on every flush: the listing summary
+    stays true, and the audit log refuses edits and deletes."""
+    listing.install(db.session)
+    audit.install(db.session)
 
 
 def tune_sqlite(engine) -> None:
     """SQLite: enforce foreign keys (cascades), and give it the cache a server would have."""
     if engine.dialect.name != "sqlite":
         return
-    from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):
@@ -86,42 +104,11 @@ def tune_sqlite(engine) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .account import bp as account_bp
-    from .accounts import bp as accounts_bp
-    from .admin import bp as admin_bp
-    from .api import bp as api_bp
-    from .bookings import bp as bookings_bp
-    from .public import bp as public_bp
-    from .search import bp as search_bp
-
     app.register_blueprint(public_bp)
     app.register_blueprint(search_bp)
-    app.register_blueprint(accounts_bp, url_prefix="/auth")
-    app.register_blueprint(account_bp, url_prefix="/account")
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(practice_bp, url_prefix="/account")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(bookings_bp)
+    app.register_blueprint(reviews_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
-
-
-def register_security(app: Flask) -> None:
-    from .security import apply_security_headers
-
-    app.after_request(apply_security_headers)
-
-
-def register_errors(app: Flask) -> None:
-    from .errors import register_error_handlers
-
-    register_error_handlers(app)
-
-
-def register_template_helpers(app: Flask) -> None:
-    from .templating import register
-
-    register(app)
-
-
-def register_commands(app: Flask) -> None:
-    from .cli import register_cli
-
-    register_cli(app)

@@ -46,7 +46,13 @@ def record(
     return entry
 
 
-@event.listens_for(Session, "before_flush")
+def install(session) -> None:
+    """Refuse edits and deletes of entries on this session (create_app passes db.session)."""
+    for name, listener in (("before_flush", _refuse_changes), ("do_orm_execute", _refuse_bulk_changes)):
+        if not event.contains(session, name, listener):
+            event.listen(session, name, listener)
+
+
 def _refuse_changes(session: Session, flush_context, instances) -> None:
     for obj in session.deleted:
         if isinstance(obj, AuditEntry):
@@ -56,7 +62,6 @@ def _refuse_changes(session: Session, flush_context, instances) -> None:
             raise AuditLogIsAppendOnly("audit entries cannot be changed")
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_changes(state) -> None:
     if (state.is_update or state.is_delete) and any(
         getattr(m, "class_", None) is AuditEntry for m in state.all_mappers

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import AppGroup
+
+from .admin.emails import expiry_reminder
+from .admin.services import create_admin, expire_and_remind
+from .extensions import db
+from .service_errors import ServiceError
+from .therapists.demo import seed_demo, therapist_count
+from .therapists.importer import import_therapists
+from .therapists.listing import refresh_all
 
 therapists_cli = AppGroup("therapists", help="Manage therapist profiles.")
 demo_cli = AppGroup("demo", help="Demo data for trying the site.")
@@ -15,7 +26,6 @@ demo_cli = AppGroup("demo", help="Demo data for trying the site.")
 @click.option("--verified", is_flag=True, help="Mark the imported licenses and certifications verified today.")
 def import_command(csv_file: str, verified: bool) -> None:
     """Import therapists from CSV_FILE (all rows or none)."""
-    from .therapists.importer import import_therapists
 
     try:
         with open(csv_file, encoding="utf-8-sig", newline="") as fh:
@@ -39,10 +49,8 @@ def import_command(csv_file: str, verified: bool) -> None:
 @therapists_cli.command("reindex")
 def reindex_command() -> None:
     """Recompute every profile's listing summary (after SQL run outside the app)."""
-    from .extensions import db
-    from .therapists.listing import refresh_all
 
-    count = refresh_all(db.session)
+    count = refresh_all(db.session())
     db.session.commit()
     click.echo(f"Recomputed the listing summary of {count} therapists.")
 
@@ -53,7 +61,6 @@ def reindex_command() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has therapists.")
 def seed_command(count: int, seed: int, if_empty: bool) -> None:
     """Create realistic demo therapists in US metros."""
-    from .therapists.demo import seed_demo, therapist_count
 
     existing = therapist_count()
     if if_empty and existing:
@@ -76,10 +83,6 @@ licenses_cli = AppGroup("licenses", help="License housekeeping (run daily).")
 @click.option("--promote", is_flag=True, help="Make an existing account an admin.")
 def create_admin_command(email: str, password_file, promote: bool) -> None:
     """Create an administrator (the only way to make the first one)."""
-    from email_validator import EmailNotValidError, validate_email
-
-    from .admin.services import AdminError, create_admin
-
     try:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
@@ -90,7 +93,7 @@ def create_admin_command(email: str, password_file, promote: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = create_admin(email, password, promote=promote)
-    except AdminError as exc:
+    except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{user.email} is an administrator.")
 
@@ -98,11 +101,6 @@ def create_admin_command(email: str, password_file, promote: bool) -> None:
 @licenses_cli.command("expire")
 def expire_command() -> None:
     """Mark lapsed licenses expired; send reminders 30 and 7 days before expiry (once each)."""
-    from datetime import date
-
-    from .admin.emails import expiry_reminder
-    from .admin.services import expire_and_remind
-
     with current_app.test_request_context(base_url=current_app.config.get("PUBLIC_URL") or "http://localhost:5000"):
         counts = expire_and_remind(date.today(), expiry_reminder)
     click.echo(

@@ -1,10 +1,19 @@
-"""Errors answer HTML to a browser and JSON under /api/."""
+"""Errors answer HTML to a browser and JSON under /api/.
 
-from flask import jsonify, render_template, request
+A service's `ServiceError` is mapped here, once: at its field on a form
+(`show_on_form`), as a flash (`flash_error`), or, when a view lets it through,
+as the error page or the API's JSON error with the class's status.
+"""
+
+import math
+import time
+
+from flask import flash, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, limiter
+from .service_errors import ServiceError
 
 CODES = {
     400: "bad_request",
@@ -30,7 +39,28 @@ def error_response(status: int, message: str, field: str | None = None, code: st
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def show_on_form(form, exc: ServiceError, default_field: str | None = None) -> int:
+    """Put the service's message on the form field it names (or on `default_field`,
+    else on the form as a whole); the HTTP status the page answers with."""
+    for problem in exc.problems:
+        name = problem.field if problem.field and problem.field in form else default_field
+        if name:
+            field = form[name]
+            field.errors = [*field.errors, str(problem)]
+        else:
+            form.form_errors.append(str(problem))
+    return exc.status
+
+
+def flash_error(exc: ServiceError) -> None:
+    flash(str(exc), "error")
+
+
 def register_error_handlers(app):
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        return error_response(exc.status, str(exc), field=exc.field, code=exc.code)
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return error_response(
@@ -73,11 +103,6 @@ def register_error_handlers(app):
 
 
 def _minutes_until_reset() -> int:
-    import math
-    import time
-
-    from .extensions import limiter
-
     limit = getattr(limiter, "current_limit", None)
     reset_at = getattr(limit, "reset_at", None) if limit else None
     seconds = max(0, reset_at - time.time()) if reset_at else 60

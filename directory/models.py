@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -20,11 +21,12 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from .extensions import db
+from .extensions import Model
 from .matching import summary
 
 
@@ -34,6 +36,33 @@ def utcnow() -> datetime:
 
 def today() -> date:
     return date.today()
+
+
+DEFAULT_TIMEZONE = "America/New_York"
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment in time, stored in UTC and always handed back aware.
+
+    PostgreSQL keeps the offset; SQLite keeps naive text. Either way a value
+    leaves the database as an aware UTC datetime, and a naive one is refused on
+    the way in rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give times with a time zone (UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Role(enum.StrEnum):
@@ -60,7 +89,7 @@ def _enum(cls, name):
     )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,9 +98,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.CLIENT)
     name: Mapped[str] = mapped_column(String(120), default="")
-    email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     therapist: Mapped[TherapistProfile | None] = relationship(back_populates="user")
 
@@ -84,7 +113,7 @@ class User(UserMixin, db.Model):
         return self.role == Role.ADMIN
 
 
-class TherapistProfile(db.Model):
+class TherapistProfile(Model):
     __tablename__ = "therapist_profiles"
     __table_args__ = (
         # Radius search reads a latitude/longitude box. The index carries every
@@ -134,10 +163,10 @@ class TherapistProfile(db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     photo: Mapped[str | None] = mapped_column(String(80))  # stored file name, outside static/
 
-    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspension_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     # The listing summary, kept by directory/therapists/listing.py on every flush
     # that touches the profile or its credentials, so the search reads one row:
@@ -192,17 +221,37 @@ class TherapistProfile(db.Model):
 
     @property
     def is_listable(self) -> bool:
-        return self.suspended_at is None and any(lic.is_current for lic in self.licenses)
+        """Listed and matched today: see `listed_until_of`, the one rule."""
+        until = listed_until_of(self.licenses, self.suspended_at)
+        return until is not None and until >= today()
 
     @classmethod
     def listable_clause(cls, on: date | None = None):
-        """SQL condition for 'may be listed and matched' (verified, unexpired, not suspended).
+        """SQL for `is_listable` on a day, over the `listed_until` column that the
+        listing summary keeps (therapists/listing.py) with the same rule.
 
         Expiry is judged by date here, so a lapsed license leaves the directory
-        the day after it expires whether or not any job has run. `listed_until`
-        is the summary of the licenses and suspension (see therapists/listing.py).
+        the day after it expires whether or not any job has run.
         """
         return cls.listed_until >= (on or today())
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The practice's time zone: weekly hours and booking times are read in it."""
+        try:
+            return ZoneInfo(self.timezone or DEFAULT_TIMEZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def listed_until_of(licenses, suspended_at) -> date | None:
+    """The last day a profile may be listed and matched: the latest expiry of a
+    verified license, or None when suspended or holding none. A profile is
+    listable on day D when this is D or later."""
+    if suspended_at is not None:
+        return None
+    expiries = [lic.expires_on for lic in licenses if lic.status == CredentialStatus.VERIFIED]
+    return max(expiries) if expiries else None
 
 
 class _Credential:
@@ -212,12 +261,12 @@ class _Credential:
     status: Mapped[CredentialStatus] = mapped_column(
         _enum(CredentialStatus, "credential_status"), default=CredentialStatus.PENDING
     )
-    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # How the check was made when no admin made it, e.g. "bulk import".
     verified_via: Mapped[str | None] = mapped_column(String(40))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
 
     @declared_attr
@@ -232,6 +281,37 @@ class _Credential:
     def is_current(self) -> bool:
         return self.status == CredentialStatus.VERIFIED and (self.expires_on is None or self.expires_on >= today())
 
+    def submit(self) -> None:
+        """(Re)submitted: waits for an administrator, whatever it was before."""
+        self.status = CredentialStatus.PENDING
+        self.verified_at = self.verified_by_id = self.verified_via = None
+        self.rejection_reason = None
+        self.submitted_at = utcnow()
+
+    def verify(self, *, by: User | None = None, via: str | None = None, at: datetime | None = None) -> None:
+        """Verified by an administrator (`by`) or by another check (`via`, e.g. "bulk import")."""
+        self.status = CredentialStatus.VERIFIED
+        self.verified_at = at or utcnow()
+        self.verified_by_id = by.id if by is not None else None
+        self.verified_via = None if by is not None else via
+        self.rejection_reason = None
+
+    def reject(self, reason: str) -> None:
+        self.status, self.rejection_reason = CredentialStatus.REJECTED, reason
+        self.verified_at = self.verified_by_id = self.verified_via = None
+
+    def expire(self) -> None:
+        self.status = CredentialStatus.EXPIRED
+
+    def snapshot(self) -> dict:
+        """The verification state, as the audit log records it before and after a change."""
+        return {
+            "status": self.status.value,
+            "verified_at": self.verified_at,
+            "verified_by_id": self.verified_by_id,
+            "rejection_reason": self.rejection_reason,
+        }
+
     @property
     def display_status(self) -> CredentialStatus:
         if self.status == CredentialStatus.VERIFIED and not self.is_current:
@@ -239,7 +319,7 @@ class _Credential:
         return self.status
 
 
-class License(_Credential, db.Model):
+class License(_Credential, Model):
     __tablename__ = "licenses"
     __table_args__ = (UniqueConstraint("state", "number"),)
 
@@ -252,13 +332,13 @@ class License(_Credential, db.Model):
     # therapist submits the credential they hold instead; `credential` names it.
     credential: Mapped[str | None] = mapped_column(String(40))
     # Expiry reminders already sent (each is sent once).
-    reminded_30_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    reminded_7_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_30_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_7_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="licenses")
 
 
-class Certification(_Credential, db.Model):
+class Certification(_Credential, Model):
     __tablename__ = "certifications"
     __table_args__ = (UniqueConstraint("therapist_id", "slug"),)
 
@@ -271,7 +351,7 @@ class Certification(_Credential, db.Model):
     therapist: Mapped[TherapistProfile] = relationship(back_populates="certifications")
 
 
-class TherapistTechnique(db.Model):
+class TherapistTechnique(Model):
     __tablename__ = "therapist_techniques"
 
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True)
@@ -280,7 +360,7 @@ class TherapistTechnique(db.Model):
     therapist: Mapped[TherapistProfile] = relationship(back_populates="techniques")
 
 
-class SessionPrice(db.Model):
+class SessionPrice(Model):
     __tablename__ = "session_prices"
     __table_args__ = (
         CheckConstraint("amount >= 0", name="amount_not_negative"),
@@ -294,7 +374,7 @@ class SessionPrice(db.Model):
     therapist: Mapped[TherapistProfile] = relationship(back_populates="prices")
 
 
-class Document(db.Model):
+class Document(Model):
     """An uploaded credential document: stored outside static/, served only to
     its owner and to admins."""
 
@@ -307,12 +387,12 @@ class Document(db.Model):
     content_type: Mapped[str] = mapped_column(String(40))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     owner: Mapped[User] = relationship()
 
 
-class ProfileStat(db.Model):
+class ProfileStat(Model):
     """Daily counts per profile: shown in search results, and opened."""
 
     __tablename__ = "profile_stats"
@@ -323,14 +403,14 @@ class ProfileStat(db.Model):
     views: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who did what, when, with the values before and after. Append-only: the
     application has no path that edits or deletes an entry (see audit.py)."""
 
     __tablename__ = "audit_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_label: Mapped[str] = mapped_column(String(254))  # kept even if the account goes
     action: Mapped[str] = mapped_column(String(40), index=True)
@@ -352,7 +432,7 @@ class BookingStatus(enum.StrEnum):
     COMPLETED = "completed"
 
 
-class WeeklyHours(db.Model):
+class WeeklyHours(Model):
     """When a therapist works, in their own time zone (one span per weekday)."""
 
     __tablename__ = "weekly_hours"
@@ -369,7 +449,7 @@ class WeeklyHours(db.Model):
     end_time: Mapped[time] = mapped_column(Time)
 
 
-class TimeOff(db.Model):
+class TimeOff(Model):
     __tablename__ = "time_off"
     __table_args__ = (CheckConstraint("starts_on <= ends_on", name="start_before_end"),)
 
@@ -380,7 +460,7 @@ class TimeOff(db.Model):
     note: Mapped[str] = mapped_column(String(200), default="")
 
 
-class Booking(db.Model):
+class Booking(Model):
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint("starts_at < ends_at", name="start_before_end"),
@@ -392,18 +472,18 @@ class Booking(db.Model):
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"))
     # Null once the client deletes their account: the therapist keeps the record.
     client_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     minutes: Mapped[int] = mapped_column(Integer)
     price_amount: Mapped[Decimal] = mapped_column(Numeric(8, 2))  # as priced when booked
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"), default=BookingStatus.PENDING)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     therapist_message: Mapped[str | None] = mapped_column(Text)
     cancelled_by: Mapped[str | None] = mapped_column(String(20))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     therapist: Mapped[TherapistProfile] = relationship()
     client: Mapped[User | None] = relationship()
@@ -415,19 +495,24 @@ class Booking(db.Model):
     def holds_time(self) -> bool:
         return self.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 
+    def cancel(self, *, by: str, reason: str) -> None:
+        """Cancelled by 'client' or 'therapist'; its time is free again."""
+        self.status, self.cancelled_by, self.cancel_reason = BookingStatus.CANCELLED, by, reason
+        self.slots = []
 
-class BookingSlot(db.Model):
+
+class BookingSlot(Model):
     """The quarter hours a pending or confirmed booking holds. The primary key
     makes the database itself refuse two bookings of one therapist that overlap."""
 
     __tablename__ = "booking_slots"
 
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True)
-    slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
 
 
-class Intake(db.Model):
+class Intake(Model):
     """Health details a client shares with one therapist for one booking: shown
     only to that client and that therapist, never to admins, never logged."""
 
@@ -446,7 +531,7 @@ class Intake(db.Model):
         return f"<Intake booking={self.booking_id}>"
 
 
-class Review(db.Model):
+class Review(Model):
     __tablename__ = "reviews"
     __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
 
@@ -457,16 +542,16 @@ class Review(db.Model):
     author_name: Mapped[str] = mapped_column(String(120))
     rating: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reply: Mapped[str | None] = mapped_column(Text)
-    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     hidden_reason: Mapped[str | None] = mapped_column(Text)
 
     booking: Mapped[Booking] = relationship(back_populates="review")
 
 
-class GeocodeCacheEntry(db.Model):
+class GeocodeCacheEntry(Model):
     """Answers of an online geocoder, kept so each place is asked for once."""
 
     __tablename__ = "geocode_cache"
@@ -477,7 +562,7 @@ class GeocodeCacheEntry(db.Model):
     label: Mapped[str] = mapped_column(String(300))
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("provider", "query"),)
 

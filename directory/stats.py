@@ -14,6 +14,8 @@ from datetime import date, timedelta
 
 from flask import after_this_request, current_app
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .extensions import db
 from .models import ProfileStat, TherapistProfile
@@ -59,11 +61,7 @@ def flush_if_due(force: bool = False) -> None:
 
 
 def _upsert(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 def _write(batches: dict[str, Counter], day: date) -> None:
@@ -71,8 +69,8 @@ def _write(batches: dict[str, Counter], day: date) -> None:
     wanted = set().union(*batches.values())
     with db.engine.connect() as conn:  # profiles deleted meanwhile: their counts no longer matter
         existing = set(conn.execute(select(TherapistProfile.id).where(TherapistProfile.id.in_(wanted))).scalars())
-    for kind, counts in batches.items():
-        counts = {tid: n for tid, n in counts.items() if tid in existing}
+    for kind, counter in batches.items():
+        counts = {tid: n for tid, n in counter.items() if tid in existing}
         if not counts:
             continue
         rows = [{"therapist_id": tid, "day": day, "impressions": 0, "views": 0, kind: n} for tid, n in counts.items()]
@@ -90,7 +88,7 @@ def _write(batches: dict[str, Counter], day: date) -> None:
 
 def after_response(response) -> None:
     """Flush once the response is on its way, never before."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def _flush():
         with app.app_context():

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from .matching import vocabulary as v
+from . import vocabulary as v
 
 
 def money(amount) -> str:
@@ -33,7 +33,5 @@ def register(app):
         credential_label=lambda s: v.CREDENTIAL_KINDS.get(s or "", s),
     )
 
-    from .bookings.availability import zone_of
-
-    app.jinja_env.filters["tz"] = zone_of
+    app.jinja_env.filters["tz"] = lambda profile: profile.zone
     app.jinja_env.globals.update(vocab=v, has_endpoint=lambda name: name in app.view_functions, utc=UTC)

@@ -15,14 +15,16 @@ from pathlib import Path
 from flask import current_app
 from PIL import Image, UnidentifiedImageError
 
+from .service_errors import ServiceError
+
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_SIDE = 800
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding them
 
 
-class UploadError(ValueError):
-    pass
+class UploadError(ServiceError):
+    """A file we will not keep, and why."""
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,7 @@ def outbox(app):
 @pytest.fixture
 def therapist_user(factory):
     """A confirmed therapist with a password, signed out."""
-    from directory.accounts.passwords import hash_password
+    from directory.auth.passwords import hash_password
     from directory.models import utcnow
 
     profile = factory.therapist(name="Tess Therapist", commit=False)
@@ -175,7 +175,7 @@ def therapist_user(factory):
 
 @pytest.fixture
 def make_user(factory):
-    from directory.accounts.passwords import hash_password
+    from directory.auth.passwords import hash_password
     from directory.models import Role, User, utcnow
 
     def make(role: Role, email: str):

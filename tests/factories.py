@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from directory.accounts.passwords import hash_password
+from directory.auth.passwords import hash_password
 from directory.models import (
     Certification,
     CredentialStatus,

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from directory.accounts import tokens
+from directory.auth import tokens
 from directory.extensions import db
 from directory.models import Role, User
 

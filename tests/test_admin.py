@@ -151,7 +151,7 @@ def test_rejection_needs_a_reason_which_the_therapist_sees(admin_client, pending
     [message] = outbox()
     assert "The certificate is not legible." in message.get_content()
     therapist = app.test_client()
-    pending.user.password_hash = __import__("directory.accounts.passwords", fromlist=["x"]).hash_password(PASSWORD)
+    pending.user.password_hash = __import__("directory.auth.passwords", fromlist=["x"]).hash_password(PASSWORD)
     db.session.commit()
     login(therapist, pending.user.email)
     dashboard = therapist.get("/account").get_data(as_text=True)

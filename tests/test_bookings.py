@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from directory.accounts.passwords import hash_password
+from directory.auth.passwords import hash_password
 from directory.bookings import services
 from directory.bookings.availability import LEAD_TIME, free_starts, slots_for
 from directory.extensions import db
@@ -24,6 +24,7 @@ from directory.models import (
     WeeklyHours,
     utcnow,
 )
+from directory.service_errors import ServiceError
 
 from .conftest import PASSWORD, login, post_form
 
@@ -210,7 +211,7 @@ def test_twenty_concurrent_requests_for_one_slot_exactly_one_wins(app, therapist
             try:
                 services.request_booking(user, profile, start, 60, services.IntakeData(concerns="race"))
                 outcomes.append("won")
-            except services.BookingError as exc:
+            except ServiceError as exc:
                 outcomes.append(str(exc))
             finally:
                 db.session.remove()
@@ -416,7 +417,7 @@ def test_bad_reviews_are_refused(app, therapist, client_user, rating, text, mess
 
 
 def test_therapist_replies_once_and_admin_hides_with_a_reason(app, therapist, client_user, make_user):
-    from directory.bookings import reviews
+    from directory.reviews import services as reviews
 
     booking = completed_booking(therapist, client_user)
     services.complete(booking)
@@ -462,7 +463,7 @@ def test_ranking_uses_a_prior_so_two_fives_do_not_beat_fifty_four_and_a_halfs(cl
 
 
 def test_deleting_a_client_account_removes_intakes_and_anonymises_reviews(app, therapist, client_user):
-    from directory.bookings import reviews
+    from directory.reviews import services as reviews
 
     past = completed_booking(therapist, client_user)
     services.complete(past)

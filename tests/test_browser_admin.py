@@ -2,7 +2,7 @@
 
 import pytest
 
-from directory.accounts.passwords import hash_password
+from directory.auth.passwords import hash_password
 from directory.extensions import db
 from directory.models import Role, User, utcnow
 

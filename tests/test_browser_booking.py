@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from directory.accounts.passwords import hash_password
+from directory.auth.passwords import hash_password
 from directory.extensions import db
 from directory.models import Booking, Role, User, utcnow
 

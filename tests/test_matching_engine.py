@@ -11,7 +11,7 @@ from directory.matching.engine import REFERENCE_PRICE_PER_MINUTE, Candidate, Cli
 from directory.matching.plan import recommend_plan
 from directory.matching.safety import screen_conditions
 from directory.matching.scoring import combine, credential_score, goal_fit, price_score, rating_score
-from directory.matching.vocabulary import CERTIFICATIONS, CONDITIONS, GENDERS, GOALS, RELATIVE_CONDITIONS, TECHNIQUES
+from directory.vocabulary import CERTIFICATIONS, CONDITIONS, GENDERS, GOALS, RELATIVE_CONDITIONS, TECHNIQUES
 
 TODAY = date(2026, 6, 1)
 ORIGIN = (41.8858, -87.6181)

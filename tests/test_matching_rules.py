@@ -4,7 +4,7 @@ import pytest
 
 from directory.matching.plan import SESSIONS_PER_MONTH, frequency_for_goals, minutes_for_areas, recommend_plan
 from directory.matching.safety import screen_conditions
-from directory.matching.vocabulary import (
+from directory.vocabulary import (
     ABSOLUTE_CONDITIONS,
     BODY_AREAS,
     GOALS,

@@ -2,7 +2,7 @@
 
 from flask import current_app, url_for
 
-from ..matching.vocabulary import CERTIFICATIONS
+from ..vocabulary import CERTIFICATIONS
 
 
 def _what(kind: str, credential) -> str:
@@ -13,7 +13,7 @@ def _what(kind: str, credential) -> str:
 
 def credential_decided(kind: str, credential) -> None:
     user = credential.therapist.user
-    link = url_for("account.dashboard", _external=True)
+    link = url_for("practice.dashboard", _external=True)
     if credential.status.value == "verified":
         subject = "Your credential is verified"
         body = f"Good news: an administrator verified {_what(kind, credential)}."
@@ -36,5 +36,5 @@ def expiry_reminder(license, days_left: int) -> None:
         f"Hello {user.name},\n\nYour license {license.state} {license.number} expires on "
         f"{license.expires_on:%B} {license.expires_on.day}, {license.expires_on.year}. After that date your "
         "profile leaves the directory until a renewed license is verified.\n\nSubmit the renewed license here: "
-        f"{url_for('account.credentials', _external=True)}\n",
+        f"{url_for('practice.credentials', _external=True)}\n",
     )

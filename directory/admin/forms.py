@@ -3,7 +3,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..matching.vocabulary import STATES
+from ..vocabulary import STATES
 from .services import TherapistQuery
 
 

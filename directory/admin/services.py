@@ -9,8 +9,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import audit
-from ..accounts.passwords import hash_password, password_problem
-from ..accounts.services import find_user, normalise_email
+from ..auth.passwords import hash_password, password_problem
+from ..auth.services import find_user, normalise_email
 from ..extensions import db
 from ..models import (
     AuditEntry,
@@ -24,25 +24,14 @@ from ..models import (
     User,
     utcnow,
 )
+from ..service_errors import Conflict, Forbidden, NotFound, ServiceError
+from ..therapists.profiles import set_suspension as write_suspension
 
 REMINDER_DAYS = (30, 7)
 
 
-class AdminError(ValueError):
-    pass
-
-
 def _credential_model(kind: str):
     return {"license": License, "certification": Certification}.get(kind)
-
-
-def _snapshot(credential) -> dict:
-    return {
-        "status": credential.status.value,
-        "verified_at": credential.verified_at,
-        "verified_by_id": credential.verified_by_id,
-        "rejection_reason": credential.rejection_reason,
-    }
 
 
 def _label(kind: str, credential) -> str:
@@ -76,25 +65,19 @@ def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason:
     model = _credential_model(kind)
     credential = db.session.get(model, credential_id) if model else None
     if credential is None:
-        raise LookupError(kind)
+        raise NotFound(f"No {kind} with id {credential_id}.")
     if credential.therapist.user_id == admin.id:
-        raise AdminError("You cannot decide on your own credentials: another administrator must.")
+        raise Forbidden("You cannot decide on your own credentials: another administrator must.")
     if credential.status != CredentialStatus.PENDING:
-        raise AdminError(f"This {kind} was already decided ({credential.status.value}).")
+        raise Conflict(f"This {kind} was already decided ({credential.status.value}).")
     reason = (reason or "").strip()
     if not approve and not reason:
-        raise AdminError("Give the reason for the rejection: the therapist will read it.")
-    before = _snapshot(credential)
+        raise ServiceError("Give the reason for the rejection: the therapist will read it.", field="reason")
+    before = credential.snapshot()
     if approve:
-        credential.status, credential.verified_at, credential.verified_by_id = (
-            CredentialStatus.VERIFIED,
-            utcnow(),
-            admin.id,
-        )
-        credential.verified_via, credential.rejection_reason = None, None
+        credential.verify(by=admin)
     else:
-        credential.status, credential.rejection_reason = CredentialStatus.REJECTED, reason
-        credential.verified_at = credential.verified_by_id = None
+        credential.reject(reason)
     audit.record(
         admin,
         f"{kind}_{'approved' if approve else 'rejected'}",
@@ -102,7 +85,7 @@ def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason:
         credential.id,
         subject_label=_label(kind, credential),
         before=before,
-        after=_snapshot(credential),
+        after=credential.snapshot(),
         note=reason or None,
     )
     db.session.commit()
@@ -161,12 +144,11 @@ def search_therapists(q: TherapistQuery, limit: int = 100):
 def set_suspension(admin: User, profile: TherapistProfile, *, suspend: bool, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
-        raise AdminError("Give the reason: it is kept in the audit log.")
+        raise ServiceError("Give the reason: it is kept in the audit log.", field="reason")
     if suspend == (profile.suspended_at is not None):
-        raise AdminError("This therapist is already suspended." if suspend else "This therapist is not suspended.")
+        raise Conflict("This therapist is already suspended." if suspend else "This therapist is not suspended.")
     before = {"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason}
-    profile.suspended_at = utcnow() if suspend else None
-    profile.suspension_reason = reason if suspend else None
+    write_suspension(profile, suspended=suspend, reason=reason)
     audit.record(
         admin,
         "suspended" if suspend else "unsuspended",
@@ -185,10 +167,10 @@ def create_admin(email: str, password: str, *, promote: bool = False) -> User:
     email = normalise_email(email)
     problem = password_problem(password, email)
     if problem:
-        raise AdminError(problem)
+        raise ServiceError(problem, field="password")
     user = find_user(email)
     if user is not None and not promote:
-        raise AdminError(f"{email} already has an account ({user.role.value}); pass --promote to make it an admin.")
+        raise Conflict(f"{email} already has an account ({user.role.value}); pass --promote to make it an admin.")
     before = {"role": user.role.value} if user else None
     if user is None:
         user = User(email=email, name=email.split("@")[0], role=Role.ADMIN, email_confirmed_at=utcnow())
@@ -208,11 +190,6 @@ def create_admin(email: str, password: str, *, promote: bool = False) -> User:
     return user
 
 
-def record_admin_login(user: User) -> None:
-    audit.record(user, "admin_login", "user", user.id, subject_label=user.email)
-    db.session.commit()
-
-
 def licenses_to_expire(today: date):
     return db.session.scalars(
         select(License).where(License.status == CredentialStatus.VERIFIED, License.expires_on < today)
@@ -223,8 +200,8 @@ def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
     """Mark lapsed licenses expired; remind 30 and 7 days ahead, each reminder once."""
     counts = {"expired": 0, "reminded_30": 0, "reminded_7": 0}
     for lic in licenses_to_expire(today):
-        before = _snapshot(lic)
-        lic.status = CredentialStatus.EXPIRED
+        before = lic.snapshot()
+        lic.expire()
         audit.record(
             "licenses expire",
             "license_expired",
@@ -232,7 +209,7 @@ def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
             lic.id,
             subject_label=_label("license", lic),
             before=before,
-            after=_snapshot(lic),
+            after=lic.snapshot(),
         )
         counts["expired"] += 1
     db.session.commit()

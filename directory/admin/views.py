@@ -1,28 +1,19 @@
 """/admin/...: the verification queue, therapists, and the audit log. Admins only."""
 
-from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from ..bookings.forms import HideReviewForm
+from ..auth.decorators import admin_required, safe_next
+from ..errors import flash_error
 from ..extensions import db
-from ..models import TherapistProfile
+from ..models import Review, TherapistProfile
+from ..reviews import services as reviews
+from ..reviews.forms import HideReviewForm
+from ..service_errors import NotFound, ServiceError
 from . import bp, emails, services
 from .forms import DecisionForm, SuspensionForm, TherapistSearchForm
-
-
-def admin_required(view):
-    """Anonymous users get the login page; everyone but admins gets 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 @bp.before_request
@@ -47,10 +38,10 @@ def decide(kind: str, credential_id: int):
         return redirect(url_for("admin.verifications"))
     try:
         credential = services.decide(current_user, kind, credential_id, approve=approve, reason=form.reason.data)
-    except LookupError:
+    except NotFound:
         abort(404)
-    except services.AdminError as exc:
-        flash(str(exc), "error")
+    except ServiceError as exc:
+        flash_error(exc)
         return redirect(url_for("admin.verifications")), 303
     emails.credential_decided(kind, credential)
     flash(
@@ -86,8 +77,8 @@ def suspension(therapist_id: int):
     else:
         try:
             services.set_suspension(current_user, profile, suspend=suspend, reason=form.reason.data)
-        except services.AdminError as exc:
-            flash(str(exc), "error")
+        except ServiceError as exc:
+            flash_error(exc)
         else:
             flash(
                 f"{profile.name} is {'suspended: gone from the directory now' if suspend else 'no longer suspended'}.",
@@ -97,10 +88,6 @@ def suspension(therapist_id: int):
 
 
 def _same_site(url) -> bool:
-    from urllib.parse import urlsplit
-
-    from ..accounts.views import safe_next
-
     if not url:
         return False
     parts = urlsplit(url)
@@ -129,10 +116,6 @@ def _page(stmt):
 
 @bp.post("/reviews/<int:review_id>/hide")
 def hide_review(review_id: int):
-    from ..bookings import reviews
-    from ..bookings.services import BookingError
-    from ..models import Review
-
     review = db.session.get(Review, review_id)
     if review is None:
         abort(404)
@@ -142,8 +125,8 @@ def hide_review(review_id: int):
     else:
         try:
             reviews.hide(current_user, review, form.reason.data)
-        except BookingError as exc:
-            flash(str(exc), "error")
+        except ServiceError as exc:
+            flash_error(exc)
         else:
             flash("Review hidden; the rating no longer counts it.", "success")
     return redirect(url_for("admin.review_list"))

@@ -4,11 +4,11 @@ from flask import current_app, jsonify, request
 
 from .. import stats
 from ..errors import error_response
-from ..matching.vocabulary import vocabulary
 from ..search.forms import SearchForm, normalise_args
 from ..search.services import search
+from ..service_errors import ServiceError
 from ..therapists.services import get_listable
-from ..validation import FieldError
+from ..vocabulary import vocabulary
 from . import bp
 from .serializers import search_json, therapist_json
 
@@ -20,9 +20,9 @@ def search_api():
         field, message = form.first_error()
         return error_response(400, message, field=field, code="invalid")
     try:
-        result = search(form, current_app.extensions["geocoder"])
-    except FieldError as exc:
-        return error_response(400, str(exc), field=exc.field, code="invalid")
+        result = search(form.query(), current_app.extensions["geocoder"])
+    except ServiceError as exc:
+        return error_response(exc.status, str(exc), field=exc.field, code=exc.code)
     stats.count_shown([m.candidate.id for m in result.outcome.results])
     return jsonify(search_json(result))
 

@@ -4,7 +4,6 @@ less the time that pending and confirmed bookings already hold."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
@@ -15,14 +14,6 @@ SLOT = timedelta(minutes=15)  # the grain of booking_slots
 START_STEP = timedelta(minutes=30)  # offered start times fall on the half hour
 LEAD_TIME = timedelta(hours=2)  # no booking starts sooner than this
 HORIZON_DAYS = 28
-DEFAULT_TZ = "America/New_York"
-
-
-def zone_of(profile: TherapistProfile) -> ZoneInfo:
-    try:
-        return ZoneInfo(profile.timezone or DEFAULT_TZ)
-    except ZoneInfoNotFoundError:
-        return ZoneInfo(DEFAULT_TZ)
 
 
 def slots_for(start: datetime, minutes: int) -> list[datetime]:
@@ -36,7 +27,7 @@ def _held(therapist_id: int, since: datetime, until: datetime) -> set[datetime]:
             BookingSlot.therapist_id == therapist_id, BookingSlot.slot_start >= since, BookingSlot.slot_start < until
         )
     )
-    return {r if r.tzinfo else r.replace(tzinfo=UTC) for r in rows}
+    return set(rows)
 
 
 def free_starts(
@@ -44,7 +35,7 @@ def free_starts(
 ) -> dict[date, list[datetime]]:
     """Local date -> free start times (aware, in the therapist's zone) for the next `days` days."""
     now = now or datetime.now(UTC)
-    zone = zone_of(profile)
+    zone = profile.zone
     hours = {h.weekday: h for h in db.session.scalars(select(WeeklyHours).filter_by(therapist_id=profile.id))}
     if not hours:
         return {}
@@ -78,7 +69,7 @@ def free_starts(
 
 
 def is_free(profile: TherapistProfile, start_utc: datetime, minutes: int, *, now: datetime | None = None) -> bool:
-    local_day = start_utc.astimezone(zone_of(profile)).date()
+    local_day = start_utc.astimezone(profile.zone).date()
     days = free_starts(profile, minutes, now=now)
     return any(s.astimezone(UTC) == start_utc for s in days.get(local_day, []))
 

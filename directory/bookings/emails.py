@@ -2,14 +2,10 @@
 
 from flask import current_app, url_for
 
-from .availability import zone_of
-
 
 def _when(booking) -> str:
     local = booking.starts_at
-    from .services import as_utc
-
-    local = as_utc(local).astimezone(zone_of(booking.therapist))
+    local = local.astimezone(booking.therapist.zone)
     return f"{local:%A, %B} {local.day} at {local:%I:%M %p} ({local.tzname()})".replace(" 0", " ")
 
 

@@ -1,12 +1,11 @@
-"""Booking, availability and review forms."""
+"""Booking and availability forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField, TimeField
-from wtforms.fields.choices import SelectChoice
+from wtforms import DateField, HiddenField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from ..matching import vocabulary as v
-from ..search.forms import MultiCheckboxField, slug_choices
+from .. import vocabulary as v
+from ..form_fields import MultiCheckboxField, slug_choices
 
 TEXT = 2000
 
@@ -44,35 +43,6 @@ class CancelForm(FlaskForm):
     )
 
 
-class ReviewForm(FlaskForm):
-    rating = SelectField(
-        "Your rating",
-        choices=[SelectChoice("", "Choose")]
-        + [SelectChoice(str(n), f"{n} star{'s' if n > 1 else ''}") for n in range(5, 0, -1)],
-        validate_choice=False,
-        validators=[InputRequired("Choose 1 to 5 stars.")],
-    )
-    text = TextAreaField(
-        "Your review",
-        validators=[
-            DataRequired("Write a few words about the visit."),
-            Length(max=TEXT, message=f"Keep it under {TEXT} characters."),
-        ],
-    )
-
-    def validate_rating(self, field):
-        if field.data not in {"1", "2", "3", "4", "5"}:
-            raise ValidationError("Choose 1 to 5 stars.")
-
-
-class ReplyForm(FlaskForm):
-    text = TextAreaField("Your reply", validators=[DataRequired("Write your reply."), Length(max=TEXT)])
-
-
-class HideReviewForm(FlaskForm):
-    reason = StringField("Reason for hiding", validators=[DataRequired("Give the reason."), Length(max=500)])
-
-
 class TimeOffForm(FlaskForm):
     starts_on = DateField("First day off", validators=[InputRequired("Enter the first day.")])
     ends_on = DateField("Last day off", validators=[InputRequired("Enter the last day.")])
@@ -81,10 +51,6 @@ class TimeOffForm(FlaskForm):
     def validate_ends_on(self, field):
         if self.starts_on.data and field.data and field.data < self.starts_on.data:
             raise ValidationError("The last day cannot be before the first.")
-
-
-class DeleteAccountForm(FlaskForm):
-    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])
 
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -16,22 +16,12 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..matching.safety import screen_conditions
-from ..matching.vocabulary import CERTIFICATIONS, CONDITIONS
 from ..models import Booking, BookingSlot, BookingStatus, Intake, TherapistProfile, TimeOff, User, WeeklyHours, utcnow
+from ..service_errors import Conflict, Forbidden, ServiceError
+from ..vocabulary import CERTIFICATIONS, CONDITIONS
 from .availability import is_free, slots_for
 
 TAKEN = "That time was just taken. Please choose another time."
-
-
-class BookingError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything here is stored in UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -47,18 +37,18 @@ def check_safety(profile: TherapistProfile, conditions) -> None:
     """The safety screening again, on the intake: refuse or require certifications."""
     screen = screen_conditions(conditions)
     if screen.blocked:
-        raise BookingError(" ".join(screen.reasons), field="conditions")
+        raise ServiceError(" ".join(screen.reasons), field="conditions")
     held = {c.slug for c in profile.verified_certifications}
     missing = [c for c in screen.required_certifications if c not in held]
     if missing:
         needs = [CONDITIONS[c].lower() for c in screen.conditions]
-        raise BookingError(
+        raise ServiceError(
             f"{profile.name} does not hold a verified {', '.join(CERTIFICATIONS[m].lower() for m in missing)} "
             f"certification, which is needed for: {', '.join(needs)}. Choose a therapist who does.",
             field="conditions",
         )
     if screen.excluded_techniques and not any(t not in screen.excluded_techniques for t in profile.technique_slugs):
-        raise BookingError(f"{profile.name} offers no technique that is safe for you now.", field="conditions")
+        raise ServiceError(f"{profile.name} offers no technique that is safe for you now.", field="conditions")
 
 
 def request_booking(
@@ -71,17 +61,17 @@ def request_booking(
     now: datetime | None = None,
 ) -> Booking:
     """A pending booking for a free time, at today's price; BookingError otherwise."""
-    start = as_utc(start)
+    start = start.astimezone(UTC)
     if client.id == profile.user_id:
-        raise BookingError("You cannot book yourself.")
+        raise Forbidden("You cannot book yourself.")
     if not profile.is_listable:
-        raise BookingError(f"{profile.name} is not taking bookings through the directory right now.")
+        raise ServiceError(f"{profile.name} is not taking bookings through the directory right now.")
     price = profile.price_by_minutes.get(minutes)
     if price is None:
-        raise BookingError(f"{profile.name} does not offer {minutes}-minute sessions.", field="minutes")
+        raise ServiceError(f"{profile.name} does not offer {minutes}-minute sessions.", field="minutes")
     check_safety(profile, intake.conditions)
     if not is_free(profile, start, minutes, now=now):
-        raise BookingError(TAKEN, field="start")
+        raise Conflict(TAKEN, field="start")
     booking = Booking(
         therapist_id=profile.id,
         client_id=client.id,
@@ -104,21 +94,17 @@ def request_booking(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise BookingError(TAKEN, field="start") from None
+        raise Conflict(TAKEN, field="start") from None
     return booking
-
-
-def _release(booking: Booking) -> None:
-    booking.slots = []
 
 
 def decide(profile: TherapistProfile, booking: Booking, *, accept: bool, message: str) -> Booking:
     if booking.status != BookingStatus.PENDING:
-        raise BookingError(f"This request was already {booking.status.value}.")
+        raise Conflict(f"This request was already {booking.status.value}.")
     booking.status = BookingStatus.CONFIRMED if accept else BookingStatus.DECLINED
     booking.decided_at, booking.therapist_message = utcnow(), (message or "").strip() or None
     if not accept:
-        _release(booking)
+        booking.slots = []  # its time is free again
     db.session.commit()
     return booking
 
@@ -126,13 +112,12 @@ def decide(profile: TherapistProfile, booking: Booking, *, accept: bool, message
 def cancel(booking: Booking, *, by: str, reason: str) -> Booking:
     reason = (reason or "").strip()
     if not reason:
-        raise BookingError("Give a reason for cancelling: the other side will read it.", field="reason")
+        raise ServiceError("Give a reason for cancelling: the other side will read it.", field="reason")
     if not booking.holds_time:
-        raise BookingError(f"This booking is {booking.status.value}; it cannot be cancelled.")
-    if as_utc(booking.starts_at) <= datetime.now(UTC):
-        raise BookingError("This session has already started.")
-    booking.status, booking.cancelled_by, booking.cancel_reason = BookingStatus.CANCELLED, by, reason
-    _release(booking)
+        raise Conflict(f"This booking is {booking.status.value}; it cannot be cancelled.")
+    if booking.starts_at <= datetime.now(UTC):
+        raise ServiceError("This session has already started.")
+    booking.cancel(by=by, reason=reason)
     db.session.commit()
     return booking
 
@@ -140,30 +125,34 @@ def cancel(booking: Booking, *, by: str, reason: str) -> Booking:
 def complete(booking: Booking, *, now: datetime | None = None) -> Booking:
     now = now or datetime.now(UTC)
     if booking.status != BookingStatus.CONFIRMED:
-        raise BookingError("Only a confirmed booking can be marked completed.")
-    if as_utc(booking.starts_at) > now:
-        raise BookingError("A visit can be marked completed once it has started.")
+        raise ServiceError("Only a confirmed booking can be marked completed.")
+    if booking.starts_at > now:
+        raise ServiceError("A visit can be marked completed once it has started.")
     booking.status, booking.completed_at = BookingStatus.COMPLETED, now
     db.session.commit()
     return booking
 
 
 def for_client(client: User) -> list[Booking]:
-    return db.session.scalars(
-        select(Booking)
-        .where(Booking.client_id == client.id)
-        .options(selectinload(Booking.therapist), selectinload(Booking.review))
-        .order_by(Booking.starts_at.desc())
-    ).all()
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.client_id == client.id)
+            .options(selectinload(Booking.therapist), selectinload(Booking.review))
+            .order_by(Booking.starts_at.desc())
+        )
+    )
 
 
 def for_therapist(profile: TherapistProfile) -> list[Booking]:
-    return db.session.scalars(
-        select(Booking)
-        .where(Booking.therapist_id == profile.id)
-        .options(selectinload(Booking.client), selectinload(Booking.intake))
-        .order_by(Booking.starts_at)
-    ).all()
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.therapist_id == profile.id)
+            .options(selectinload(Booking.client), selectinload(Booking.intake))
+            .order_by(Booking.starts_at)
+        )
+    )
 
 
 def visible_to(user: User, booking_id: int) -> tuple[Booking, str] | None:
@@ -197,7 +186,7 @@ def set_weekly_hours(profile: TherapistProfile, spans: dict) -> None:
 
 
 def time_off(profile: TherapistProfile) -> list[TimeOff]:
-    return db.session.scalars(select(TimeOff).filter_by(therapist_id=profile.id).order_by(TimeOff.starts_on)).all()
+    return list(db.session.scalars(select(TimeOff).filter_by(therapist_id=profile.id).order_by(TimeOff.starts_on)))
 
 
 def add_time_off(profile: TherapistProfile, starts_on, ends_on, note: str) -> TimeOff:

@@ -1,18 +1,20 @@
 """Booking pages: choose a time and send an intake; the bookings of each side;
-availability; reviews."""
+availability."""
 
 from datetime import UTC, date, datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..account.views import therapist_required
-from ..extensions import db
-from ..models import Review, Role
+from ..auth.decorators import therapist_required
+from ..errors import flash_error, show_on_form
+from ..models import Role
+from ..reviews.forms import ReplyForm, ReviewForm
+from ..service_errors import ServiceError
 from ..therapists.services import get_listable
-from . import bp, emails, reviews, services
-from .availability import free_starts, zone_of
-from .forms import BookingForm, CancelForm, DecisionForm, ReplyForm, ReviewForm, TimeOffForm, WeeklyHoursForm
+from . import bp, emails, services
+from .availability import free_starts
+from .forms import BookingForm, CancelForm, DecisionForm, TimeOffForm, WeeklyHoursForm
 
 
 def _booking_page(profile, form, status=200):
@@ -37,7 +39,7 @@ def _booking_page(profile, form, status=200):
         lengths=lengths,
         days=days,
         chosen_day=chosen_day,
-        zone=zone_of(profile),
+        zone=profile.zone,
     ), status
 
 
@@ -75,10 +77,8 @@ def request_booking(therapist_id: int):
         )
         try:
             booking = services.request_booking(current_user, profile, start, int(form.minutes.data), intake)
-        except services.BookingError as exc:
-            target = getattr(form, exc.field, None) if exc.field else None
-            (target.errors if target is not None else form.start.errors).append(str(exc))
-            return _booking_page(profile, form, 409 if str(exc) == services.TAKEN else 400)
+        except ServiceError as exc:
+            return _booking_page(profile, form, show_on_form(form, exc, default_field="start"))
         emails.requested(booking)
         flash(f"Request sent to {profile.name}. You will get an email when they answer.", "success")
         return redirect(url_for("bookings.detail", booking_id=booking.id))
@@ -93,14 +93,12 @@ def mine():
             "bookings/client_list.html",
             bookings=services.for_client(current_user),
             now=datetime.now(UTC),
-            as_utc=services.as_utc,
         )
     if current_user.role == Role.THERAPIST and current_user.therapist is not None:
         return render_template(
             "bookings/therapist_list.html",
             bookings=services.for_therapist(current_user.therapist),
             now=datetime.now(UTC),
-            as_utc=services.as_utc,
         )
     abort(403)
 
@@ -124,8 +122,7 @@ def detail(booking_id: int):
         cancel=CancelForm(),
         review_form=ReviewForm(),
         reply_form=ReplyForm(),
-        zone=zone_of(booking.therapist),
-        as_utc=services.as_utc,
+        zone=booking.therapist.zone,
         now=datetime.now(UTC),
     ), 200
 
@@ -134,8 +131,8 @@ def _act(booking_id: int, action):
     booking, side = _mine_or_404(booking_id)
     try:
         action(booking, side)
-    except services.BookingError as exc:
-        flash(str(exc), "error")
+    except ServiceError as exc:
+        flash_error(exc)
     return redirect(url_for("bookings.detail", booking_id=booking_id))
 
 
@@ -147,7 +144,7 @@ def decide(booking_id: int):
         if side != "therapist":
             abort(403)
         if not form.validate_on_submit() or request.form.get("decision") not in ("accept", "decline"):
-            raise services.BookingError("Choose accept or decline.")
+            raise ServiceError("Choose accept or decline.")
         services.decide(
             booking.therapist, booking, accept=request.form["decision"] == "accept", message=form.message.data
         )
@@ -163,7 +160,7 @@ def cancel(booking_id: int):
     def run(booking, side):
         form = CancelForm()
         if not form.validate_on_submit():
-            raise services.BookingError("Give a reason for cancelling: the other side will read it.")
+            raise ServiceError("Give a reason for cancelling: the other side will read it.")
         services.cancel(booking, by=side, reason=form.reason.data)
         emails.cancelled(booking)
         flash("The booking is cancelled and both sides were emailed.", "success")
@@ -178,43 +175,11 @@ def complete(booking_id: int):
         if side != "therapist":
             abort(403)
         if not DecisionForm().validate_on_submit():
-            raise services.BookingError("The form expired; try again.")
+            raise ServiceError("The form expired; try again.")
         services.complete(booking)
         flash("Marked completed. The client can now review the visit.", "success")
 
     return _act(booking_id, run)
-
-
-@bp.post("/account/bookings/<int:booking_id>/review")
-@login_required
-def review(booking_id: int):
-    def run(booking, side):
-        if side != "client":
-            abort(403)
-        form = ReviewForm()
-        if not form.validate_on_submit():
-            raise services.BookingError(next(iter(form.errors.values()))[0])
-        reviews.add_review(current_user, booking, int(form.rating.data), form.text.data)
-        flash("Thank you for your review.", "success")
-
-    return _act(booking_id, run)
-
-
-@bp.post("/account/reviews/<int:review_id>/reply")
-@therapist_required
-def reply(review_id: int):
-    review_ = db.session.get(Review, review_id)
-    if review_ is None or review_.therapist_id != current_user.therapist.id:
-        abort(404)
-    form = ReplyForm()
-    try:
-        if not form.validate_on_submit():
-            raise services.BookingError("Write your reply.")
-        reviews.reply(current_user.therapist, review_, form.text.data)
-        flash("Reply published.", "success")
-    except services.BookingError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("bookings.detail", booking_id=review_.booking_id))
 
 
 @bp.route("/account/availability", methods=["GET", "POST"])
@@ -239,7 +204,7 @@ def _availability_page(profile, form, off_form, status=200):
         form=form,
         off_form=off_form,
         time_off=services.time_off(profile),
-        zone=zone_of(profile),
+        zone=profile.zone,
         today=date.today(),
     ), status
 

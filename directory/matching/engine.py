@@ -16,6 +16,7 @@ from math import ceil
 from typing import NamedTuple
 
 from ..geo import distance_miles, local_scale
+from ..vocabulary import CERTIFICATIONS, CONDITIONS, TECHNIQUES
 from . import summary
 from .plan import Plan, recommend_plan
 from .safety import SafetyScreen, screen_conditions
@@ -31,7 +32,6 @@ from .scoring import (
     language_names,
     money,
 )
-from .vocabulary import CERTIFICATIONS, CONDITIONS, TECHNIQUES
 
 # local_distance is within 0.02% of geodesic; closer to the edge than this we ask geodesic.
 _EDGE = 0.0005
@@ -258,7 +258,7 @@ class _Judge:
         def rank(rows, eliminated: dict[str, int]) -> list[tuple]:
             """(-score, distance, price, id, row) for each row that passes every filter;
             each row that fails counts against the first filter it fails."""
-            ranked = []
+            ranked: list[tuple] = []
             append = ranked.append
             for r in rows:
                 limit = r[10] if home_visit else radius
@@ -409,7 +409,7 @@ def _match(req, rows, *, on, offset, limit, unlisted, page_candidate) -> MatchOu
 
 
 def _wider_radius(radius: float) -> int:
-    return min(100, max(radius + 5, ceil(radius * 2.5 / 5) * 5))
+    return int(min(100, max(radius + 5, ceil(radius * 2.5 / 5) * 5)))
 
 
 def explain_no_match(req, screen, plan, eliminated, considered) -> tuple[str, list[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .vocabulary import FREQUENCIES
+from ..vocabulary import FREQUENCIES
 
 DEFAULT_MINUTES = 60  # product rule: with no body areas named, a full session
 # Sessions a month at each frequency (domain product rule), as a range.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .vocabulary import ABSOLUTE_CONDITIONS, CONDITIONS, RELATIVE_CONDITIONS, STANDING_ADVICE, TECHNIQUES
+from ..vocabulary import ABSOLUTE_CONDITIONS, CONDITIONS, RELATIVE_CONDITIONS, STANDING_ADVICE, TECHNIQUES
 
 GENTLE_TECHNIQUES = frozenset({"swedish", "reflexology", "prenatal"})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .vocabulary import GOALS, LANGUAGES, TECHNIQUES
+from ..vocabulary import GOALS, LANGUAGES, TECHNIQUES
 
 AFFINITY = (1.0, 0.75, 0.5)  # a goal's techniques, strongest first
 WEIGHTS = {"goal": 0.40, "distance": 0.25, "price": 0.12, "credentials": 0.11, "rating": 0.12}

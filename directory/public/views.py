@@ -6,11 +6,11 @@ from sqlalchemy import text
 
 from .. import stats, uploads
 from ..bookings.availability import next_free
-from ..bookings.reviews import visible_reviews
 from ..extensions import db
 from ..models import TherapistProfile
+from ..reviews.services import visible_reviews
+from ..service_errors import ServiceError
 from ..therapists.services import ListingFilters, get_listable, listed_cities, listing_query
-from ..validation import FieldError
 from . import bp
 
 
@@ -23,7 +23,7 @@ def home():
 def therapists():
     try:
         filters = ListingFilters.parse(request.args)
-    except FieldError as exc:
+    except ServiceError as exc:
         return render_template(
             "public/therapists.html", page=None, filters=request.args, error=str(exc), field=exc.field
         ), 400

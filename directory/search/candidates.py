@@ -93,7 +93,8 @@ def load_listings(lat: float, lon: float, miles: float, on: date, *, home_visit:
     if home_visit:
         miles = MAX_MOBILE_RADIUS
     # Core execution (no ORM row handling) on the session's connection and transaction.
-    return db.session.connection().execute(*candidate_query(lat, lon, miles, on, mobile_only=home_visit)).all()
+    rows = db.session.connection().execute(*candidate_query(lat, lon, miles, on, mobile_only=home_visit)).all()
+    return rows  # type: ignore[return-value]  # each Row is a Listing, column for column
 
 
 _PAGE = (
@@ -133,9 +134,13 @@ def fill_page(candidates: list[Candidate], on: date) -> tuple[list[Candidate], d
 
 
 class PageLicense(NamedTuple):
+    """The license a result is listed on: only current licenses are loaded for a page."""
+
     state: str
     number: str
     expires_on: date
     verified_at: datetime | None
 
-    is_current = True  # only current licenses are loaded for a page
+    @property
+    def is_current(self) -> bool:
+        return True

@@ -2,86 +2,25 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
-from ..matching import vocabulary as v
+from .. import vocabulary as v
+from ..form_fields import (
+    BOOL_CHOICES,
+    BooleanChoiceField,
+    ChoiceField,
+    MultiCheckboxField,
+    NumberField,
+    WholeNumberField,
+    slug_choices,
+)
+from .services import SearchQuery
 
 LIST_FIELDS = ("goals", "areas", "conditions", "techniques", "languages")
-BOOL_CHOICES = [SelectChoice("", "No preference"), SelectChoice("true", "Yes"), SelectChoice("false", "No")]
-TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form):
-        allowed = [c.value for c in self.choices]
-        unknown = [d for d in (self.data or []) if d not in allowed]
-        if unknown:
-            raise StopValidation(
-                f"Unknown {self.short_name.rstrip('s')} {', '.join(repr(u) for u in unknown)}. "
-                f"Allowed: {', '.join(allowed)}."
-            )
-
-
-class ChoiceField(SelectField):
-    """A select whose error names the allowed values."""
-
-    def pre_validate(self, form):
-        allowed = [c.value for c in self.choices if c.value != ""]
-        if self.data not in ("", None) and str(self.data) not in allowed:
-            raise StopValidation(f"{self.label.text} must be one of: {', '.join(allowed)}.")
-
-
-class BooleanChoiceField(ChoiceField):
-    def process_formdata(self, valuelist):
-        if valuelist:
-            word = (valuelist[0] or "").strip().lower()
-            self.data = "true" if word in TRUE_WORDS else "false" if word in FALSE_WORDS else word
-
-    def pre_validate(self, form):
-        if self.data not in ("", None, "true", "false"):
-            raise StopValidation(f"{self.label.text} must be true or false.")
-
-    @property
-    def value(self) -> bool | None:
-        return None if self.data in ("", None) else self.data == "true"
-
-
-class NumberField(DecimalField):
-    """A number whose bad input names the field: 'Radius must be a number'."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(f"{self.label.text} must be a number.") from None
-        if isinstance(self.data, Decimal) and not self.data.is_finite():
-            self.data = None
-            raise ValueError(f"{self.label.text} must be a number.")
-
-
-class WholeNumberField(IntegerField):
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(f"{self.label.text} must be a whole number.") from None
-
-
-def slug_choices(table) -> list[SelectChoice]:
-    """Every slug of a vocabulary table with its label, as form choices."""
-    return [SelectChoice(slug, v.label(table, slug)) for slug in table]
 
 
 class SearchForm(FlaskForm):
@@ -129,6 +68,27 @@ class SearchForm(FlaskForm):
         if len(field.data or "") > 200:
             raise ValidationError("Location must be at most 200 characters.")
 
+    def query(self) -> SearchQuery:
+        """The validated form as plain data for the search service."""
+        minutes = self.session_minutes.data
+        return SearchQuery(
+            location=self.location.data.strip(),
+            radius_miles=float(self.radius.data) if self.radius.data is not None else 10.0,
+            goals=tuple(self.goals.data or ()),
+            areas=tuple(self.areas.data or ()),
+            conditions=tuple(self.conditions.data or ()),
+            techniques=tuple(self.techniques.data or ()),
+            languages=tuple(self.languages.data or ()),
+            session_minutes=int(minutes) if minutes else None,
+            max_price=float(self.max_price.data) if self.max_price.data is not None else None,
+            gender=self.gender.data or None,
+            hsa_fsa=self.hsa_fsa.value,
+            home_visit=bool(self.home_visit.value),
+            accepting_new_clients=self.accepting_new_clients.value,
+            offset=self.offset.data or 0,
+            limit=self.limit.data or 20,
+        )
+
     def first_error(self) -> tuple[str, str]:
         for name, errors in self.errors.items():
             return name, errors[0]
@@ -137,7 +97,7 @@ class SearchForm(FlaskForm):
 
 def normalise_args(args) -> MultiDict:
     """Accept both `goals=a,b` (the API) and repeated `goals=a&goals=b` (the form)."""
-    out = MultiDict()
+    out: MultiDict[str, str] = MultiDict()
     for key in args:
         values = args.getlist(key)
         if key in LIST_FIELDS:

@@ -3,7 +3,8 @@
 from flask import current_app, render_template, request
 
 from .. import stats
-from ..validation import FieldError
+from ..errors import show_on_form
+from ..service_errors import ServiceError
 from . import bp
 from .forms import SearchForm, normalise_args
 from .services import search as run_search
@@ -16,11 +17,10 @@ def search():
     if request.args:
         if form.validate():
             try:
-                result = run_search(form, current_app.extensions["geocoder"])
+                result = run_search(form.query(), current_app.extensions["geocoder"])
                 stats.count_shown([m.candidate.id for m in result.outcome.results])
-            except FieldError as exc:
-                getattr(form, exc.field).errors = [str(exc)]
-                status = 400
+            except ServiceError as exc:
+                status = show_on_form(form, exc)
         else:
             status = 400
     return render_template("search/search.html", form=form, result=result), status

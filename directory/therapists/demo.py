@@ -9,9 +9,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..geo import _normalise_city, gazetteer
-from ..models import CredentialStatus, TherapistProfile
+from ..geo import gazetteer, normalise_city
+from ..models import TherapistProfile, WeeklyHours
 from .importer import TherapistRow, save_row
+from .profiles import set_suspension
 
 METROS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("New York", "NY", ("es", "zh", "ru", "ko")),
@@ -163,7 +164,7 @@ SPECIALTY_SENTENCES = {
 
 
 def _metro_zips(city: str, state: str) -> list:
-    places = gazetteer()[1].get((_normalise_city(city), state), [])
+    places = gazetteer()[1].get((normalise_city(city), state), [])
     if not places:
         raise LookupError(f"no ZIP codes for {city}, {state}")
     return sorted(places, key=lambda p: p.zip_code)
@@ -184,8 +185,8 @@ def make_rows(count: int, seed: int, today: date) -> list[TherapistRow]:
         gender = "female" if roll < 0.74 else "male" if roll < 0.97 else "nonbinary"
         first = rng.choice({"female": FEMALE, "male": MALE, "nonbinary": NONBINARY}[gender])
         last = rng.choice(LAST)
-        techniques, certifications, _ = rng.choice(practices)
-        certifications = list(certifications)
+        techniques, practice_certifications, _ = rng.choice(practices)
+        certifications = list(practice_certifications)
         if rng.random() < 0.25:
             certifications.append("board_certified")
         premium = 1.0 + (0.25 if state in ("NY", "CA", "MA", "DC", "WA") else 0) + 0.1 * len(certifications)
@@ -252,14 +253,13 @@ def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> 
                 cert.verified_via = "demo data"
             roll = rng.random()
             if roll < 0.04:
-                lic.status, lic.verified_at, lic.verified_via = CredentialStatus.PENDING, None, None
+                lic.submit()
                 counts["pending"] += 1
             elif roll < 0.07:
                 lic.expires_on = today - timedelta(days=rng.randint(1, 200))
                 counts["expired"] += 1
             elif roll < 0.09:
-                profile.suspended_at = verified_at
-                profile.suspension_reason = "Demo: suspended pending a complaint review."
+                set_suspension(profile, suspended=True, reason="Demo: suspended pending a complaint review.")
                 counts["suspended"] += 1
             else:
                 counts["listed"] += 1
@@ -277,8 +277,6 @@ def therapist_count() -> int:
 
 def add_demo_hours(profile, rng: random.Random) -> None:
     """Realistic weekly hours: most work weekdays, some Saturdays, a few evenings."""
-    from ..models import WeeklyHours
-
     start, end = rng.choice(((time(9), time(17)), (time(10), time(18)), (time(12), time(20)), (time(8), time(14))))
     days = [0, 1, 2, 3, 4] if rng.random() < 0.7 else [1, 2, 3, 4, 5]
     for day in days:

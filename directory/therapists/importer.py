@@ -1,16 +1,19 @@
 """Bulk import of therapists from the CSV format in the domain notes.
 
-All-or-nothing by default: every row is checked first, every bad row is
-reported with its line number, and nothing is written unless all rows pass.
-A therapist is identified by (license_state, license_number), so importing
-the same row again updates it.
+All-or-nothing: every row is checked first, every bad row is reported with its
+line number, and nothing is written unless all rows pass. A therapist is
+identified by (license_state, license_number), so importing the same row again
+updates it. The import reads the CSV's text formats here; the rules a value
+must meet (lengths, price range, the no-license states...) are the profile
+service's (profiles.py), the same ones the profile editor applies, and the
+writes go through it too.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -18,19 +21,11 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from ..extensions import db
-from ..geo import PlaceNotFound, lookup_zip
-from ..matching import summary
-from ..matching.vocabulary import CERTIFICATIONS, GENDERS, LANGUAGES, SESSION_LENGTHS, STATES, TECHNIQUES
-from ..models import (
-    Certification,
-    CredentialStatus,
-    License,
-    Role,
-    SessionPrice,
-    TherapistProfile,
-    TherapistTechnique,
-    User,
-)
+from ..geocoding import PracticePlace
+from ..models import CredentialStatus, Role, TherapistProfile, User
+from ..service_errors import ServiceError
+from ..vocabulary import CERTIFICATIONS, GENDERS, LANGUAGES, SESSION_LENGTHS, STATES, TECHNIQUES
+from . import profiles
 
 COLUMNS = (
     "name",
@@ -58,9 +53,12 @@ COLUMNS = (
     "bio",
 )
 REQUIRED_COLUMNS = ("name", "email", "license_number", "license_state", "license_expires", "techniques")
-MAX_PRICE = Decimal("1000")
-MAX_MOBILE_RADIUS = 100.0
 IMPORT_VIA = "bulk import"
+MAX_FIELD_BYTES = 64 * 1024  # far above any real value; keeps a hostile file from costing memory
+EMAIL_MAX = 254
+# Where each rule's field is found in the CSV.
+PROFILE_COLUMNS = {"latitude": "latitude", "mobile_radius_miles": "mobile_radius_miles"}
+LICENSE_COLUMNS = {"number": "license_number", "state": "license_state", "expires_on": "license_expires"}
 
 
 @dataclass
@@ -78,8 +76,8 @@ class TherapistRow:
     city: str
     state: str
     postal_code: str
-    latitude: float
-    longitude: float
+    latitude: float | None  # None until the row is placed (geocoded)
+    longitude: float | None
     timezone: str | None
     gender: str | None
     languages: list[str]
@@ -88,6 +86,42 @@ class TherapistRow:
     mobile_radius_miles: float | None
     bio: str
     years_experience: int | None = None  # not in the CSV; kept when the row has none
+    label: str = ""
+
+    def profile_data(self) -> profiles.ProfileData:
+        return profiles.ProfileData(
+            name=self.name,
+            techniques=tuple(self.techniques),
+            prices=self.prices,
+            languages=tuple(self.languages),
+            bio=self.bio,
+            gender=self.gender,
+            years_experience=self.years_experience,
+            hsa_fsa=self.hsa_fsa,
+            accepting_new_clients=self.accepting_new_clients,
+            mobile_radius_miles=self.mobile_radius_miles,
+            address=self.address,
+            city=self.city,
+            state=self.state,
+            postal_code=self.postal_code,
+            latitude=self.latitude,
+            longitude=self.longitude,
+        )
+
+    def license_data(self) -> profiles.LicenseData:
+        return profiles.LicenseData(
+            self.license_number,
+            self.license_state,
+            self.license_expires,
+            profiles.imported_credential(self.license_state),
+        )
+
+    def place(self) -> PracticePlace:
+        assert self.latitude is not None and self.longitude is not None, "the row was placed when it was read"
+        label = self.label or (f"{self.city}, {self.state} {self.postal_code}".strip(", ") if self.city else "")
+        return PracticePlace(
+            self.latitude, self.longitude, self.address, self.city, self.state, self.postal_code, label, self.timezone
+        )
 
 
 @dataclass
@@ -115,7 +149,7 @@ def _slugs(value: str, allowed: dict, column: str) -> list[str]:
     if unknown:
         raise RowError(
             f"{column}: unknown {'value' if len(unknown) == 1 else 'values'} "
-            f"{', '.join(repr(u) for u in unknown)}; allowed: {', '.join(allowed)}"
+            f"{', '.join(repr(u[:40]) for u in unknown[:5])}; allowed: {', '.join(allowed)}"
         )
     return list(dict.fromkeys(items))
 
@@ -126,19 +160,19 @@ def _yes_no(value: str, column: str, default: bool) -> bool:
         return default
     if value in ("yes", "no"):
         return value == "yes"
-    raise RowError(f"{column}: {value!r} is not yes or no")
+    raise RowError(f"{column}: {value[:40]!r} is not yes or no")
 
 
-def _float(value: str, column: str, low: float, high: float) -> float | None:
+def _float(value: str, column: str) -> float | None:
     value = (value or "").strip()
     if not value:
         return None
     try:
         number = float(value)
     except ValueError:
-        raise RowError(f"{column}: {value!r} is not a number") from None
-    if not low <= number <= high:
-        raise RowError(f"{column}: {value} is outside {low:g} to {high:g}")
+        raise RowError(f"{column}: {value[:40]!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise RowError(f"{column}: {value[:40]!r} is not a number")
     return number
 
 
@@ -152,138 +186,142 @@ def _prices(raw: dict[str, str]) -> dict[int, Decimal]:
         try:
             amount = Decimal(value)
         except InvalidOperation:
-            raise RowError(f"{column}: {value!r} is not a price in dollars, e.g. 95 or 95.50") from None
-        if not amount.is_finite() or amount < 0:
-            raise RowError(f"{column}: the price cannot be negative ({value})")
-        if amount > MAX_PRICE or amount == 0:
-            raise RowError(f"{column}: {value} is outside the allowed range of $1 to ${MAX_PRICE}")
-        prices[minutes] = amount.quantize(Decimal("0.01"))
-    if not prices:
-        raise RowError("price: give at least one of price_30, price_45, price_60, price_90")
+            raise RowError(f"{column}: {value[:40]!r} is not a price in dollars, e.g. 95 or 95.50") from None
+        prices[minutes] = amount
     return prices
 
 
 def parse_row(line: int, raw: dict[str, str], geocoder) -> TherapistRow:
     """Check one CSV row; raise RowError naming everything wrong with it."""
     problems: list[str] = []
+    flagged: set[str] = set()
 
-    def take(fn, *args):
+    def take(column: str, fn, *args):
         try:
             return fn(*args)
         except RowError as exc:
             problems.append(str(exc))
+            flagged.add(column)
             return None
 
+    def flag(column: str, message: str) -> None:
+        problems.append(f"{column}: {message}")
+        flagged.add(column)
+
     get = lambda col: " ".join((raw.get(col) or "").split())
+    for column, value in raw.items():
+        if column and value and "\x00" in value:
+            flag(column, "holds a NUL byte (\\0); remove it")
+    if problems:
+        raise RowError("; ".join(problems))
     name = get("name")
     if not name:
-        problems.append("name: missing")
+        flag("name", "missing")
     email = get("email")
     try:
+        if len(email) > EMAIL_MAX:
+            raise EmailNotValidError(f"longer than {EMAIL_MAX} characters")
         email = validate_email(email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        problems.append(f"email: {email!r} is not a valid email address ({exc})" if email else "email: missing")
+        flag("email", f"{email[:60]!r} is not a valid email address ({exc})" if email else "missing")
     number = get("license_number").upper()
     if not number:
-        problems.append("license_number: missing")
+        flag("license_number", "missing")
     license_state = get("license_state").upper()
     if license_state not in STATES:
-        problems.append(
-            f"license_state: {license_state!r} is not a two-letter US state code"
-            if license_state
-            else "license_state: missing"
+        flag(
+            "license_state",
+            f"{license_state[:20]!r} is not a two-letter US state code" if license_state else "missing",
         )
     expires = None
     try:
         expires = date.fromisoformat(get("license_expires"))
     except ValueError:
-        problems.append(f"license_expires: {get('license_expires')!r} is not a date in YYYY-MM-DD form")
-    techniques = take(_slugs, raw.get("techniques"), TECHNIQUES, "techniques")
+        flag("license_expires", f"{get('license_expires')[:40]!r} is not a date in YYYY-MM-DD form")
+    techniques = take("techniques", _slugs, raw.get("techniques"), TECHNIQUES, "techniques")
     if techniques == []:
-        problems.append("techniques: list at least one technique, separated by ';'")
-    certifications = take(_slugs, raw.get("certifications"), CERTIFICATIONS, "certifications")
-    prices = take(_prices, raw)
+        flag("techniques", "list at least one technique, separated by ';'")
+    certifications = take("certifications", _slugs, raw.get("certifications"), CERTIFICATIONS, "certifications")
+    prices = take("price", _prices, raw)
+    if prices == {}:
+        flag("price", "give at least one of price_30, price_45, price_60, price_90")
     gender = get("gender").lower() or None
     if gender and gender not in GENDERS:
-        problems.append(f"gender: {gender!r} is not one of {', '.join(GENDERS)}")
-    languages = take(_slugs, raw.get("languages"), LANGUAGES, "languages") or ["en"]
-    hsa_fsa = take(_yes_no, raw.get("hsa_fsa"), "hsa_fsa", False)
-    accepting = take(_yes_no, raw.get("accepting_new_clients"), "accepting_new_clients", True)
-    mobile_radius = take(_float, raw.get("mobile_radius_miles"), "mobile_radius_miles", 0, MAX_MOBILE_RADIUS)
-    place = _place(raw, get, problems, geocoder)
-    if problems:
-        raise RowError("; ".join(problems))
-    return TherapistRow(
+        flag("gender", f"{gender[:20]!r} is not one of {', '.join(GENDERS)}")
+    languages = take("languages", _slugs, raw.get("languages"), LANGUAGES, "languages") or ["en"]
+    hsa_fsa = take("hsa_fsa", _yes_no, raw.get("hsa_fsa"), "hsa_fsa", False)
+    accepting = take("accepting_new_clients", _yes_no, raw.get("accepting_new_clients"), "accepting_new_clients", True)
+    mobile_radius = take("mobile_radius_miles", _float, raw.get("mobile_radius_miles"), "mobile_radius_miles")
+    lat = take("latitude", _float, raw.get("latitude"), "latitude")
+    lon = take("longitude", _float, raw.get("longitude"), "longitude")
+    if (lat is None) != (lon is None) and not {"latitude", "longitude"} & flagged:
+        flag("latitude/longitude", "give both or neither")
+    row = TherapistRow(
         line=line,
         name=name,
         email=email,
         license_number=number,
         license_state=license_state,
-        license_expires=expires,
-        techniques=techniques,
-        certifications=certifications,
-        prices=prices,
+        license_expires=expires or date.max,
+        techniques=techniques or [],
+        certifications=certifications or [],
+        prices=prices or {},
+        address=get("address"),
+        city=get("city"),
+        state=get("state").upper(),
+        postal_code=get("postal_code"),
+        latitude=lat,
+        longitude=lon,
+        timezone=None,
         gender=gender,
         languages=languages,
-        hsa_fsa=hsa_fsa,
-        accepting_new_clients=accepting,
+        hsa_fsa=bool(hsa_fsa),
+        accepting_new_clients=accepting if accepting is not None else True,
         mobile_radius_miles=mobile_radius,
         bio=(raw.get("bio") or "").strip(),
-        **place,
     )
+    # The shared rules, for what parsed; each reported once, at its column.
+    rule_problems = [
+        (PROFILE_COLUMNS.get(p.field or "", p.field), p) for p in profiles.check_profile(row.profile_data())
+    ]
+    if expires is not None and license_state in STATES and number:
+        rule_problems += [
+            (LICENSE_COLUMNS.get(p.field or "", p.field), p)
+            for p in profiles.check_license(row.license_data(), require_future=False)
+        ]
+    for rule_column, problem in rule_problems:
+        column = rule_column or "row"
+        if column.startswith("price") and "price" in flagged:
+            continue
+        if column not in flagged and not (column == "postal_code" and "latitude/longitude" in flagged):
+            flag(column, str(problem))
+    if not problems:
+        _place(row, geocoder, flag)
+    if problems:
+        raise RowError("; ".join(problems))
+    return row
 
 
-def _place(raw, get, problems: list[str], geocoder) -> dict:
-    """Address fields and coordinates, geocoded when the row gives none."""
-    address, city, state, postal = get("address"), get("city"), get("state").upper(), get("postal_code")
-    if state and state not in STATES:
-        problems.append(f"state: {state!r} is not a two-letter US state code")
-    zip_place = None
-    if postal:
-        zip_place = lookup_zip(postal)
-        if zip_place is None:
-            problems.append(f"postal_code: {postal!r} is not a known US ZIP code")
+def _place(row: TherapistRow, geocoder, flag) -> None:
+    """Coordinates and the address parts, resolved as the profile editor resolves them."""
     try:
-        lat = _float(raw.get("latitude"), "latitude", -90, 90)
-        lon = _float(raw.get("longitude"), "longitude", -180, 180)
-    except RowError as exc:
-        problems.append(str(exc))
-        return {}
-    if (lat is None) != (lon is None):
-        problems.append("latitude/longitude: give both or neither")
-        return {}
-    if lat is None:
-        if zip_place is not None:
-            lat, lon = zip_place.latitude, zip_place.longitude
-        elif not postal:
-            query = ", ".join(p for p in (address, city, state) if p)
-            if not query:
-                problems.append(
-                    "location: give a postal_code, an address with city and state, or latitude and longitude"
-                )
-                return {}
-            try:
-                found = geocoder.geocode(query)
-            except PlaceNotFound as exc:
-                problems.append(f"address: {exc}")
-                return {}
-            lat, lon = found.latitude, found.longitude
-        else:
-            return {}
-    return {
-        "address": address,
-        "city": city or (zip_place.city if zip_place else ""),
-        "state": state or (zip_place.state if zip_place else ""),
-        "postal_code": zip_place.zip_code if zip_place else postal,
-        "latitude": lat,
-        "longitude": lon,
-        "timezone": zip_place.timezone if zip_place else None,
-    }
+        where = profiles.place(row.profile_data(), geocoder)
+    except ServiceError as exc:
+        column = {"city": "address"}.get(exc.field or "", exc.field or "location")
+        prefix = "" if column != "postal_code" else f"{row.postal_code[:20]!r} is not a known US ZIP code: "
+        flag(column, prefix + str(exc))
+        return
+    row.latitude, row.longitude, row.timezone = where.latitude, where.longitude, where.timezone
+    row.city, row.state, row.postal_code, row.label = where.city, where.state, where.postal_code, where.label
 
 
 def read_rows(text: str, geocoder) -> tuple[list[TherapistRow], list[tuple[int, str]]]:
+    csv.field_size_limit(MAX_FIELD_BYTES)
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        return [], [(1, f"header: not readable as CSV ({exc})")]
     reader.fieldnames = header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = [c for c in header if c and c not in COLUMNS]
@@ -292,16 +330,23 @@ def read_rows(text: str, geocoder) -> tuple[list[TherapistRow], list[tuple[int, 
         if missing:
             parts.append("missing columns: " + ", ".join(missing))
         if unknown:
-            parts.append("unknown columns: " + ", ".join(unknown))
+            parts.append("unknown columns: " + ", ".join(u[:40] for u in unknown[:10]))
         return [], [(1, "header: " + "; ".join(parts) + ". Expected: " + ", ".join(COLUMNS))]
 
     rows, errors = [], []
     seen_license: dict[tuple[str, str], int] = {}
     seen_email: dict[str, int] = {}
     start = reader.line_num + 1
-    for raw in reader:
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append((start, f"not readable as CSV ({exc}); a field may be over {MAX_FIELD_BYTES // 1024} KiB"))
+            break  # the reader cannot find the next row reliably after this
         line, start = start, reader.line_num + 1
-        if not any((v or "").strip() for k, v in raw.items() if k):
+        if not any((v or "").strip() for k, v in raw.items() if k and isinstance(v, str)):
             continue
         if None in raw:
             errors.append((line, f"row has {len(header) + len(raw[None])} fields; the header has {len(header)}"))
@@ -348,13 +393,23 @@ def import_therapists(text: str, geocoder, *, verified: bool = False, on: date |
 
 
 def _conflicts(rows: list[TherapistRow]) -> list[tuple[int, str]]:
-    """Emails already held by a different therapist (or a non-therapist account)."""
+    """Emails already held by another account, and claimed accounts whose email a row would change."""
     errors = []
     for row in rows:
+        lic = profiles.find_license(row.license_state, row.license_number)
+        owner = lic.therapist.user if lic is not None else None
+        if owner is not None and owner.email != row.email and owner.password_hash is not None:
+            errors.append(
+                (
+                    row.line,
+                    f"license {row.license_state} {row.license_number} belongs to an account its therapist has "
+                    f"claimed; an import never changes that account's email ({row.email} given)",
+                )
+            )
+            continue
         user = db.session.scalar(select(User).filter_by(email=row.email))
         if user is None:
             continue
-        lic = _find_license(row)
         if user.role != Role.THERAPIST:
             errors.append((row.line, f"email {row.email} belongs to an existing {user.role.value} account"))
         elif lic is not None and lic.therapist.user_id != user.id:
@@ -362,78 +417,36 @@ def _conflicts(rows: list[TherapistRow]) -> list[tuple[int, str]]:
     return errors
 
 
-def _find_license(row: TherapistRow) -> License | None:
-    return db.session.scalar(select(License).filter_by(state=row.license_state, number=row.license_number))
-
-
 def save_row(row: TherapistRow, *, verified: bool, now: datetime) -> tuple[TherapistProfile, bool]:
-    """Create or update the therapist for `row`; the profile, and True when created."""
-    lic = _find_license(row)
+    """Create or update the therapist for `row` (no commit); the profile, and True when created."""
+    lic = profiles.find_license(row.license_state, row.license_number)
     created = lic is None
-    if created:
+    if lic is None:
         user = db.session.scalar(select(User).filter_by(email=row.email))
-        profile = user.therapist if user is not None else None
         if user is None:
             user = User(email=row.email, role=Role.THERAPIST, name=row.name)
             db.session.add(user)
-        if profile is None:
-            profile = TherapistProfile(user=user, name=row.name, latitude=row.latitude, longitude=row.longitude)
-            db.session.add(profile)
-        lic = License(
-            therapist=profile,
-            state=row.license_state,
-            number=row.license_number,
-            expires_on=row.license_expires,
-            submitted_at=now,
-        )
-        db.session.add(lic)
-    profile = lic.therapist
-    profile.user.email, profile.user.name = row.email, row.name
-    for attr in (
-        "name",
-        "address",
-        "city",
-        "state",
-        "postal_code",
-        "latitude",
-        "longitude",
-        "timezone",
-        "gender",
-        "hsa_fsa",
-        "accepting_new_clients",
-        "mobile_radius_miles",
-        "bio",
-    ):
-        setattr(profile, attr, getattr(row, attr))
-    profile.languages = summary.languages_text(row.languages)
-    if row.years_experience is not None:
-        profile.years_experience = row.years_experience
-    if lic.expires_on != row.license_expires:
-        lic.expires_on = row.license_expires
-        lic.status = CredentialStatus.PENDING  # a changed expiry must be checked again
-        lic.verified_at = lic.verified_by_id = lic.verified_via = None
+        profile = user.therapist or profiles.new_profile(user, row.name)
+    else:
+        profile = lic.therapist
+    profile.user.email = row.email
+    years = row.years_experience if row.years_experience is not None else profile.years_experience
+    data = row.profile_data()
+    profiles.apply_profile(profile, replace(data, years_experience=years), row.place())
+    change = profiles.apply_license(profile, row.license_data(), lic)
     if verified:
-        mark_verified(lic, now)
-    have_techniques = {t.technique: t for t in profile.techniques}
-    profile.techniques = [have_techniques.get(t) or TherapistTechnique(technique=t) for t in row.techniques]
-    have_prices = {p.minutes: p for p in profile.prices}
-    profile.prices = [have_prices.get(m) or SessionPrice(minutes=m) for m in sorted(row.prices)]
-    for price in profile.prices:
-        price.amount = row.prices[price.minutes]
-    kept = {c.slug: c for c in profile.certifications}
-    profile.certifications = [
-        kept.get(slug) or Certification(slug=slug, submitted_at=now) for slug in row.certifications
-    ]
+        _verify(change.license, now)
+    kept = {c.slug for c in profile.certifications}
+    for slug in row.certifications:
+        if slug not in kept:
+            profiles.apply_certification(profile, profiles.CertificationData(slug)).submitted_at = now
+    profile.certifications = [c for c in profile.certifications if c.slug in row.certifications]
     if verified:
         for cert in profile.certifications:
-            mark_verified(cert, now)
+            _verify(cert, now)
     return profile, created
 
 
-def mark_verified(credential, now: datetime) -> None:
+def _verify(credential, now: datetime) -> None:
     if credential.status != CredentialStatus.VERIFIED:
-        credential.status = CredentialStatus.VERIFIED
-        credential.verified_at = now
-        credential.verified_by_id = None
-        credential.verified_via = IMPORT_VIA
-        credential.rejection_reason = None
+        credential.verify(via=IMPORT_VIA, at=now)

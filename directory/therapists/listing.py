@@ -22,6 +22,7 @@ from ..models import (
     SessionPrice,
     TherapistProfile,
     TherapistTechnique,
+    listed_until_of,
 )
 
 _CHILDREN = (License, Certification, TherapistTechnique, SessionPrice)
@@ -30,11 +31,10 @@ _CHILDREN = (License, Certification, TherapistTechnique, SessionPrice)
 def summarise(profile: TherapistProfile, removed=frozenset()) -> dict:
     """The summary columns for `profile`, ignoring objects in `removed`."""
     live = lambda items: [i for i in items if i not in removed]
-    verified_expiries = [lic.expires_on for lic in live(profile.licenses) if lic.status == CredentialStatus.VERIFIED]
     certs = [(c.slug, c.expires_on) for c in live(profile.certifications) if c.status == CredentialStatus.VERIFIED]
     prices = [(p.minutes, Decimal(p.amount)) for p in live(profile.prices) if p.amount is not None]
     return {
-        "listed_until": max(verified_expiries) if verified_expiries and profile.suspended_at is None else None,
+        "listed_until": listed_until_of(live(profile.licenses), profile.suspended_at),
         "search_techniques": summary.techniques_text(t.technique for t in live(profile.techniques)),
         "search_certifications": summary.certifications_text(certs),
         "search_prices": summary.prices_text(prices),
@@ -63,7 +63,12 @@ def _touched_profiles(session: Session):
     return profiles.values(), removed
 
 
-@event.listens_for(Session, "before_flush")
+def install(session) -> None:
+    """Keep the summary on every flush of this session (create_app passes db.session)."""
+    if not event.contains(session, "before_flush", _keep_listing_summary):
+        event.listen(session, "before_flush", _keep_listing_summary)
+
+
 def _keep_listing_summary(session: Session, flush_context, instances) -> None:
     profiles, removed = _touched_profiles(session)
     for profile in profiles:

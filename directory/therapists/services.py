@@ -8,9 +8,9 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..matching.vocabulary import STATES, TECHNIQUES
 from ..models import Certification, License, TherapistProfile, TherapistTechnique
-from ..validation import FieldError
+from ..service_errors import ServiceError
+from ..vocabulary import STATES, TECHNIQUES
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,9 @@ class ListingFilters:
         state = (args.get("state") or "").strip().upper()
         technique = (args.get("technique") or "").strip().lower()
         if state and state not in STATES:
-            raise FieldError("state", "State must be a two-letter US state code such as IL or NY.")
+            raise ServiceError("State must be a two-letter US state code such as IL or NY.", field="state")
         if technique and technique not in TECHNIQUES:
-            raise FieldError("technique", "Technique must be one of: " + ", ".join(TECHNIQUES) + ".")
+            raise ServiceError("Technique must be one of: " + ", ".join(TECHNIQUES) + ".", field="technique")
         return cls(city, state, technique)
 
 

@@ -1,5 +1,5 @@
 from flask import Blueprint
 
-bp = Blueprint("accounts", __name__)
+bp = Blueprint("reviews", __name__)
 
 from . import views  # noqa: E402,F401

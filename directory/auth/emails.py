@@ -6,7 +6,7 @@ from . import tokens
 
 
 def send_confirmation(user) -> None:
-    link = url_for("accounts.confirm", token=tokens.make_confirm_token(user), _external=True)
+    link = url_for("auth.confirm", token=tokens.make_confirm_token(user), _external=True)
     current_app.extensions["mailer"].send(
         user.email,
         "Confirm your email for TrueTouch Directory",
@@ -16,7 +16,7 @@ def send_confirmation(user) -> None:
 
 
 def send_password_reset(user) -> None:
-    link = url_for("accounts.reset_password", token=tokens.make_reset_token(user), _external=True)
+    link = url_for("auth.reset_password", token=tokens.make_reset_token(user), _external=True)
     current_app.extensions["mailer"].send(
         user.email,
         "Reset your TrueTouch Directory password",

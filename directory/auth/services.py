@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from .. import audit
 from ..extensions import db
-from ..models import Role, TherapistProfile, User, utcnow
+from ..models import Booking, Review, Role, User, utcnow
+from ..service_errors import Conflict, Forbidden, ServiceError
+from ..therapists.profiles import new_profile
 from . import tokens
 from .passwords import hash_password, verify_password
-
-
-class AccountError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def normalise_email(email: str) -> str:
@@ -27,14 +24,14 @@ def find_user(email: str) -> User | None:
 def register(name: str, email: str, password: str, role: Role = Role.THERAPIST) -> User:
     """A client or therapist account (a therapist gets an empty profile); one transaction."""
     if role not in (Role.CLIENT, Role.THERAPIST):
-        raise AccountError("Accounts are for clients or therapists.")
+        raise Forbidden("Accounts are for clients or therapists.")
     email = normalise_email(email)
     if find_user(email) is not None:
-        raise AccountError("An account with this email already exists. Sign in, or reset your password.", field="email")
+        raise Conflict("An account with this email already exists. Sign in, or reset your password.", field="email")
     user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
-    if role == Role.THERAPIST:
-        user.therapist = TherapistProfile(name=name.strip())
     db.session.add(user)
+    if role == Role.THERAPIST:
+        new_profile(user, name)
     db.session.commit()
     return user
 
@@ -42,18 +39,14 @@ def register(name: str, email: str, password: str, role: Role = Role.THERAPIST) 
 def delete_client_account(user: User, password: str) -> None:
     """Remove the account: intakes deleted, upcoming bookings cancelled (their
     time freed), reviews kept without the name. One transaction."""
-    from ..models import Booking, BookingStatus, Review
-
     if user.role != Role.CLIENT:
-        raise AccountError("Only client accounts can be deleted here; therapists, please contact us.")
+        raise Forbidden("Only client accounts can be deleted here; therapists, please contact us.")
     if not verify_password(user.password_hash, password):
-        raise AccountError("That password is not right.", field="password")
+        raise ServiceError("That password is not right.", field="password")
     try:
         for booking in db.session.scalars(select(Booking).where(Booking.client_id == user.id)):
             if booking.holds_time:
-                booking.status, booking.cancelled_by = BookingStatus.CANCELLED, "client"
-                booking.cancel_reason = "The client deleted their account."
-                booking.slots = []
+                booking.cancel(by="client", reason="The client deleted their account.")
             booking.intake = None
         for review in db.session.scalars(select(Review).where(Review.client_id == user.id)):
             review.client_id, review.author_name = None, "Former client"
@@ -69,7 +62,10 @@ def authenticate(email: str, password: str) -> User | None:
     user = find_user(email)
     if not verify_password(user.password_hash if user else None, password):
         return None
+    assert user is not None
     user.last_login_at = utcnow()
+    if user.is_admin:
+        audit.record(user, "admin_login", "user", user.id, subject_label=user.email)
     db.session.commit()
     return user
 

@@ -7,23 +7,23 @@ from sqlalchemy import func, select
 from .. import audit
 from ..extensions import db
 from ..models import Booking, BookingStatus, Review, TherapistProfile, User, utcnow
-from .services import BookingError
+from ..service_errors import Conflict, Forbidden, ServiceError
 
 MAX_TEXT = 2000
 
 
 def add_review(client: User, booking: Booking, rating: int, text: str) -> Review:
     if booking.client_id != client.id:
-        raise BookingError("You can only review your own visits.")
+        raise Forbidden("You can only review your own visits.")
     if booking.status != BookingStatus.COMPLETED:
-        raise BookingError("You can review a visit once it is completed.")
+        raise ServiceError("You can review a visit once it is completed.")
     if booking.review is not None:
-        raise BookingError("You already reviewed this visit.")
+        raise Conflict("You already reviewed this visit.")
     if not 1 <= int(rating) <= 5:
-        raise BookingError("Choose 1 to 5 stars.", field="rating")
+        raise ServiceError("Choose 1 to 5 stars.", field="rating")
     text = (text or "").strip()
     if not text or len(text) > MAX_TEXT:
-        raise BookingError(f"Write between 1 and {MAX_TEXT} characters.", field="text")
+        raise ServiceError(f"Write between 1 and {MAX_TEXT} characters.", field="text")
     review = Review(
         booking=booking,
         therapist_id=booking.therapist_id,
@@ -46,12 +46,12 @@ def _first_name(user: User) -> str:
 
 def reply(profile: TherapistProfile, review: Review, text: str) -> Review:
     if review.therapist_id != profile.id:
-        raise BookingError("You can only reply to reviews of your own visits.")
+        raise Forbidden("You can only reply to reviews of your own visits.")
     if review.reply:
-        raise BookingError("You already replied to this review.")
+        raise Conflict("You already replied to this review.")
     text = (text or "").strip()
     if not text or len(text) > MAX_TEXT:
-        raise BookingError(f"Write between 1 and {MAX_TEXT} characters.", field="text")
+        raise ServiceError(f"Write between 1 and {MAX_TEXT} characters.", field="text")
     review.reply, review.replied_at = text, utcnow()
     db.session.commit()
     return review
@@ -60,12 +60,12 @@ def reply(profile: TherapistProfile, review: Review, text: str) -> Review:
 def hide(admin: User, review: Review, reason: str) -> Review:
     reason = (reason or "").strip()
     if not reason:
-        raise BookingError("Give the reason for hiding the review.", field="reason")
+        raise ServiceError("Give the reason for hiding the review.", field="reason")
     if review.hidden_at is not None:
-        raise BookingError("This review is already hidden.")
+        raise Conflict("This review is already hidden.")
     before = {"hidden_at": None, "hidden_reason": None}
     review.hidden_at, review.hidden_reason = utcnow(), reason
-    refresh_rating(db.session.get(TherapistProfile, review.therapist_id))
+    refresh_rating(db.session.get_one(TherapistProfile, review.therapist_id))
     audit.record(
         admin,
         "review_hidden",
@@ -91,8 +91,10 @@ def refresh_rating(profile: TherapistProfile) -> None:
 
 
 def visible_reviews(profile: TherapistProfile) -> list[Review]:
-    return db.session.scalars(
-        select(Review)
-        .where(Review.therapist_id == profile.id, Review.hidden_at.is_(None))
-        .order_by(Review.created_at.desc())
-    ).all()
+    return list(
+        db.session.scalars(
+            select(Review)
+            .where(Review.therapist_id == profile.id, Review.hidden_at.is_(None))
+            .order_by(Review.created_at.desc())
+        )
+    )

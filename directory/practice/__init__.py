@@ -1,5 +1,5 @@
 from flask import Blueprint
 
-bp = Blueprint("account", __name__)
+bp = Blueprint("practice", __name__)
 
 from . import views  # noqa: E402,F401

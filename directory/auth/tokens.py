@@ -12,12 +12,14 @@ import hashlib
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from ..service_errors import ServiceError
+
 CONFIRM_MAX_AGE = 48 * 3600
 RESET_MAX_AGE = 3600
 
 
-class TokenError(ValueError):
-    pass
+class TokenError(ServiceError):
+    """A link that is expired, forged or already used."""
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

@@ -54,3 +54,7 @@ class ResetPasswordForm(FlaskForm):
 
 class ResendConfirmationForm(FlaskForm):
     pass
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])

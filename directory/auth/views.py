@@ -1,26 +1,23 @@
 """/auth/...: register, sign in and out, confirm email, reset password."""
 
-from urllib.parse import urlsplit
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..bookings.forms import DeleteAccountForm
+from ..errors import show_on_form
 from ..extensions import limiter
 from ..models import Role
+from ..service_errors import ServiceError
 from . import bp, emails, services
-from .forms import ForgotPasswordForm, LoginForm, RegisterForm, ResendConfirmationForm, ResetPasswordForm
+from .decorators import safe_next
+from .forms import (
+    DeleteAccountForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResendConfirmationForm,
+    ResetPasswordForm,
+)
 from .tokens import TokenError
-
-
-def safe_next(target: str | None) -> str | None:
-    """`next` only ever leads to a page of this site."""
-    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _email_key() -> str:
@@ -30,7 +27,7 @@ def _email_key() -> str:
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def register():
-    return _register(Role.THERAPIST, "account.dashboard")
+    return _register(Role.THERAPIST, "practice.dashboard")
 
 
 @bp.route("/register/client", methods=["GET", "POST"])
@@ -43,19 +40,19 @@ def _register(role: Role, landing: str):
     """One sign-up for both kinds of account; a therapist also gets an empty profile."""
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_url or url_for("account.dashboard"))
+        return redirect(next_url or url_for("practice.dashboard"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
             user = services.register(form.name.data, form.email.data, form.password.data, role)
-        except services.AccountError as exc:
-            getattr(form, exc.field).errors.append(str(exc))
+        except ServiceError as exc:
+            show_on_form(form, exc)
         else:
             emails.send_confirmation(user)
             login_user(user)
             flash(f"Welcome! We sent a confirmation link to {user.email}.", "success")
             return redirect(next_url or url_for(landing))
-    page = render_template("accounts/register.html", form=form, role=role.value, next_url=next_url)
+    page = render_template("auth/register.html", form=form, role=role.value, next_url=next_url)
     return page, 400 if form.errors else 200
 
 
@@ -66,15 +63,15 @@ def delete_account():
     if form.validate_on_submit():
         try:
             services.delete_client_account(current_user._get_current_object(), form.password.data)
-        except services.AccountError as exc:
-            (getattr(form, exc.field).errors if exc.field else form.password.errors).append(str(exc))
+        except ServiceError as exc:
+            show_on_form(form, exc, default_field="password")
         else:
             logout_user()
             flash(
                 "Your account is deleted. Your health details are gone; your reviews stay without your name.", "success"
             )
             return redirect(url_for("public.home"))
-    return render_template("accounts/delete.html", form=form), 400 if form.errors else 200
+    return render_template("auth/delete.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -84,18 +81,14 @@ def login():
     form = LoginForm()
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_url or url_for("account.dashboard"))
+        return redirect(next_url or url_for("practice.dashboard"))
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user)
-            if user.is_admin:
-                from ..admin.services import record_admin_login
-
-                record_admin_login(user)
-            return redirect(next_url or url_for("account.dashboard"))
+            return redirect(next_url or url_for("practice.dashboard"))
         form.password.errors.append("That email and password do not match an account.")
-    return render_template("accounts/login.html", form=form, next_url=next_url), 400 if form.errors else 200
+    return render_template("auth/login.html", form=form, next_url=next_url), 400 if form.errors else 200
 
 
 @bp.post("/logout")
@@ -110,9 +103,9 @@ def confirm(token: str):
     try:
         user = services.confirm_email(token)
     except TokenError as exc:
-        return render_template("accounts/token_problem.html", message=str(exc), resend=True), 400
+        return render_template("auth/token_problem.html", message=str(exc), resend=True), 400
     flash(f"Thank you: {user.email} is confirmed.", "success")
-    return redirect(url_for("account.dashboard") if current_user.is_authenticated else url_for("accounts.login"))
+    return redirect(url_for("practice.dashboard") if current_user.is_authenticated else url_for("auth.login"))
 
 
 @bp.post("/confirm/resend")
@@ -122,7 +115,7 @@ def resend_confirmation():
     if ResendConfirmationForm().validate_on_submit() and current_user.email_confirmed_at is None:
         emails.send_confirmation(current_user)
         flash(f"We sent a new confirmation link to {current_user.email}.", "success")
-    return redirect(url_for("account.dashboard"))
+    return redirect(url_for("practice.dashboard"))
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
@@ -136,8 +129,8 @@ def forgot_password():
             emails.send_password_reset(user)
         # The same answer whether or not the account exists.
         flash("If an account uses that email, a reset link is on its way. It works for one hour.", "success")
-        return redirect(url_for("accounts.login"))
-    return render_template("accounts/forgot.html", form=form), 400 if form.errors else 200
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -146,14 +139,14 @@ def reset_password(token: str):
     try:
         user = services.user_for_reset(token)
     except TokenError as exc:
-        return render_template("accounts/token_problem.html", message=str(exc), resend=False), 400
+        return render_template("auth/token_problem.html", message=str(exc), resend=False), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
         services.reset_password(token, form.password.data)
         logout_user()
         flash("Your password is changed. Sign in with the new one.", "success")
-        return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset.html", form=form, email=user.email), 400 if form.errors else 200
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, email=user.email), 400 if form.errors else 200
 
 
 @bp.get("/dev/outbox")
@@ -164,4 +157,4 @@ def dev_outbox():
         abort(404)
     if not current_user.is_admin:
         abort(403)
-    return render_template("accounts/outbox.html", messages=current_app.extensions["mailer"].outbox()[:50])
+    return render_template("auth/outbox.html", messages=current_app.extensions["mailer"].outbox()[:50])

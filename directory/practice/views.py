@@ -1,29 +1,19 @@
 """/account/...: a therapist's dashboard, profile, photo, credentials and documents."""
 
-from functools import wraps
 from types import SimpleNamespace
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from .. import stats, uploads
+from ..auth.decorators import therapist_required
+from ..errors import show_on_form
 from ..models import CredentialStatus
+from ..reviews.services import visible_reviews
+from ..service_errors import ServiceError
+from ..therapists import profiles
 from . import bp, services
 from .forms import CertificationForm, ConfirmForm, LicenseForm, PhotoForm, ProfileForm
-
-
-def therapist_required(view):
-    """Signed-in therapists only: others signed in get 403, anonymous users the login page."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.is_therapist:
-            abort(403)
-        services.ensure_profile(current_user)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _profile():
@@ -39,11 +29,11 @@ def dashboard():
         return redirect(url_for("bookings.mine"))
     if not current_user.is_therapist:
         abort(403)
-    profile = services.ensure_profile(current_user)
+    profile = profiles.ensure_profile(current_user)
     percent, steps = services.completeness(profile)
     next_step = next((s for s in steps if not s.done), None)
     return render_template(
-        "account/dashboard.html",
+        "practice/dashboard.html",
         t=profile,
         percent=percent,
         steps=steps,
@@ -62,17 +52,16 @@ def profile():
     status = 200
     if form.validate_on_submit():
         try:
-            services.update_profile(t, form, current_app.extensions["geocoder"])
-        except services.ProfileError as exc:
-            getattr(form, exc.field).errors.append(str(exc))
-            status = 400
+            profiles.update_profile(t, form.data_for_service(), current_app.extensions["geocoder"])
+        except ServiceError as exc:
+            status = show_on_form(form, exc)
         else:
             flash(f"Profile saved. We placed you at {t.location_label}.", "success")
-            return redirect(url_for("account.profile"))
+            return redirect(url_for("practice.profile"))
     elif request.method == "POST":
         status = 400
     return render_template(
-        "account/profile.html", form=form, t=t, photo_form=PhotoForm(), remove_form=ConfirmForm()
+        "practice/profile.html", form=form, t=t, photo_form=PhotoForm(), remove_form=ConfirmForm()
     ), status
 
 
@@ -105,19 +94,16 @@ def photo():
     t = _profile()
     photo_form = PhotoForm()
     if photo_form.validate_on_submit():
-        storage = photo_form.photo.data
         try:
-            if not storage or not getattr(storage, "filename", ""):
-                raise uploads.UploadError("Choose a photo to upload.")
-            services.set_photo(t, storage)
-        except uploads.UploadError as exc:
-            photo_form.photo.errors = [str(exc)]
+            profiles.set_photo(t, profiles.Upload.of(photo_form.photo.data))
+        except ServiceError as exc:
+            show_on_form(photo_form, exc, default_field="photo")
         else:
             flash("Photo saved.", "success")
-            return redirect(url_for("account.profile"))
+            return redirect(url_for("practice.profile"))
     form = ProfileForm(formdata=None, obj=_form_data(t))
     return render_template(
-        "account/profile.html", form=form, t=t, photo_form=photo_form, remove_form=ConfirmForm()
+        "practice/profile.html", form=form, t=t, photo_form=photo_form, remove_form=ConfirmForm()
     ), 400
 
 
@@ -125,9 +111,9 @@ def photo():
 @therapist_required
 def remove_photo():
     if ConfirmForm().validate_on_submit():
-        services.remove_photo(_profile())
+        profiles.remove_photo(_profile())
         flash("Photo removed.", "success")
-    return redirect(url_for("account.profile"))
+    return redirect(url_for("practice.profile"))
 
 
 @bp.get("/credentials")
@@ -151,7 +137,7 @@ def _credentials_page(license_form, cert_form, edit_forms, status=200):
             )
             edit_forms[lic.id] = form
     return render_template(
-        "account/credentials.html",
+        "practice/credentials.html",
         t=t,
         license_form=license_form,
         cert_form=cert_form,
@@ -178,18 +164,20 @@ def change_license(license_id: int):
 def _save_license(form, license):
     if current_user.email_confirmed_at is None:
         flash("Confirm your email address before you submit credentials.", "error")
-        return redirect(url_for("account.dashboard"))
+        return redirect(url_for("practice.dashboard"))
     if form.validate_on_submit():
         try:
-            change = services.save_license(_profile(), form, license)
-        except services.ProfileError as exc:
-            getattr(form, exc.field).errors.append(str(exc))
+            change = profiles.save_license(
+                _profile(), form.data_for_service(), license, upload=profiles.Upload.of(form.document.data)
+            )
+        except ServiceError as exc:
+            show_on_form(form, exc)
         else:
             message = "License submitted. An administrator will check it; you will get an email."
             if change.returned_to_pending:
                 message = "License changed. Your verified badge is removed until an administrator checks it again."
             flash(message, "success")
-            return redirect(url_for("account.credentials"))
+            return redirect(url_for("practice.credentials"))
     edit_forms = {license.id: form} if license else {}
     new_form = form if license is None else LicenseForm(prefix="new", formdata=None)
     return _credentials_page(new_form, CertificationForm(prefix="cert", formdata=None), edit_forms, 400)
@@ -201,15 +189,17 @@ def add_certification():
     form = CertificationForm(prefix="cert")
     if current_user.email_confirmed_at is None:
         flash("Confirm your email address before you submit credentials.", "error")
-        return redirect(url_for("account.dashboard"))
+        return redirect(url_for("practice.dashboard"))
     if form.validate_on_submit():
         try:
-            services.save_certification(_profile(), form)
-        except services.ProfileError as exc:
-            getattr(form, exc.field).errors.append(str(exc))
+            profiles.save_certification(
+                _profile(), form.data_for_service(), upload=profiles.Upload.of(form.document.data)
+            )
+        except ServiceError as exc:
+            show_on_form(form, exc)
         else:
             flash("Certification submitted for checking.", "success")
-            return redirect(url_for("account.credentials"))
+            return redirect(url_for("practice.credentials"))
     return _credentials_page(LicenseForm(prefix="new", formdata=None), form, {}, 400)
 
 
@@ -243,8 +233,6 @@ def document(document_id: int):
 @bp.get("/preview")
 @therapist_required
 def preview():
-    from ..bookings.reviews import visible_reviews
-
     return render_template(
         "public/therapist.html", t=_profile(), preview=True, reviews=visible_reviews(_profile()), next_free=None
     )
