@@ -152,3 +152,22 @@ def test_make_geocoder_by_setting():
     assert isinstance(online, CachingGeocoder) and online.provider == "nominatim"
     with pytest.raises(ValueError, match="not a geopy geocoder"):
         make_geocoder("no-such-service")
+
+
+def test_three_identical_searches_through_an_online_geocoder_call_it_once(app, ctx, client):
+    """The search path commits nothing, so the cache must keep its own rows."""
+    from directory.extensions import db
+    from directory.models import GeocodeCacheEntry
+
+    fake = FakeOnlineGeocoder()
+    original = app.extensions["geocoder"]
+    app.extensions["geocoder"] = CachingGeocoder("fake", fake)
+    try:
+        for _ in range(3):
+            response = client.get("/api/v1/search", query_string={"location": "1 Test Plaza, Springfield IL"})
+            assert response.status_code == 200, response.get_json()
+            db.session.rollback()  # nothing the request left behind may be what keeps the row
+    finally:
+        app.extensions["geocoder"] = original
+    assert fake.calls == 1
+    assert db.session.query(GeocodeCacheEntry).count() == 1
