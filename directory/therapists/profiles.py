@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -351,15 +352,22 @@ def save_license(
     if license is None and upload is None:
         raise ServiceError("Attach a scan or photo of the license.", field="document")
     document = _document_or_field_error(profile, upload)
-    try:
+    with _committed(document):
         change = apply_license(profile, data, license, document=document)
+    return change
+
+
+@contextmanager
+def _committed(document: Document | None):
+    """Commit what the block wrote; if anything fails, roll back and remove the stored file."""
+    try:
+        yield
         db.session.commit()
     except Exception:
         db.session.rollback()
         if document is not None:
             uploads.remove("documents", document.stored_name)
         raise
-    return change
 
 
 def _document_or_field_error(profile: TherapistProfile, upload: Upload | None) -> Document | None:
@@ -391,14 +399,8 @@ def save_certification(profile: TherapistProfile, data: CertificationData, *, up
     if upload is None:
         raise ServiceError("Attach the certificate.", field="document")
     document = _document_or_field_error(profile, upload)
-    try:
+    with _committed(document):
         cert = apply_certification(profile, data)
         cert.document = document
         cert.submit()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        if document is not None:
-            uploads.remove("documents", document.stored_name)
-        raise
     return cert
