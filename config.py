@@ -79,7 +79,6 @@ class TestingConfig(Config):
     REDIS_URL = None  # jobs run in-process; the tests that use Redis say so
     PUBLIC_URL = "http://localhost"
     TRUSTED_HOSTS = ["localhost", "127.0.0.1"]
-    STATS_FLUSH_SECONDS = 0  # write profile counts after every response
 
 
 class ProductionConfig(Config):
