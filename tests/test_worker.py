@@ -28,7 +28,7 @@ from directory.extensions import db
 from directory.mail import plain_text
 from directory.models import Role, User, utcnow
 
-from .conftest import PASSWORD, IsolatedClient, login, post_form
+from .conftest import PASSWORD, REDIS_TEST_URL, IsolatedClient, login, post_form
 from .factories import Factory
 
 DELIVERY_TIMEOUT = 60  # seconds: a worker start and a retry take a few
@@ -64,7 +64,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def queue_setup(tmp_path_factory):
     """SMTP server, app and worker, shared by this module's tests; the worker always ends."""
-    redis_url = f"redis://127.0.0.1:6379/{int(os.environ.get('TEST_REDIS_DB', '12'))}"
+    redis_url = REDIS_TEST_URL
     try:
         redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
     except redis.RedisError as exc:
