@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export FLASK_APP := wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test lint test-sqlite test-postgres bench clean
+.PHONY: install run worker test lint test-sqlite test-postgres bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -22,6 +22,12 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed --if-empty
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# The job queue's worker, with Celery beat inside it (licenses daily, profile counts every minute).
+# Needs REDIS_URL, the same as the web process's; without REDIS_URL, `make run` does the jobs itself.
+worker: install
+	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0 make worker" >&2; exit 2; }
+	$(BIN)/celery -A worker:celery worker --beat --loglevel=INFO
 
 # ruff (lint and format), mypy on the package, and the import contract (rooms import only downward).
 lint: install

@@ -6,10 +6,16 @@ something guessable.
 """
 
 import os
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
     """A required setting is missing or invalid."""
+
+
+def hosts_from(value: str | None) -> list[str]:
+    """TRUSTED_HOSTS is a comma-separated list of host names (a leading dot allows subdomains)."""
+    return [h.strip() for h in (value or "").split(",") if h.strip()]
 
 
 class Config:
@@ -25,9 +31,16 @@ class Config:
     # names a geopy geocoder class (e.g. "nominatim"), used online and cached.
     GEOCODER = os.environ.get("GEOCODER", "gazetteer")
     GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "therapist-directory")
+    # Broker and result store of the job queue, the profile counters and the rate limits. Without
+    # it, jobs run in this process after the response and counts are written once per request.
     REDIS_URL = os.environ.get("REDIS_URL")
-    # Where links in emails sent from commands (no request) point to.
-    PUBLIC_URL = os.environ.get("PUBLIC_URL")
+    JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "directory")
+    # The site's address: every absolute link in mail is built on it, never on a request's Host.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # Requests naming any other host are refused (400). Development: this machine's names.
+    TRUSTED_HOSTS = hosts_from(os.environ.get("TRUSTED_HOSTS")) or sorted(
+        {"localhost", "127.0.0.1", urlsplit(PUBLIC_URL).hostname or "localhost"}
+    )
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
@@ -63,7 +76,9 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = None  # tests never send real mail
-    STATS_FLUSH_SECONDS = 0  # write profile counts after every response
+    REDIS_URL = None  # jobs run in-process; the tests that use Redis say so
+    PUBLIC_URL = "http://localhost"
+    TRUSTED_HOSTS = ["localhost", "127.0.0.1"]
 
 
 class ProductionConfig(Config):
@@ -74,11 +89,19 @@ class ProductionConfig(Config):
 
     @classmethod
     def init(cls, app):
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "PUBLIC_URL") if not os.environ.get(name)]
         if missing:
             raise ConfigError("Production needs these environment variables set: " + ", ".join(missing))
+        public = urlsplit(os.environ["PUBLIC_URL"])
+        if public.scheme != "https" or not public.hostname:
+            raise ConfigError(
+                f"PUBLIC_URL must be the site's https address (e.g. https://truetouch.example), not {public.geturl()!r}"
+            )
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
+        app.config["PUBLIC_URL"] = os.environ["PUBLIC_URL"]
+        # Only the public address unless the operator names more (e.g. a health-check host).
+        app.config["TRUSTED_HOSTS"] = hosts_from(os.environ.get("TRUSTED_HOSTS")) or [public.hostname]
 
 
 def normalise_database_url(url: str) -> str:

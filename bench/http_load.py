@@ -124,6 +124,8 @@ def main() -> None:
         APP_ENV="production",
         SECRET_KEY="bench-only",
         DATABASE_URL=args.pg_url,
+        PUBLIC_URL="https://truetouch.example",
+        TRUSTED_HOSTS="127.0.0.1",
         BIND=f"127.0.0.1:{port}",
         WEB_CONCURRENCY=str(args.workers),
         ACCESS_LOG="/dev/null",

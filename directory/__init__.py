@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from config import CONFIGS, normalise_database_url
 
-from . import audit
+from . import audit, jobs
 from .admin import bp as admin_bp
 from .api import bp as api_bp
 from .auth import bp as auth_bp
@@ -26,6 +26,7 @@ from .models import User
 from .practice import bp as practice_bp
 from .public import bp as public_bp
 from .reviews import bp as reviews_bp
+from .schedule import BEAT_SCHEDULE
 from .search import bp as search_bp
 from .security import apply_security_headers
 from .templating import register as register_template_helpers
@@ -50,6 +51,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     register_extensions(app)
     register_session_rules()
+    jobs.init_app(app, BEAT_SCHEDULE)
     register_blueprints(app)
     app.after_request(apply_security_headers)
     register_error_handlers(app)
@@ -81,10 +83,11 @@ def load_user(user_id: str) -> User | None:
 
 
 def register_session_rules() -> None:
-    """Rules the application's session keeps on every flush: the listing summary
-    stays true, and the audit log refuses edits and deletes."""
+    """Rules the application's session keeps: the listing summary stays true, the audit
+    log refuses edits and deletes, and jobs wait for the commit of the writes behind them."""
     listing.install(db.session)
     audit.install(db.session)
+    jobs.install(db.session)
 
 
 def tune_sqlite(engine) -> None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import AppGroup
 
-from .admin.emails import expiry_reminder
-from .admin.services import create_admin, expire_and_remind
+from .admin.services import create_admin
 from .extensions import db
+from .schedule import expire_licenses_today
 from .service_errors import ServiceError
 from .therapists.demo import seed_demo, therapist_count
 from .therapists.importer import import_therapists
@@ -100,9 +98,10 @@ def create_admin_command(email: str, password_file, promote: bool) -> None:
 
 @licenses_cli.command("expire")
 def expire_command() -> None:
-    """Mark lapsed licenses expired; send reminders 30 and 7 days before expiry (once each)."""
-    with current_app.test_request_context(base_url=current_app.config.get("PUBLIC_URL") or "http://localhost:5000"):
-        counts = expire_and_remind(date.today(), expiry_reminder)
+    """Mark lapsed licenses expired; send reminders 30 and 7 days before expiry (once each).
+
+    The same job Celery beat runs daily; each reminder leaves right after its commit."""
+    counts = expire_licenses_today()
     click.echo(
         f"{counts['expired']} licenses marked expired; reminders sent: {counts['reminded_30']} at 30 days, "
         f"{counts['reminded_7']} at 7 days."

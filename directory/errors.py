@@ -8,9 +8,9 @@ as the error page or the API's JSON error with the class's status.
 import math
 import time
 
-from flask import flash, jsonify, render_template, request
+from flask import Response, flash, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from .extensions import db, limiter
 from .service_errors import ServiceError
@@ -66,6 +66,11 @@ def register_error_handlers(app):
         return error_response(
             400, "The form expired or was not sent from this site. Go back, reload the page and try again.", code="csrf"
         )
+
+    @app.errorhandler(SecurityError)
+    def unknown_host(exc):
+        # A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page either.
+        return Response("This site does not answer to that host name.\n", 400, mimetype="text/plain")
 
     @app.errorhandler(429)
     def rate_limited(exc):

@@ -1,8 +1,9 @@
 """One mail service: SMTP when MAIL_SERVER is set, otherwise an outbox folder.
 
 In development and tests every message is written to the outbox (instance/outbox
-by default) as an .eml file a developer can open; admins can read it at /dev/outbox
-in development.
+by default) as an .eml file a developer can open; admins can read it at
+/auth/dev/outbox in development. The delivery job (notifications/delivery.py) is the
+one caller of send(): pages and commands queue mail, they never send it.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ class Mailer:
         self.use_tls = app.config.get("MAIL_USE_TLS", True)
         self.outbox_dir = Path(app.config.get("MAIL_OUTBOX") or Path(app.instance_path) / "outbox")
 
-    def send(self, to: str, subject: str, body: str) -> EmailMessage:
+    def send(self, to: str, subject: str, body: str, html: str | None = None) -> EmailMessage:
+        """Deliver now. SMTP errors (OSError and its smtplib subclasses) reach the caller, whose job retries."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
         message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
         message["Message-ID"] = f"<{uuid.uuid4().hex}@truetouch.example>"
         message.set_content(body)
+        if html:
+            message.add_alternative(html, subtype="html")
         if self.server:
             with smtplib.SMTP(self.server, self.port, timeout=20) as smtp:
                 if self.use_tls:
@@ -51,3 +55,9 @@ class Mailer:
             return []
         parser = BytesParser(policy=policy.default)
         return [parser.parsebytes(p.read_bytes()) for p in sorted(self.outbox_dir.glob("*.eml"), reverse=True)]
+
+
+def plain_text(message: EmailMessage) -> str:
+    """The text part of a message, whether or not it carries an HTML alternative."""
+    part = message.get_body(preferencelist=("plain",))
+    return part.get_content() if part is not None else ""

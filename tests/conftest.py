@@ -38,12 +38,15 @@ def is_postgres(app) -> bool:
 
 class IsolatedClient(FlaskClient):
     """Tests hold an app context for their data; each request must still start
-    with its own request state (signed-in user, CSRF token), as on a server."""
+    with its own request state (signed-in user, CSRF token), as on a server.
+    Each response is read to its end and closed, as a server does: the work the
+    app leaves for after the response (mail, counts) has run when open() returns."""
 
     def open(self, *args, **kwargs):
         if has_app_context():  # per-request state (signed-in user, CSRF token) starts afresh
             for name in list(g):
                 g.pop(name)
+        kwargs.setdefault("buffered", True)
         response = super().open(*args, **kwargs)
         # Large test uploads are spooled to a temporary file: close it, as a server would.
         stream = getattr(getattr(response, "request", None), "environ", {}).get("wsgi.input")
@@ -81,10 +84,8 @@ def _clean_tables(request):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
-    from directory import stats
     from directory.extensions import limiter
 
-    stats.discard_pending()
     with app.app_context():
         limiter.reset()
         for message in app.extensions["mailer"].outbox_dir.glob("*.eml"):
@@ -98,6 +99,23 @@ def _clean_tables(request):
             else:
                 for t in tables:
                     conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+# The Redis database the queue and counter tests use (they empty nothing else).
+REDIS_TEST_DB = int(os.environ.get("TEST_REDIS_DB", "12"))
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{REDIS_TEST_DB}"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis database (TEST_REDIS_DB, default 12); the test is skipped, saying why, without one."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"needs Redis at {REDIS_TEST_URL} (set TEST_REDIS_DB for another index): {exc}")
+    return REDIS_TEST_URL
 
 
 @pytest.fixture

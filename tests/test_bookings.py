@@ -321,7 +321,7 @@ def test_intake_never_reaches_the_logs(app, therapist, client_user, caplog, monk
     def fail(*args, **kwargs):
         raise RuntimeError("mail server down")
 
-    monkeypatch.setattr("directory.bookings.emails.requested", fail)
+    monkeypatch.setattr("directory.notifications.booking_requested", fail)
     with caplog.at_level(logging.DEBUG):
         response = book(
             c,

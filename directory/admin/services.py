@@ -228,9 +228,11 @@ def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
             if days == 30 and lic.expires_on <= today + timedelta(days=7):
                 lic.reminded_30_at = utcnow()
                 continue
-            send_reminder(lic, (lic.expires_on - today).days)
+            # Marked first, so the reminder is queued to leave with this commit: one at a
+            # time, a crash never sends a reminder twice.
             setattr(lic, f"reminded_{days}_at", utcnow())
-            db.session.commit()  # one at a time: a crash never sends a reminder twice
+            send_reminder(lic, (lic.expires_on - today).days)
+            db.session.commit()
             counts[f"reminded_{days}"] += 1
     db.session.commit()
     return counts

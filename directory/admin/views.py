@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import notifications
 from ..auth.decorators import admin_required, safe_next
 from ..errors import flash_error
 from ..extensions import db
@@ -12,7 +13,7 @@ from ..models import Review, TherapistProfile
 from ..reviews import services as reviews
 from ..reviews.forms import HideReviewForm
 from ..service_errors import NotFound, ServiceError
-from . import bp, emails, services
+from . import bp, services
 from .forms import DecisionForm, SuspensionForm, TherapistSearchForm
 
 
@@ -43,7 +44,7 @@ def decide(kind: str, credential_id: int):
     except ServiceError as exc:
         flash_error(exc)
         return redirect(url_for("admin.verifications")), 303
-    emails.credential_decided(kind, credential)
+    notifications.credential_decided(kind, credential)
     flash(
         f"{'Approved' if approve else 'Rejected'}: {credential.therapist.name}'s {kind}. The therapist was emailed.",
         "success",

@@ -3,11 +3,12 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import notifications
 from ..errors import show_on_form
 from ..extensions import limiter
 from ..models import Role
 from ..service_errors import ServiceError
-from . import bp, emails, services
+from . import bp, services, tokens
 from .decorators import safe_next
 from .forms import (
     DeleteAccountForm,
@@ -48,7 +49,7 @@ def _register(role: Role, landing: str):
         except ServiceError as exc:
             show_on_form(form, exc)
         else:
-            emails.send_confirmation(user)
+            notifications.confirm_email(user, tokens.make_confirm_token(user))
             login_user(user)
             flash(f"Welcome! We sent a confirmation link to {user.email}.", "success")
             return redirect(next_url or url_for(landing))
@@ -113,7 +114,7 @@ def confirm(token: str):
 @limiter.limit("3 per 15 minutes")
 def resend_confirmation():
     if ResendConfirmationForm().validate_on_submit() and current_user.email_confirmed_at is None:
-        emails.send_confirmation(current_user)
+        notifications.confirm_email(current_user, tokens.make_confirm_token(current_user))
         flash(f"We sent a new confirmation link to {current_user.email}.", "success")
     return redirect(url_for("practice.dashboard"))
 
@@ -126,7 +127,7 @@ def forgot_password():
     if form.validate_on_submit():
         user = services.find_user(form.email.data)
         if user is not None:
-            emails.send_password_reset(user)
+            notifications.password_reset(user, tokens.make_reset_token(user))
         # The same answer whether or not the account exists.
         flash("If an account uses that email, a reset link is on its way. It works for one hour.", "success")
         return redirect(url_for("auth.login"))

@@ -6,13 +6,14 @@ from datetime import UTC, date, datetime
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import notifications
 from ..auth.decorators import therapist_required
 from ..errors import flash_error, show_on_form
 from ..models import Role
 from ..reviews.forms import ReplyForm, ReviewForm
 from ..service_errors import ServiceError
 from ..therapists.services import get_listable
-from . import bp, emails, services
+from . import bp, services
 from .availability import free_starts
 from .forms import BookingForm, CancelForm, DecisionForm, TimeOffForm, WeeklyHoursForm
 
@@ -79,7 +80,7 @@ def request_booking(therapist_id: int):
             booking = services.request_booking(current_user, profile, start, int(form.minutes.data), intake)
         except ServiceError as exc:
             return _booking_page(profile, form, show_on_form(form, exc, default_field="start"))
-        emails.requested(booking)
+        notifications.booking_requested(booking)
         flash(f"Request sent to {profile.name}. You will get an email when they answer.", "success")
         return redirect(url_for("bookings.detail", booking_id=booking.id))
     return _booking_page(profile, form, 400)
@@ -148,7 +149,7 @@ def decide(booking_id: int):
         services.decide(
             booking.therapist, booking, accept=request.form["decision"] == "accept", message=form.message.data
         )
-        emails.decided(booking)
+        notifications.booking_decided(booking)
         flash("Answer sent to the client.", "success")
 
     return _act(booking_id, run)
@@ -162,7 +163,7 @@ def cancel(booking_id: int):
         if not form.validate_on_submit():
             raise ServiceError("Give a reason for cancelling: the other side will read it.")
         services.cancel(booking, by=side, reason=form.reason.data)
-        emails.cancelled(booking)
+        notifications.booking_cancelled(booking)
         flash("The booking is cancelled and both sides were emailed.", "success")
 
     return _act(booking_id, run)
