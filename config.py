@@ -26,6 +26,11 @@ class Config:
     GEOCODER = os.environ.get("GEOCODER", "gazetteer")
     GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "therapist-directory")
     REDIS_URL = os.environ.get("REDIS_URL")
+    # A streaming read replica of DATABASE_URL: search, listing, profile and API reads go there.
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL")
+    # Where uploads are kept: unset for instance/uploads, s3://BUCKET[/PREFIX] for an
+    # S3-compatible store (boto3 reads AWS_ENDPOINT_URL and the keys from the environment).
+    STORAGE_URL = os.environ.get("STORAGE_URL")
     # Where links in emails sent from commands (no request) point to.
     PUBLIC_URL = os.environ.get("PUBLIC_URL")
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
@@ -62,6 +67,8 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
+    DATABASE_REPLICA_URL = None  # tests that need one pass it (tests/test_replica.py)
+    STORAGE_URL = None  # tests that use a bucket pass it (tests/test_storage.py)
     MAIL_SERVER = None  # tests never send real mail
     STATS_FLUSH_SECONDS = 0  # write profile counts after every response
 

@@ -18,7 +18,7 @@ from .auth import bp as auth_bp
 from .bookings import bp as bookings_bp
 from .cli import register_cli
 from .errors import register_error_handlers
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import REPLICA, csrf, db, limiter, login_manager, migrate, reading_from
 from .geocoding import make_geocoder
 from .logging_privacy import install as keep_health_details_out_of_logs
 from .mail import Mailer
@@ -28,6 +28,7 @@ from .public import bp as public_bp
 from .reviews import bp as reviews_bp
 from .search import bp as search_bp
 from .security import apply_security_headers
+from .storage import from_url as storage_from_url
 from .templating import register as register_template_helpers
 from .therapists import listing
 
@@ -47,6 +48,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     if app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config.get("DATABASE_REPLICA_URL"):
+        replica_url = normalise_database_url(app.config["DATABASE_REPLICA_URL"])
+        app.config["SQLALCHEMY_BINDS"] = {**app.config.get("SQLALCHEMY_BINDS", {}), REPLICA: replica_url}
 
     register_extensions(app)
     register_session_rules()
@@ -70,6 +74,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     app.extensions["geocoder"] = make_geocoder(app.config["GEOCODER"], app.config["GEOCODER_USER_AGENT"])
     app.extensions["mailer"] = Mailer(app)
+    uploads_folder = Path(app.config.get("UPLOAD_FOLDER") or Path(app.instance_path) / "uploads")
+    app.extensions["storage"] = storage_from_url(app.config.get("STORAGE_URL"), uploads_folder)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
@@ -77,7 +83,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 10 else None
+    """The signed-in user, read from the primary even on replica pages: an account
+    just made, changed or signed out everywhere is seen at once."""
+    if not (user_id.isdigit() and len(user_id) < 10):
+        return None
+    with reading_from(replica=False):
+        return db.session.get(User, int(user_id))
 
 
 def register_session_rules() -> None:
