@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 
 from config import CONFIGS, normalise_database_url
 
@@ -48,9 +48,6 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     if app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if app.config.get("DATABASE_REPLICA_URL"):
-        replica_url = normalise_database_url(app.config["DATABASE_REPLICA_URL"])
-        app.config["SQLALCHEMY_BINDS"] = {**app.config.get("SQLALCHEMY_BINDS", {}), REPLICA: replica_url}
 
     register_extensions(app)
     register_session_rules()
@@ -68,6 +65,9 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+    if app.config.get("DATABASE_REPLICA_URL"):
+        replica_url = normalise_database_url(app.config["DATABASE_REPLICA_URL"])
+        app.extensions[REPLICA] = create_engine(replica_url, **app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)

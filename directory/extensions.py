@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -34,7 +35,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-REPLICA = "replica"  # the SQLALCHEMY_BINDS key create_app gives DATABASE_REPLICA_URL
+# app.extensions[REPLICA]: the engine create_app makes for DATABASE_REPLICA_URL. Not a
+# Flask-SQLAlchemy bind: a bind gets a metadata of its own, and create_all/drop_all
+# would then run against a server that refuses writes.
+REPLICA = "database_replica"
 
 
 @dataclass
@@ -58,7 +62,7 @@ class RoutingSession(FlaskSession):
         if bind is None and route is not None and route.replica:
             writing = self._flushing or isinstance(clause, UpdateBase) or _locks_rows(clause)
             route.wrote = route.wrote or writing
-            replica = self._db.engines.get(REPLICA)
+            replica = current_app.extensions.get(REPLICA)
             if replica is not None and not route.wrote and not (self.new or self.dirty or self.deleted):
                 return replica
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
