@@ -66,11 +66,16 @@ def s3_env(s3_endpoint, monkeypatch) -> dict[str, str]:
     return env
 
 
-def new_bucket(endpoint: str) -> str:
+def s3_client(endpoint: str):
+    """A boto3 client of the test's own, for looking into the bucket behind the application's back."""
     import boto3
 
+    return boto3.client("s3", endpoint_url=endpoint, **_keys())
+
+
+def new_bucket(endpoint: str) -> str:
     name = f"uploads-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=endpoint, **_keys()).create_bucket(Bucket=name)
+    s3_client(endpoint).create_bucket(Bucket=name)
     return name
 
 
