@@ -41,6 +41,11 @@ class Config:
     TRUSTED_HOSTS = hosts_from(os.environ.get("TRUSTED_HOSTS")) or sorted(
         {"localhost", "127.0.0.1", urlsplit(PUBLIC_URL).hostname or "localhost"}
     )
+    # A streaming read replica of DATABASE_URL: search, listing, profile and API reads go there.
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL")
+    # Where uploads are kept: unset for instance/uploads, s3://BUCKET[/PREFIX] for an
+    # S3-compatible store (boto3 reads AWS_ENDPOINT_URL and the keys from the environment).
+    STORAGE_URL = os.environ.get("STORAGE_URL")
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
@@ -75,6 +80,8 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
+    DATABASE_REPLICA_URL = None  # tests that need one pass it (tests/test_replica.py)
+    STORAGE_URL = None  # tests that use a bucket pass it (tests/test_storage.py)
     MAIL_SERVER = None  # tests never send real mail
     REDIS_URL = None  # jobs run in-process; the tests that use Redis say so
     PUBLIC_URL = "http://localhost"

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 
 from config import CONFIGS, normalise_database_url
 
@@ -18,7 +18,7 @@ from .auth import bp as auth_bp
 from .bookings import bp as bookings_bp
 from .cli import register_cli
 from .errors import register_error_handlers
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import REPLICA, csrf, db, limiter, login_manager, migrate, reading_from
 from .geocoding import make_geocoder
 from .logging_privacy import install as keep_health_details_out_of_logs
 from .mail import Mailer
@@ -29,6 +29,7 @@ from .reviews import bp as reviews_bp
 from .schedule import BEAT_SCHEDULE
 from .search import bp as search_bp
 from .security import apply_security_headers
+from .storage import from_url as storage_from_url
 from .templating import register as register_template_helpers
 from .therapists import listing
 
@@ -66,12 +67,17 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+    if app.config.get("DATABASE_REPLICA_URL"):
+        replica_url = normalise_database_url(app.config["DATABASE_REPLICA_URL"])
+        app.extensions[REPLICA] = create_engine(replica_url, **app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
     app.extensions["geocoder"] = make_geocoder(app.config["GEOCODER"], app.config["GEOCODER_USER_AGENT"])
     app.extensions["mailer"] = Mailer(app)
+    uploads_folder = Path(app.config.get("UPLOAD_FOLDER") or Path(app.instance_path) / "uploads")
+    app.extensions["storage"] = storage_from_url(app.config.get("STORAGE_URL"), uploads_folder)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
@@ -79,7 +85,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 10 else None
+    """The signed-in user, read from the primary even on replica pages: an account
+    just made, changed or signed out everywhere is seen at once."""
+    if not (user_id.isdigit() and len(user_id) < 10):
+        return None
+    with reading_from(replica=False):
+        return db.session.get(User, int(user_id))
 
 
 def register_session_rules() -> None:

@@ -1,6 +1,6 @@
-"""Uploaded files: checked by their content (never their name), stored outside
-static/ under the instance folder, and served only through views that check
-who is asking."""
+"""Uploaded files: checked by their content (never their name), kept through the
+storage backend (a folder outside static/, or an S3-compatible bucket), and
+served only through views that check who is asking."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import io
 import uuid
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
-from flask import current_app
+from flask import Response, current_app
 from PIL import Image, UnidentifiedImageError
 
 from .service_errors import ServiceError
+from .storage import Storage, StoredFileMissing
 
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
@@ -109,27 +109,30 @@ def check_document(storage) -> CheckedFile:
     return CheckedFile(out.getvalue(), "image/jpeg", "jpg", name)
 
 
-def upload_dir(kind: str) -> Path:
-    root = Path(current_app.config.get("UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads")
-    folder = root / kind
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def stored_files() -> Storage:
+    """The application's storage backend (storage.from_url, chosen by STORAGE_URL at start-up)."""
+    return current_app.extensions["storage"]
 
 
 def store(kind: str, checked: CheckedFile) -> str:
-    """Write the file under a random name; the name."""
+    """Keep the file under a random name; the name."""
     name = f"{uuid.uuid4().hex}.{checked.extension}"
-    (upload_dir(kind) / name).write_bytes(checked.data)
+    stored_files().put(kind, name, checked.data, checked.content_type)
     return name
 
 
-def path_of(kind: str, stored_name: str) -> Path:
-    if "/" in stored_name or "\\" in stored_name or stored_name.startswith("."):
-        raise FileNotFoundError(stored_name)
-    return upload_dir(kind) / stored_name
+def read(kind: str, stored_name: str) -> bytes:
+    """A stored file's bytes; StoredFileMissing (a FileNotFoundError) if there is none."""
+    return stored_files().read(kind, stored_name)
+
+
+def send(kind: str, stored_name: str, **send_file_options) -> Response:
+    """A response carrying the stored file (send_file's options); StoredFileMissing if there is none.
+    The caller has already checked who may see it."""
+    return stored_files().send(kind, stored_name, **send_file_options)
 
 
 def remove(kind: str, stored_name: str | None) -> None:
     if stored_name:
-        with contextlib.suppress(FileNotFoundError):
-            path_of(kind, stored_name).unlink(missing_ok=True)
+        with contextlib.suppress(StoredFileMissing):
+            stored_files().delete(kind, stored_name)

@@ -21,6 +21,7 @@ from directory.extensions import db
 
 from .browser import live_server, page  # noqa: F401  (fixtures for the browser tests)
 from .factories import Factory
+from .servers import s3_endpoint, s3_env, s3_storage, storage_backend  # noqa: F401  (S3 fixtures)
 
 _tmp_root: Path | None = None
 

@@ -114,7 +114,8 @@ def test_bad_profile_input_reshows_the_form_and_keeps_what_was_stored(client, si
     assert (after.latitude, after.search_prices, after.search_techniques, after.bio) == snapshot
 
 
-def test_photo_is_checked_reencoded_and_served_through_a_route(client, signed_in, app):
+def test_photo_is_checked_reencoded_and_served_through_a_route(client, signed_in, app, storage_backend):
+    """Run with uploads in a folder and in S3 (storage_backend)."""
     response = post_form(
         client,
         "/account/photo",
@@ -128,6 +129,7 @@ def test_photo_is_checked_reencoded_and_served_through_a_route(client, signed_in
     data = served.get_data()
     served.close()
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    assert data == storage_backend.read("photos", t.photo)
     assert b"SecretCameraMaker" not in data  # metadata dropped by re-encoding
     assert "/static/" not in t.photo and not (app.static_folder and t.photo in str(app.static_folder))
 
@@ -153,6 +155,7 @@ def test_bad_photos_are_refused_by_content(client, signed_in, payload, name, mes
     assert profile_of(signed_in).photo is None
 
 
+@pytest.mark.usefixtures("storage_backend")  # the same test with uploads in a folder and in S3
 def test_photo_of_an_unlisted_profile_is_not_public(client, signed_in, app):
     post_form(
         client,
@@ -189,6 +192,7 @@ def submit_license(client, **changes):
     )
 
 
+@pytest.mark.usefixtures("storage_backend")  # the same test with uploads in a folder and in S3
 def test_license_with_a_document_is_pending(client, signed_in):
     response = submit_license(client)
     assert response.status_code == 302
@@ -270,7 +274,8 @@ def test_changing_a_verified_license_returns_it_to_pending_and_removes_the_badge
     assert public.get("/api/v1/search?location=60601").get_json()["total"] == 0
 
 
-def test_certification_is_submitted_for_checking(client, signed_in):
+def test_certification_is_submitted_for_checking(client, signed_in, storage_backend):
+    """Run with uploads in a folder and in S3 (storage_backend)."""
     response = post_form(
         client,
         "/account/credentials/certifications",
@@ -286,6 +291,7 @@ def test_certification_is_submitted_for_checking(client, signed_in):
     assert response.status_code == 302
     cert = db.session.scalar(select(Certification).filter_by(slug="prenatal"))
     assert cert.status == CredentialStatus.PENDING and cert.document.content_type == "image/png"
+    assert storage_backend.read("documents", cert.document.stored_name).startswith(b"\x89PNG")
     assert profile_of(signed_in).search_certifications == ""  # not counted until verified
 
 

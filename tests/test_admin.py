@@ -319,13 +319,10 @@ def test_admin_actions_need_csrf(admin_client, pending):
 
 
 def test_admins_read_documents_inline(admin_client, factory):
-    from directory import uploads
     from directory.models import Document
 
     t = factory.therapist(license_status=CredentialStatus.PENDING)
-    with admin_client.application.test_request_context():
-        path = uploads.upload_dir("documents") / "adm.pdf"
-        path.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    admin_client.application.extensions["storage"].put("documents", "adm.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")
     doc = Document(
         owner_id=t.user_id,
         stored_name="adm.pdf",

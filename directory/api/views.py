@@ -4,6 +4,7 @@ from flask import current_app, jsonify, request
 
 from .. import stats
 from ..errors import error_response
+from ..extensions import replica_reads
 from ..search.forms import SearchForm, normalise_args
 from ..search.services import search
 from ..service_errors import ServiceError
@@ -14,6 +15,7 @@ from .serializers import search_json, therapist_json
 
 
 @bp.get("/v1/search")
+@replica_reads
 def search_api():
     form = SearchForm(formdata=normalise_args(request.args))
     if not form.validate():
@@ -28,6 +30,7 @@ def search_api():
 
 
 @bp.get("/v1/therapists/<int:therapist_id>")
+@replica_reads
 def therapist(therapist_id: int):
     profile = get_listable(therapist_id)
     if profile is None:

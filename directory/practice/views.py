@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import stats, uploads
@@ -210,16 +210,16 @@ def document(document_id: int):
     if doc is None:
         abort(404)  # not found and not yours look the same
     try:
-        path = uploads.path_of("documents", doc.stored_name)
+        response = uploads.send(
+            "documents",
+            doc.stored_name,
+            mimetype=doc.content_type,
+            download_name=doc.original_name,
+            as_attachment=request.args.get("download") == "1",
+            max_age=0,
+        )
     except FileNotFoundError:
         abort(404)
-    response = send_file(
-        path,
-        mimetype=doc.content_type,
-        download_name=doc.original_name,
-        as_attachment=request.args.get("download") == "1",
-        max_age=0,
-    )
     response.headers["Cache-Control"] = "private, no-store"
     # Shown inline only inside this site's own pages (the admin queue), never elsewhere.
     response.headers["X-Frame-Options"] = "SAMEORIGIN"

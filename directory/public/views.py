@@ -1,12 +1,12 @@
 """Public pages: home, the listing, a profile, and the health check."""
 
-from flask import abort, jsonify, render_template, request, send_file
+from flask import abort, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import text
 
 from .. import stats, uploads
 from ..bookings.availability import next_free
-from ..extensions import db
+from ..extensions import db, replica_reads
 from ..models import TherapistProfile
 from ..reviews.services import visible_reviews
 from ..service_errors import ServiceError
@@ -15,11 +15,13 @@ from . import bp
 
 
 @bp.get("/")
+@replica_reads
 def home():
     return render_template("public/home.html", cities=listed_cities())
 
 
 @bp.get("/therapists")
+@replica_reads
 def therapists():
     try:
         filters = ListingFilters.parse(request.args)
@@ -32,6 +34,7 @@ def therapists():
 
 
 @bp.get("/therapists/<int:therapist_id>")
+@replica_reads
 def therapist(therapist_id: int):
     profile = get_listable(therapist_id)
     if profile is None:
@@ -52,7 +55,10 @@ def therapist_photo(therapist_id: int):
     mine = current_user.is_authenticated and (current_user.id == profile.user_id or current_user.is_admin)
     if not (mine or get_listable(therapist_id)):
         abort(404)
-    response = send_file(uploads.path_of("photos", profile.photo), max_age=0 if mine else 3600)
+    try:
+        response = uploads.send("photos", profile.photo, max_age=0 if mine else 3600)
+    except FileNotFoundError:
+        abort(404)
     response.headers["Cache-Control"] = "private, no-store" if mine else "public, max-age=3600"
     return response
 

@@ -4,6 +4,7 @@ from flask import current_app, render_template, request
 
 from .. import stats
 from ..errors import show_on_form
+from ..extensions import replica_reads
 from ..service_errors import ServiceError
 from . import bp
 from .forms import SearchForm, normalise_args
@@ -11,6 +12,7 @@ from .services import search as run_search
 
 
 @bp.get("/search")
+@replica_reads
 def search():
     form = SearchForm(formdata=normalise_args(request.args) if request.args else None)
     result, status = None, 200
