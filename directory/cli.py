@@ -1,7 +1,8 @@
-"""Flask commands, grouped: `flask therapists import`, `flask demo seed`."""
+"""Flask commands, grouped: `flask therapists import`, `flask demo seed`, `flask registry import-nppes`."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import click
@@ -12,6 +13,7 @@ from flask.cli import AppGroup
 from .admin.emails import expiry_reminder
 from .admin.services import create_admin, expire_and_remind
 from .extensions import db
+from .registry.nppes import file_date_from_name, import_nppes
 from .service_errors import ServiceError
 from .therapists.demo import seed_demo, therapist_count
 from .therapists.importer import import_therapists
@@ -109,8 +111,39 @@ def expire_command() -> None:
     )
 
 
+registry_cli = AppGroup("registry", help="The federal NPPES registry, the evidence beside license decisions.")
+
+
+@registry_cli.command("import-nppes")
+@click.argument("nppes_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--file-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date the file covers (YYYY-MM-DD); read from an npidata_pfile_YYYYMMDD-YYYYMMDD.csv name otherwise.",
+)
+def import_nppes_command(nppes_file: str, file_date) -> None:
+    """Replace the registry snapshot with the massage therapists (taxonomy 225700000X) in NPPES_FILE."""
+    name = os.path.basename(nppes_file)
+    when = file_date.date() if file_date else file_date_from_name(name)
+    if when is None:
+        raise click.ClickException(
+            f"{name} does not say its date (npidata_pfile_YYYYMMDD-YYYYMMDD.csv): give --file-date YYYY-MM-DD."
+        )
+    try:
+        with open(nppes_file, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            report = import_nppes(fh, file_name=name, file_date=when)
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Registry snapshot of {when:%Y-%m-%d} ({name}): {report.kept} massage therapists with "
+        f"{report.licenses} licenses kept of {report.rows_read} rows; skipped {report.organisations} "
+        f"organisations and {report.invalid} invalid NPIs. The previous snapshot is replaced."
+    )
+
+
 def register_cli(app) -> None:
     app.cli.add_command(therapists_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(licenses_cli)
+    app.cli.add_command(registry_cli)
