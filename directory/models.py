@@ -493,6 +493,7 @@ class Booking(Model):
     intake: Mapped[Intake | None] = relationship(back_populates="booking", cascade="all, delete-orphan", uselist=False)
     slots: Mapped[list[BookingSlot]] = relationship(cascade="all, delete-orphan")
     review: Mapped[Review | None] = relationship(back_populates="booking", uselist=False)
+    receipt: Mapped[Receipt | None] = relationship(back_populates="booking", uselist=False)
 
     @property
     def holds_time(self) -> bool:
@@ -647,7 +648,7 @@ class Receipt(Model):
     visit_minutes: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
 
-    booking: Mapped[Booking] = relationship()
+    booking: Mapped[Booking] = relationship(back_populates="receipt")
 
     @property
     def zone(self) -> ZoneInfo:

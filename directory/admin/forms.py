@@ -37,13 +37,20 @@ class ListForm(FlaskForm):
 
     def to_query(self) -> ListQuery:
         self.validate()
-        values = {}
-        for name in ("state", "kind", "age", "status"):
+
+        def value(name: str) -> str:
             field = self._fields.get(name)
-            values[name] = (field.data or "") if field is not None and not field.errors else ""
-        text = "" if self.q.errors else (self.q.data or "").strip()
+            return (field.data or "") if field is not None and not field.errors else ""
+
         page = self.page.data if isinstance(self.page.data, int) and self.page.data > 0 else 1
-        return ListQuery(text=text, page=page, **values)
+        return ListQuery(
+            text="" if self.q.errors else (self.q.data or "").strip(),
+            state=value("state"),
+            kind=value("kind"),
+            age=value("age"),
+            status=value("status"),
+            page=page,
+        )
 
     def filters(self):
         """The fields the page shows, search box first (the page number travels in the pager)."""

@@ -351,7 +351,7 @@ def audit_page(q: ListQuery) -> Page:
     if q.age.isdigit():
         stmt = stmt.where(E.at >= _days_ago(int(q.age)))
     page = _page_of(stmt, q)
-    ids = set()
+    ids: set[int] = set()
     for entry in page.items:
         for data in (_parse(entry.before), _parse(entry.after)):
             ids.update(v for k, v in data.items() if k.endswith("_by_id") and isinstance(v, int))
