@@ -135,10 +135,15 @@ def import_nppes_command(nppes_file: str, file_date) -> None:
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
-        f"Registry snapshot of {when:%Y-%m-%d} ({name}): {report.kept} massage therapists with "
-        f"{report.licenses} licenses kept of {report.rows_read} rows; skipped {report.organisations} "
-        f"organisations and {report.invalid} invalid NPIs. The previous snapshot is replaced."
+        f"Registry snapshot of {when:%Y-%m-%d} ({name}): {_count(report.kept, 'massage therapist')} with "
+        f"{_count(report.licenses, 'license')} kept of {_count(report.rows_read, 'row')}; skipped "
+        f"{_count(report.organisations, 'organisation')} and {_count(report.invalid, 'invalid NPI')}. "
+        "The previous snapshot is replaced."
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def register_cli(app) -> None:

@@ -41,5 +41,6 @@ def npi_problem(value: str) -> str | None:
 
 def license_key(number: str) -> str:
     """A license number as the registry and our records are compared: letters and digits, upper case,
-    without leading zeros (registers and people write "00123" and "123" for one number)."""
-    return re.sub(r"[^0-9A-Z]", "", (number or "").upper()).lstrip("0")
+    without the zeros that pad its digits ("MA-00123" and "ma123" are one number)."""
+    plain = re.sub(r"[^0-9A-Z]", "", (number or "").upper())
+    return re.sub(r"^([A-Z]*)0+(?=\d)", r"\1", plain)
