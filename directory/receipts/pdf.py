@@ -66,7 +66,7 @@ def receipt_pdf(text: ReceiptText) -> bytes:
     doc.facts(text.rows())
     _items(doc, text)
     doc.note(text.letter)
-    doc.note("Paid in full. Tips are a gift to the therapist, not a medical expense, and are not eligible.")
+    doc.note(text.footer)
     return bytes(doc.output())
 
 
@@ -79,7 +79,7 @@ def statement_pdf(statement: Statement) -> bytes:
     with doc.table(
         col_widths=(18, 17, 25, 20, 10, 10), line_height=13, text_align=("LEFT",) * 4 + ("RIGHT", "RIGHT")
     ) as table:
-        table.row(("Date", "Receipt", "Provider", "Service", "Eligible", "Tip"))
+        table.row(("Date", "Receipt", "Provider", "Service", "Eligible", "Tip (not eligible)"))
         for receipt, text in statement.receipts:
             table.row(
                 (

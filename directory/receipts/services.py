@@ -145,6 +145,12 @@ class ReceiptText:
     eligible_total: Decimal
     letter: str
 
+    @property
+    def footer(self) -> str:
+        if any(not line.eligible for line in self.lines):
+            return "Paid in full. Tips are a gift to the therapist, not a medical expense, and are not eligible."
+        return "Paid in full."
+
     def rows(self) -> list[tuple[str, str]]:
         """The receipt's facts, label and value, in the order they print."""
         return [
