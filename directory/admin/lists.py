@@ -124,21 +124,23 @@ class QueueItem:
 
 def _queue_branch(kind: str, model, q: ListQuery, now: datetime):
     P = TherapistProfile
-    stmt = (
-        select(
-            literal(kind, String(20)).label("kind"),
-            model.id.label("id"),
-            model.submitted_at.label("submitted_at"),
-        )
-        .join(P, P.id == model.therapist_id)
-        .join(User, User.id == P.user_id)
-        .where(model.status == CredentialStatus(q.status or "pending"))
-    )
+    stmt = select(
+        literal(kind, String(20)).label("kind"),
+        model.id.label("id"),
+        model.submitted_at.label("submitted_at"),
+    ).where(model.status == CredentialStatus(q.status or "pending"))
     if q.text:
         own = [model.number, model.state] if model is License else [model.slug, model.issuer]
-        stmt = stmt.where(or_(*(_contains(c, q.text) for c in (P.name, User.email, *own))))
+        people = select(P.id).join(User, User.id == P.user_id)
+        people = people.where(or_(_contains(P.name, q.text), _contains(User.email, q.text)))
+        stmt = stmt.where(or_(model.therapist_id.in_(people), *(_contains(c, q.text) for c in own)))
     if q.state:
-        stmt = stmt.where(model.state == q.state if model is License else P.state == q.state)
+        in_state = (
+            model.state == q.state
+            if model is License
+            else model.therapist_id.in_(select(P.id).where(P.state == q.state))
+        )
+        stmt = stmt.where(in_state)
     if q.age == "new":
         stmt = stmt.where(model.submitted_at >= _days_ago(2, now))
     elif q.age.isdigit():
