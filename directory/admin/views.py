@@ -44,6 +44,16 @@ def _with_list_args(url: str) -> str:
     return f"{url}?{query}" if query else url
 
 
+def _still_listed(error_at, listed: list, form):
+    """Where the form's errors go: at the item's field, or, when the item has left the page
+    meanwhile (decided by another admin), at the top."""
+    if error_at is None or error_at in listed:
+        return error_at
+    for message in form.reason.errors if form else ():
+        flash(message, "error")
+    return None
+
+
 @bp.get("/verifications")
 def verifications():
     return _queue_page()
@@ -53,10 +63,7 @@ def _queue_page(error_at: tuple[str, int] | None = None, form: DecisionForm | No
     """The queue; `error_at` names the decision whose form shows `form`'s errors at its fields."""
     filters = VerificationFilters(request.args)
     page = lists.verification_page(filters.to_query())
-    if error_at is not None and not any((i.kind, i.credential.id) == error_at for i in page.items):
-        for message in form.reason.errors if form else ():
-            flash(message, "error")  # the credential left this page meanwhile: say it at the top
-        error_at = None
+    error_at = _still_listed(error_at, [(i.kind, i.credential.id) for i in page.items], form)
     return render_template(
         "admin/verifications.html",
         page=page,
@@ -155,10 +162,7 @@ def review_list():
 def _reviews_page(error_at: int | None = None, form: HideReviewForm | None = None, status: int = 200):
     filters = ReviewFilters(request.args)
     page = lists.review_page(filters.to_query())
-    if error_at is not None and not any(r.id == error_at for r in page.items):
-        for message in form.reason.errors if form else ():
-            flash(message, "error")
-        error_at = None
+    error_at = _still_listed(error_at, [r.id for r in page.items], form)
     return render_template(
         "admin/reviews.html",
         filters=filters,

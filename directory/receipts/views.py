@@ -45,14 +45,12 @@ def receipt(booking_id: int):
 @login_required
 def receipt_pdf(booking_id: int):
     _found, _side, text = _receipt_or_404(booking_id)
+    return _pdf_download(pdf.receipt_pdf(text), f"receipt-{text.number}.pdf")
+
+
+def _pdf_download(data: bytes, name: str):
     return _private(
-        send_file(
-            io.BytesIO(pdf.receipt_pdf(text)),
-            mimetype="application/pdf",
-            as_attachment=True,
-            download_name=f"receipt-{text.number}.pdf",
-            max_age=0,
-        )
+        send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name, max_age=0)
     )
 
 
@@ -98,15 +96,7 @@ def yearly(year: int):
 def yearly_pdf(year: int):
     _client_only()
     summary = services.statement(current_user, _year_or_404(year))
-    return _private(
-        send_file(
-            io.BytesIO(pdf.statement_pdf(summary)),
-            mimetype="application/pdf",
-            as_attachment=True,
-            download_name=f"hsa-fsa-statement-{year}.pdf",
-            max_age=0,
-        )
-    )
+    return _pdf_download(pdf.statement_pdf(summary), f"hsa-fsa-statement-{year}.pdf")
 
 
 @bp.post("/account/receipts/letter")
