@@ -493,7 +493,8 @@ class Booking(Model):
     intake: Mapped[Intake | None] = relationship(back_populates="booking", cascade="all, delete-orphan", uselist=False)
     slots: Mapped[list[BookingSlot]] = relationship(cascade="all, delete-orphan")
     review: Mapped[Review | None] = relationship(back_populates="booking", uselist=False)
-    receipt: Mapped[Receipt | None] = relationship(back_populates="booking", uselist=False)
+    # The database deletes a booking's receipt with it (ON DELETE CASCADE).
+    receipt: Mapped[Receipt | None] = relationship(back_populates="booking", uselist=False, passive_deletes=True)
 
     @property
     def holds_time(self) -> bool:
