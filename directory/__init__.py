@@ -25,6 +25,7 @@ from .mail import Mailer
 from .models import User
 from .practice import bp as practice_bp
 from .public import bp as public_bp
+from .receipts import bp as receipts_bp
 from .reviews import bp as reviews_bp
 from .schedule import BEAT_SCHEDULE
 from .search import bp as search_bp
@@ -125,4 +126,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(bookings_bp)
     app.register_blueprint(reviews_bp)
+    app.register_blueprint(receipts_bp)
     app.register_blueprint(api_bp, url_prefix="/api")

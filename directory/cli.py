@@ -1,6 +1,8 @@
-"""Flask commands, grouped: `flask therapists import`, `flask demo seed`."""
+"""Flask commands, grouped: `flask therapists import`, `flask demo seed`, `flask registry import-nppes`."""
 
 from __future__ import annotations
+
+import os
 
 import click
 from email_validator import EmailNotValidError, validate_email
@@ -9,6 +11,7 @@ from flask.cli import AppGroup
 
 from .admin.services import create_admin
 from .extensions import db
+from .registry.nppes import file_date_from_name, import_nppes
 from .schedule import expire_licenses_today
 from .service_errors import ServiceError
 from .therapists.demo import seed_demo, therapist_count
@@ -108,8 +111,44 @@ def expire_command() -> None:
     )
 
 
+registry_cli = AppGroup("registry", help="The federal NPPES registry, the evidence beside license decisions.")
+
+
+@registry_cli.command("import-nppes")
+@click.argument("nppes_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--file-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date the file covers (YYYY-MM-DD); read from an npidata_pfile_YYYYMMDD-YYYYMMDD.csv name otherwise.",
+)
+def import_nppes_command(nppes_file: str, file_date) -> None:
+    """Replace the registry snapshot with the massage therapists (taxonomy 225700000X) in NPPES_FILE."""
+    name = os.path.basename(nppes_file)
+    when = file_date.date() if file_date else file_date_from_name(name)
+    if when is None:
+        raise click.ClickException(
+            f"{name} does not say its date (npidata_pfile_YYYYMMDD-YYYYMMDD.csv): give --file-date YYYY-MM-DD."
+        )
+    try:
+        with open(nppes_file, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            report = import_nppes(fh, file_name=name, file_date=when)
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Registry snapshot of {when:%Y-%m-%d} ({name}): {_count(report.kept, 'massage therapist')} with "
+        f"{_count(report.licenses, 'license')} kept of {_count(report.rows_read, 'row')}; skipped "
+        f"{_count(report.organisations, 'organisation')} and {_count(report.invalid, 'invalid NPI')}. "
+        "The previous snapshot is replaced."
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def register_cli(app) -> None:
     app.cli.add_command(therapists_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(licenses_cli)
+    app.cli.add_command(registry_cli)

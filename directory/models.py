@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -162,6 +163,8 @@ class TherapistProfile(Model):
     location_label: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str | None] = mapped_column(String(64))
     photo: Mapped[str | None] = mapped_column(String(80))  # stored file name, outside static/
+    # National Provider Identifier, optional (many cash practices have none); checked against the NPPES registry.
+    npi: Mapped[str | None] = mapped_column(String(10), unique=True)
 
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspension_reason: Mapped[str | None] = mapped_column(Text)
@@ -490,6 +493,8 @@ class Booking(Model):
     intake: Mapped[Intake | None] = relationship(back_populates="booking", cascade="all, delete-orphan", uselist=False)
     slots: Mapped[list[BookingSlot]] = relationship(cascade="all, delete-orphan")
     review: Mapped[Review | None] = relationship(back_populates="booking", uselist=False)
+    # The database deletes a booking's receipt with it (ON DELETE CASCADE).
+    receipt: Mapped[Receipt | None] = relationship(back_populates="booking", uselist=False, passive_deletes=True)
 
     @property
     def holds_time(self) -> bool:
@@ -567,6 +572,117 @@ class GeocodeCacheEntry(Model):
     __table_args__ = (UniqueConstraint("provider", "query"),)
 
 
+class RegistrySnapshot(Model):
+    """One import of the NPPES registry file: its name, its date, what it held.
+    The newest is the one the registry tables hold now (each import replaces them)."""
+
+    __tablename__ = "registry_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_date: Mapped[date] = mapped_column(Date)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    providers: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RegistryProvider(Model):
+    """A massage therapist (taxonomy 225700000X) in the latest NPPES snapshot."""
+
+    __tablename__ = "registry_providers"
+
+    npi: Mapped[str] = mapped_column(String(10), primary_key=True)
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[str] = mapped_column(String(40), default="")  # practice location state
+
+    licenses: Mapped[list[RegistryLicense]] = relationship(
+        back_populates="provider", cascade="all, delete-orphan", order_by="RegistryLicense.slot"
+    )
+
+
+class RegistryLicense(Model):
+    """A license an NPPES record lists (slot 1 to 15), found by state and normalised number."""
+
+    __tablename__ = "registry_licenses"
+    __table_args__ = (Index("ix_registry_licenses_lookup", "state", "number_key"),)
+
+    npi: Mapped[str] = mapped_column(ForeignKey("registry_providers.npi", ondelete="CASCADE"), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(2), default="")
+    number: Mapped[str] = mapped_column(String(40))
+    number_key: Mapped[str] = mapped_column(String(40))  # upper case, letters and digits only
+    taxonomy: Mapped[str] = mapped_column(String(10), default="")
+
+    provider: Mapped[RegistryProvider] = relationship(back_populates="licenses")
+
+
+class Receipt(Model):
+    """The itemized receipt of a completed visit, for an HSA or FSA claim.
+
+    The therapist's details are copied as they stood when the visit was
+    completed, so a later change of address or license never rewrites a receipt
+    already handed in; the client's name is read from the account (a deleted
+    account leaves "Former client")."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (
+        CheckConstraint("amount_paid >= 0", name="amount_paid_not_negative"),
+        CheckConstraint("tip_amount >= 0", name="tip_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    amount_paid: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    tip_amount: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    technique: Mapped[str] = mapped_column(String(40))
+    therapist_name: Mapped[str] = mapped_column(String(120))
+    practice_address: Mapped[str] = mapped_column(String(300), default="")
+    license_state: Mapped[str | None] = mapped_column(String(2))
+    license_number: Mapped[str | None] = mapped_column(String(40))
+    license_credential: Mapped[str | None] = mapped_column(String(40))
+    npi: Mapped[str | None] = mapped_column(String(10))
+    visit_starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    visit_minutes: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+
+    booking: Mapped[Booking] = relationship(back_populates="receipt")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+class MedicalNecessityLetter(Model):
+    """A client's letter of medical necessity: private like an intake, shown to
+    no one but that client. The file is kept in the row itself, so deleting the
+    account (or the letter) leaves nothing behind."""
+
+    __tablename__ = "medical_necessity_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    expires_on: Mapped[date] = mapped_column(Date)
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def covers(self, day: date) -> bool:
+        return self.expires_on >= day
+
+    def __repr__(self) -> str:  # never let a health document reach a log
+        return f"<MedicalNecessityLetter client={self.client_id}>"
+
+
 __all__ = [
     "Role",
     "CredentialStatus",
@@ -587,6 +703,11 @@ __all__ = [
     "BookingSlot",
     "Intake",
     "Review",
+    "RegistrySnapshot",
+    "RegistryProvider",
+    "RegistryLicense",
+    "Receipt",
+    "MedicalNecessityLetter",
     "utcnow",
     "today",
 ]

@@ -142,7 +142,14 @@ def test_approval_records_who_and_when_lists_the_therapist_and_emails(admin_clie
 def test_rejection_needs_a_reason_which_the_therapist_sees(admin_client, pending, outbox, app):
     cert = pending.certifications[0]
     response = decide(admin_client, "certification", cert.id, "reject", "")
-    assert response.status_code == 303
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    field_id = f"reason-certification-{cert.id}"
+    # The message sits at the reason field of that credential, which says so to a screen reader and takes focus.
+    invalid = rf'aria-invalid="true" aria-describedby="{field_id}-error" autofocus'
+    assert re.search(rf'<textarea id="{field_id}" name="reason"[^>]*{invalid}', page)
+    assert re.search(rf'<ul class="field-errors" id="{field_id}-error"><li>Give the reason for the rejection', page)
+    assert 'class="flash' not in page
     db.session.expire_all()
     assert db.session.get(Certification, cert.id).status == CredentialStatus.PENDING
     decide(admin_client, "certification", cert.id, "reject", "The certificate is not legible.")
@@ -248,7 +255,7 @@ def test_therapist_search(admin_client, factory, query, expected):
     eddie.licenses[0].number = "EXP-1"
     db.session.commit()
     page = admin_client.get(f"/admin/therapists?{query}").get_data(as_text=True)
-    found = re.findall(r"<td><strong>([^<]+)</strong>", page)
+    found = re.findall(r'<td data-label="Therapist"><strong>([^<]+)</strong>', page)
     assert found == expected
 
 

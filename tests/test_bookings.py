@@ -364,7 +364,12 @@ def test_review_only_after_a_completed_visit_once_and_escaped(app, therapist, cl
     assert "once it is completed" in early.get_data(as_text=True)
     t = app.test_client()
     login(t, therapist.user.email)
-    post_form(t, f"/account/bookings/{booking.id}/complete", {}, form_page=f"/account/bookings/{booking.id}")
+    post_form(
+        t,
+        f"/account/bookings/{booking.id}/complete",
+        {"amount_paid": "90.00", "technique": "swedish"},
+        form_page=f"/account/bookings/{booking.id}",
+    )
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.COMPLETED
     text = "<script>alert(1)</script> Wonderful hands"

@@ -1,24 +1,19 @@
-"""Admin rules: verification decisions, suspensions, admin accounts, expiry."""
+"""Admin rules: verification decisions, suspensions, admin accounts, expiry (the lists are in lists.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
 from .. import audit
 from ..auth.passwords import hash_password, password_problem
 from ..auth.services import find_user, normalise_email
 from ..extensions import db
 from ..models import (
-    AuditEntry,
-    Booking,
     Certification,
     CredentialStatus,
     License,
-    Review,
     Role,
     TherapistProfile,
     User,
@@ -39,25 +34,6 @@ def _label(kind: str, credential) -> str:
     if kind == "license":
         return f"{who}: license {credential.state} {credential.number}"
     return f"{who}: certification {credential.slug}"
-
-
-def pending_queue():
-    """Pending licenses and certifications, oldest submission first."""
-    licenses = db.session.scalars(
-        select(License)
-        .where(License.status == CredentialStatus.PENDING)
-        .options(selectinload(License.therapist).selectinload(TherapistProfile.user), selectinload(License.document))
-    ).all()
-    certs = db.session.scalars(
-        select(Certification)
-        .where(Certification.status == CredentialStatus.PENDING)
-        .options(
-            selectinload(Certification.therapist).selectinload(TherapistProfile.user),
-            selectinload(Certification.document),
-        )
-    ).all()
-    items = [("license", c) for c in licenses] + [("certification", c) for c in certs]
-    return sorted(items, key=lambda item: (item[1].submitted_at, item[0], item[1].id))
 
 
 def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason: str = ""):
@@ -90,55 +66,6 @@ def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason:
     )
     db.session.commit()
     return credential
-
-
-@dataclass(frozen=True)
-class TherapistQuery:
-    text: str = ""
-    state: str = ""
-    status: str = ""  # listed, pending, suspended, expired, unlicensed
-
-    STATUSES = ("listed", "pending", "suspended", "expired", "rejected", "unlicensed")
-
-
-def search_therapists(q: TherapistQuery, limit: int = 100):
-    P = TherapistProfile
-    stmt = select(P).join(User, User.id == P.user_id).options(selectinload(P.licenses), selectinload(P.user))
-    if q.text:
-        like = f"%{q.text.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(P.name).like(like),
-                func.lower(User.email).like(like),
-                P.id.in_(select(License.therapist_id).where(func.lower(License.number).like(like))),
-            )
-        )
-    if q.state:
-        stmt = stmt.where(
-            or_(P.state == q.state, P.id.in_(select(License.therapist_id).where(License.state == q.state)))
-        )
-    today = date.today()
-    has = lambda *cond: P.id.in_(select(License.therapist_id).where(*cond))
-    if q.status == "listed":
-        stmt = stmt.where(P.listable_clause(today))
-    elif q.status == "suspended":
-        stmt = stmt.where(P.suspended_at.is_not(None))
-    elif q.status == "pending":
-        stmt = stmt.where(
-            or_(
-                has(License.status == CredentialStatus.PENDING),
-                P.id.in_(select(Certification.therapist_id).where(Certification.status == CredentialStatus.PENDING)),
-            )
-        )
-    elif q.status == "expired":
-        stmt = stmt.where(
-            has(or_(License.status == CredentialStatus.EXPIRED, License.expires_on < today)), ~P.listable_clause(today)
-        )
-    elif q.status == "rejected":
-        stmt = stmt.where(has(License.status == CredentialStatus.REJECTED))
-    elif q.status == "unlicensed":
-        stmt = stmt.where(~P.id.in_(select(License.therapist_id)))
-    return db.session.scalars(stmt.order_by(P.name, P.id).limit(limit)).all()
 
 
 def set_suspension(admin: User, profile: TherapistProfile, *, suspend: bool, reason: str) -> None:
@@ -236,20 +163,3 @@ def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
             counts[f"reminded_{days}"] += 1
     db.session.commit()
     return counts
-
-
-def audit_entries():
-    return select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-
-
-def bookings_newest_first():
-    """With each booking's therapist and client, loaded for the whole page at once."""
-    return (
-        select(Booking)
-        .options(selectinload(Booking.therapist), selectinload(Booking.client))
-        .order_by(Booking.starts_at.desc(), Booking.id.desc())
-    )
-
-
-def reviews_newest_first():
-    return select(Review).order_by(Review.created_at.desc(), Review.id.desc())

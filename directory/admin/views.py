@@ -1,20 +1,31 @@
-"""/admin/...: the verification queue, therapists, and the audit log. Admins only."""
+"""/admin/...: the verification queue, therapists, the audit log, bookings and reviews. Admins only.
 
-from urllib.parse import urlsplit
+Every list keeps its search, filters and page in the query string; a form
+posted from a list carries them in its action, so the admin lands back where
+they were, and a mistake is shown at its field on that same page.
+"""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import notifications
-from ..auth.decorators import admin_required, safe_next
-from ..errors import flash_error
+from ..auth.decorators import admin_required
+from ..errors import flash_error, show_on_form
 from ..extensions import db
 from ..models import Review, TherapistProfile
 from ..reviews import services as reviews
 from ..reviews.forms import HideReviewForm
 from ..service_errors import NotFound, ServiceError
-from . import bp, services
-from .forms import DecisionForm, SuspensionForm, TherapistSearchForm
+from . import bp, lists, services
+from .forms import (
+    AuditFilters,
+    BookingFilters,
+    DecisionForm,
+    ReviewFilters,
+    SuspensionForm,
+    TherapistFilters,
+    VerificationFilters,
+)
 
 
 @bp.before_request
@@ -23,96 +34,144 @@ def _admins_only():
     """Every /admin page, present and future, is for admins only."""
 
 
+def _list_args() -> dict:
+    """The list's search, filters and page, as the current URL carries them."""
+    return request.args.to_dict()
+
+
+def _with_list_args(url: str) -> str:
+    """A form's action that carries the list's search, filters and page along."""
+    query = request.query_string.decode()
+    return f"{url}?{query}" if query else url
+
+
+def _still_listed(error_at, listed: list, form):
+    """Where the form's errors go: at the item's field, or, when the item has left the page
+    meanwhile (decided by another admin), at the top."""
+    if error_at is None or error_at in listed:
+        return error_at
+    for message in form.reason.errors if form else ():
+        flash(message, "error")
+    return None
+
+
 @bp.get("/verifications")
 def verifications():
-    return render_template("admin/verifications.html", queue=services.pending_queue(), form=DecisionForm())
+    return _queue_page()
+
+
+def _queue_page(error_at: tuple[str, int] | None = None, form: DecisionForm | None = None, status: int = 200):
+    """The queue; `error_at` names the decision whose form shows `form`'s errors at its fields."""
+    filters = VerificationFilters(request.args)
+    page = lists.verification_page(filters.to_query())
+    error_at = _still_listed(error_at, [(i.kind, i.credential.id) for i in page.items], form)
+    return render_template(
+        "admin/verifications.html",
+        page=page,
+        filters=filters,
+        form=form or DecisionForm(formdata=None),
+        error_at=error_at,
+        with_list_args=_with_list_args,
+    ), status
 
 
 @bp.post("/verifications/<kind>/<int:credential_id>")
 def decide(kind: str, credential_id: int):
-    form = DecisionForm()
     if kind not in ("license", "certification"):
         abort(404)
-    approve = request.form.get("decision") == "approve"
-    if not form.validate_on_submit() or request.form.get("decision") not in ("approve", "reject"):
+    form = DecisionForm()
+    decision = request.form.get("decision")
+    back = url_for("admin.verifications", **_list_args())
+    if not form.validate_on_submit():
+        return _queue_page((kind, credential_id), form, 400)
+    if decision not in ("approve", "reject"):
         flash("Choose approve or reject.", "error")
-        return redirect(url_for("admin.verifications"))
+        return redirect(back, 303)
+    approve = decision == "approve"
     try:
         credential = services.decide(current_user, kind, credential_id, approve=approve, reason=form.reason.data)
     except NotFound:
         abort(404)
     except ServiceError as exc:
+        if exc.field == "reason":
+            return _queue_page((kind, credential_id), form, show_on_form(form, exc))
         flash_error(exc)
-        return redirect(url_for("admin.verifications")), 303
+        return redirect(back), 303
     notifications.credential_decided(kind, credential)
     flash(
         f"{'Approved' if approve else 'Rejected'}: {credential.therapist.name}'s {kind}. The therapist was emailed.",
         "success",
     )
-    return redirect(url_for("admin.verifications"))
+    return redirect(back)
 
 
 @bp.get("/therapists")
 def therapists():
-    form = TherapistSearchForm(request.args)
-    form.validate()
-    query = services.TherapistQuery(
-        text=(form.q.data or "").strip(),
-        state=form.state.data if form.state.data in dict((c.value, c) for c in form.state.choices) else "",
-        status=form.status.data if form.status.data in services.TherapistQuery.STATUSES else "",
-    )
-    return render_template(
-        "admin/therapists.html", form=form, results=services.search_therapists(query), suspend_form=SuspensionForm()
-    )
+    filters = TherapistFilters(request.args)
+    page = lists.therapist_page(filters.to_query())
+    return render_template("admin/therapists.html", filters=filters, page=page, with_list_args=_with_list_args)
 
 
-@bp.post("/therapists/<int:therapist_id>/suspension")
+@bp.route("/therapists/<int:therapist_id>/suspension", methods=["GET", "POST"])
 def suspension(therapist_id: int):
+    """A confirmation step: who, what suspending does, and the reason; then suspend (or lift it)."""
     profile = db.session.get(TherapistProfile, therapist_id)
     if profile is None:
         abort(404)
-    form = SuspensionForm()
-    suspend = request.form.get("action") == "suspend"
-    if not form.validate_on_submit():
-        flash("Give the reason for the suspension change.", "error")
-    else:
-        try:
-            services.set_suspension(current_user, profile, suspend=suspend, reason=form.reason.data)
-        except ServiceError as exc:
-            flash_error(exc)
+    form = SuspensionForm(formdata=None) if request.method == "GET" else SuspensionForm()
+    back = url_for("admin.therapists", **_list_args())
+    status = 200
+    if request.method == "POST":
+        suspend = request.form.get("action") == "suspend"
+        if not form.validate_on_submit():
+            status = 400
         else:
-            flash(
-                f"{profile.name} is {'suspended: gone from the directory now' if suspend else 'no longer suspended'}.",
-                "success",
-            )
-    return redirect(request.referrer if _same_site(request.referrer) else url_for("admin.therapists"))
-
-
-def _same_site(url) -> bool:
-    if not url:
-        return False
-    parts = urlsplit(url)
-    return parts.netloc == request.host and safe_next(parts.path) is not None
+            try:
+                services.set_suspension(current_user, profile, suspend=suspend, reason=form.reason.data)
+            except ServiceError as exc:
+                status = show_on_form(form, exc)
+            else:
+                flash(
+                    f"{profile.name} is "
+                    f"{'suspended: gone from the directory now' if suspend else 'no longer suspended'}.",
+                    "success",
+                )
+                return redirect(back)
+    return render_template(
+        "admin/suspension.html", t=profile, form=form, back=back, with_list_args=_with_list_args
+    ), status
 
 
 @bp.get("/audit")
 def audit_log():
-    return render_template("admin/audit.html", page=_page(services.audit_entries()))
+    filters = AuditFilters(request.args)
+    return render_template("admin/audit.html", filters=filters, page=lists.audit_page(filters.to_query()))
 
 
 @bp.get("/bookings")
 def bookings():
     """Booking metadata only: admins never see a client's intake."""
-    return render_template("admin/bookings.html", page=_page(services.bookings_newest_first()))
+    filters = BookingFilters(request.args)
+    return render_template("admin/bookings.html", filters=filters, page=lists.booking_page(filters.to_query()))
 
 
 @bp.get("/reviews")
 def review_list():
-    return render_template("admin/reviews.html", page=_page(services.reviews_newest_first()), form=HideReviewForm())
+    return _reviews_page()
 
 
-def _page(stmt):
-    return db.paginate(stmt, per_page=50, error_out=False)
+def _reviews_page(error_at: int | None = None, form: HideReviewForm | None = None, status: int = 200):
+    filters = ReviewFilters(request.args)
+    page = lists.review_page(filters.to_query())
+    error_at = _still_listed(error_at, [r.id for r in page.items], form)
+    return render_template(
+        "admin/reviews.html",
+        filters=filters,
+        page=page,
+        form=form or HideReviewForm(formdata=None),
+        error_at=error_at,
+        with_list_args=_with_list_args,
+    ), status
 
 
 @bp.post("/reviews/<int:review_id>/hide")
@@ -122,12 +181,13 @@ def hide_review(review_id: int):
         abort(404)
     form = HideReviewForm()
     if not form.validate_on_submit():
-        flash("Give the reason for hiding the review.", "error")
+        return _reviews_page(review_id, form, 400)
+    try:
+        reviews.hide(current_user, review, form.reason.data)
+    except ServiceError as exc:
+        if exc.field == "reason":
+            return _reviews_page(review_id, form, show_on_form(form, exc))
+        flash_error(exc)
     else:
-        try:
-            reviews.hide(current_user, review, form.reason.data)
-        except ServiceError as exc:
-            flash_error(exc)
-        else:
-            flash("Review hidden; the rating no longer counts it.", "success")
-    return redirect(url_for("admin.review_list"))
+        flash("Review hidden; the rating no longer counts it.", "success")
+    return redirect(url_for("admin.review_list", **_list_args()))

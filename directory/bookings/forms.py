@@ -1,11 +1,11 @@
 """Booking and availability forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, StringField, TextAreaField, TimeField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from .. import vocabulary as v
-from ..form_fields import MultiCheckboxField, slug_choices
+from ..form_fields import MultiCheckboxField, NumberField, slug_choices
 
 TEXT = 2000
 
@@ -34,6 +34,28 @@ class BookingForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     message = TextAreaField("Message to the client", validators=[Optional(), Length(max=1000)])
+
+
+class CompleteForm(FlaskForm):
+    """The therapist confirms what was paid; the receipt says exactly this."""
+
+    amount_paid = NumberField(
+        "Amount paid for the session ($)",
+        validators=[InputRequired("Enter the amount the client paid for the session.")],
+        description="Without the tip. This is the amount the client's receipt shows as HSA/FSA-eligible.",
+    )
+    tip = NumberField(
+        "Tip ($)",
+        validators=[Optional()],
+        description="Shown apart on the receipt, as not eligible. Leave empty if none.",
+    )
+    technique = SelectField("Technique given", validate_choice=False)
+
+    def offer(self, booking) -> None:
+        """The therapist's techniques to choose from, and the booked price to confirm."""
+        self.technique.choices = slug_choices({t: v.TECHNIQUES[t] for t in booking.therapist.technique_slugs})
+        if self.amount_paid.data is None and not self.is_submitted():
+            self.amount_paid.data = booking.price_amount
 
 
 class CancelForm(FlaskForm):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..matching.safety import screen_conditions
 from ..models import Booking, BookingSlot, BookingStatus, Intake, TherapistProfile, TimeOff, User, WeeklyHours, utcnow
+from ..receipts.services import Payment, issue
 from ..service_errors import Conflict, Forbidden, ServiceError
 from ..vocabulary import CERTIFICATIONS, CONDITIONS
 from .availability import is_free, slots_for
@@ -122,14 +123,21 @@ def cancel(booking: Booking, *, by: str, reason: str) -> Booking:
     return booking
 
 
-def complete(booking: Booking, *, now: datetime | None = None) -> Booking:
+def complete(booking: Booking, payment: Payment | None = None, *, now: datetime | None = None) -> Booking:
+    """The visit took place: completed, with its receipt for what was paid (the booked price
+    when the caller does not say), in one transaction."""
     now = now or datetime.now(UTC)
     if booking.status != BookingStatus.CONFIRMED:
         raise ServiceError("Only a confirmed booking can be marked completed.")
     if booking.starts_at > now:
         raise ServiceError("A visit can be marked completed once it has started.")
-    booking.status, booking.completed_at = BookingStatus.COMPLETED, now
-    db.session.commit()
+    try:
+        issue(booking, payment or Payment(booking.price_amount))
+        booking.status, booking.completed_at = BookingStatus.COMPLETED, now
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return booking
 
 
@@ -138,7 +146,7 @@ def for_client(client: User) -> list[Booking]:
         db.session.scalars(
             select(Booking)
             .where(Booking.client_id == client.id)
-            .options(selectinload(Booking.therapist), selectinload(Booking.review))
+            .options(selectinload(Booking.therapist), selectinload(Booking.review), selectinload(Booking.receipt))
             .order_by(Booking.starts_at.desc())
         )
     )

@@ -2,6 +2,7 @@
 availability."""
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -10,12 +11,13 @@ from .. import notifications
 from ..auth.decorators import therapist_required
 from ..errors import flash_error, show_on_form
 from ..models import Role
+from ..receipts.services import Payment
 from ..reviews.forms import ReplyForm, ReviewForm
 from ..service_errors import ServiceError
 from ..therapists.services import get_listable
 from . import bp, services
 from .availability import free_starts
-from .forms import BookingForm, CancelForm, DecisionForm, TimeOffForm, WeeklyHoursForm
+from .forms import BookingForm, CancelForm, CompleteForm, DecisionForm, TimeOffForm, WeeklyHoursForm
 
 
 def _booking_page(profile, form, status=200):
@@ -115,17 +117,25 @@ def _mine_or_404(booking_id: int):
 @login_required
 def detail(booking_id: int):
     booking, side = _mine_or_404(booking_id)
+    return _detail_page(booking, side)
+
+
+def _detail_page(booking, side: str, complete_form: CompleteForm | None = None, status: int = 200):
+    if complete_form is None:
+        complete_form = CompleteForm(formdata=None)
+        complete_form.offer(booking)
     return render_template(
         "bookings/detail.html",
         b=booking,
         side=side,
         decision=DecisionForm(),
         cancel=CancelForm(),
+        complete_form=complete_form,
         review_form=ReviewForm(),
         reply_form=ReplyForm(),
         zone=booking.therapist.zone,
         now=datetime.now(UTC),
-    ), 200
+    ), status
 
 
 def _act(booking_id: int, action):
@@ -172,15 +182,25 @@ def cancel(booking_id: int):
 @bp.post("/account/bookings/<int:booking_id>/complete")
 @login_required
 def complete(booking_id: int):
-    def run(booking, side):
-        if side != "therapist":
-            abort(403)
-        if not DecisionForm().validate_on_submit():
-            raise ServiceError("The form expired; try again.")
-        services.complete(booking)
-        flash("Marked completed. The client can now review the visit.", "success")
-
-    return _act(booking_id, run)
+    """The therapist confirms what was paid; the visit is completed and its receipt issued."""
+    booking, side = _mine_or_404(booking_id)
+    if side != "therapist":
+        abort(403)
+    form = CompleteForm()
+    form.offer(booking)
+    if not form.validate_on_submit():
+        return _detail_page(booking, side, form, 400)
+    amount, tip = form.amount_paid.data or Decimal("0"), form.tip.data or Decimal("0")
+    payment = Payment(amount, tip, form.technique.data or None)
+    try:
+        services.complete(booking, payment)
+    except ServiceError as exc:
+        if exc.field in form:
+            return _detail_page(booking, side, form, show_on_form(form, exc))
+        flash_error(exc)
+    else:
+        flash("Marked completed. The client can now review the visit and download the receipt.", "success")
+    return redirect(url_for("bookings.detail", booking_id=booking_id))
 
 
 @bp.route("/account/availability", methods=["GET", "POST"])

@@ -51,6 +51,11 @@ class ProfileForm(FlaskForm):
         "ZIP code",
         validators=[Optional(), Regexp(r"^\s*\d{5}(-\d{4})?\s*$", message="Enter a 5-digit ZIP code, e.g. 60601.")],
     )
+    npi = StringField(
+        "NPI (National Provider Identifier)",
+        description="Optional: the 10-digit number on your NPI letter. Administrators check it against the "
+        "federal NPPES registry; receipts for HSA/FSA claims show it.",
+    )
 
     def data_for_service(self) -> ProfileData:
         radius = self.mobile_radius_miles.data
@@ -69,6 +74,7 @@ class ProfileForm(FlaskForm):
             city=(self.city.data or "").strip(),
             state=self.state.data or "",
             postal_code=(self.postal_code.data or "").strip(),
+            npi=(self.npi.data or "").strip(),
         )
 
 

@@ -79,6 +79,7 @@ def _form_data(t):
         "city",
         "state",
         "postal_code",
+        "npi",
     )
     data = SimpleNamespace(**{name: getattr(t, name) for name in fields})
     data.languages = t.language_codes or ["en"]

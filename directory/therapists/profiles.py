@@ -37,6 +37,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..registry.npi import normalise_npi, npi_problem
 from ..service_errors import Conflict, ServiceError, raise_all
 
 # The field rules, one set for every writer.
@@ -73,6 +74,8 @@ class ProfileData:
     postal_code: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    # National Provider Identifier: "" clears it; None leaves it as it is (the CSV import has no NPI column).
+    npi: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,8 @@ def check_profile(data: ProfileData) -> list[ServiceError]:
         bad("latitude", "Latitude must be between -90 and 90 and longitude between -180 and 180.")
     if not has_point and not data.postal_code.strip() and not (data.city.strip() and data.state):
         bad("postal_code", "Enter your ZIP code, or your city and state, so clients nearby can find you.")
+    if data.npi and (problem := npi_problem(normalise_npi(data.npi))) is not None:
+        bad("npi", problem)
     return problems
 
 
@@ -239,6 +244,8 @@ def apply_profile(profile: TherapistProfile, data: ProfileData, where: PracticeP
     profile.latitude, profile.longitude, profile.timezone = where.latitude, where.longitude, where.timezone
     profile.address, profile.city, profile.state = where.address, where.city, where.state
     profile.postal_code, profile.location_label = where.postal_code, where.label
+    if data.npi is not None:
+        profile.npi = normalise_npi(data.npi) or None
     have = {t.technique: t for t in profile.techniques}
     profile.techniques = [have.get(t) or TherapistTechnique(technique=t) for t in dict.fromkeys(data.techniques)]
     have_prices = {p.minutes: p for p in profile.prices}
@@ -250,6 +257,10 @@ def apply_profile(profile: TherapistProfile, data: ProfileData, where: PracticeP
 def update_profile(profile: TherapistProfile, data: ProfileData, geocoder) -> None:
     """The profile editor's save: check, place, write; one transaction, nothing written on error."""
     raise_all(check_profile(data))
+    npi = normalise_npi(data.npi or "")
+    holder = db.session.scalar(select(TherapistProfile.id).where(TherapistProfile.npi == npi)) if npi else None
+    if holder not in (None, profile.id):
+        raise Conflict(f"NPI {npi} is already on another profile. If it is yours, contact us.", field="npi")
     where = place(data, geocoder)
     try:
         apply_profile(profile, data, where)
