@@ -45,15 +45,20 @@ def therapist(therapist_id: int):
 
 @bp.get("/therapists/<int:therapist_id>/photo")
 def therapist_photo(therapist_id: int):
-    """Photos of listed profiles are public; otherwise only the owner and admins see them."""
+    """Photos of listed profiles are public; otherwise only the owner and admins see them.
+
+    A shared cache may keep a public photo but must ask again before each use
+    ("no-cache", answered by a cheap 304 while the file is unchanged): once a
+    therapist is suspended, the photo is gone from every cache at the next asking.
+    """
     profile = db.session.get(TherapistProfile, therapist_id)
     if profile is None or not profile.photo:
         abort(404)
     mine = current_user.is_authenticated and (current_user.id == profile.user_id or current_user.is_admin)
     if not (mine or get_listable(therapist_id)):
         abort(404)
-    response = send_file(uploads.path_of("photos", profile.photo), max_age=0 if mine else 3600)
-    response.headers["Cache-Control"] = "private, no-store" if mine else "public, max-age=3600"
+    response = send_file(uploads.path_of("photos", profile.photo), max_age=0)
+    response.headers["Cache-Control"] = "private, no-store" if mine else "public, no-cache"
     return response
 
 
