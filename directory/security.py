@@ -16,10 +16,26 @@ DATABASE_ID_MAX = 2**31 - 1
 NUL_MESSAGE = "Text cannot contain NUL characters (\\0, %00). Remove them and send it again."
 
 
+def integers_up_to(limit: int) -> str:
+    """A regular expression for the whole numbers 1 to `limit`, written without leading zeros."""
+    digits = str(limit)
+    options = [rf"[1-9]\d{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []  # the shorter numbers
+    for i, digit in enumerate(digits):  # as long as `limit`: its first i digits, then a smaller one
+        low, high, rest = (1 if i == 0 else 0), int(digit) - 1, len(digits) - i - 1
+        if high >= low:
+            options.append(f"{digits[:i]}[{low}-{high}]" + (rf"\d{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "(?:" + "|".join(options) + ")"
+
+
 class DatabaseIdConverter(IntegerConverter):
     """`<int:...>` in our URLs is a database id: 1 to 2**31 - 1. Anything past
-    that cannot name a row, so the route does not match (404), rather than
-    reaching the database as a number it cannot hold."""
+    that cannot name a row, so no route matches it (404), rather than reaching
+    the database as a number it cannot hold. The range is in the pattern itself:
+    werkzeug matches patterns before it converts, so a number refused only on
+    conversion would answer 405 where a GET and a POST rule share a path."""
+
+    regex = integers_up_to(DATABASE_ID_MAX)
 
     def __init__(self, map, fixed_digits=0, min=1, max=DATABASE_ID_MAX, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
