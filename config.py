@@ -6,6 +6,8 @@ something guessable.
 """
 
 import os
+import secrets
+from pathlib import Path
 from urllib.parse import urlsplit
 
 
@@ -18,8 +20,62 @@ def hosts_from(value: str | None) -> list[str]:
     return [h.strip() for h in (value or "").split(",") if h.strip()]
 
 
+# A production key must be long and random: a key an attacker can guess lets
+# them forge any session, an administrator's included.
+SECRET_KEY_MIN_BYTES = 32
+PLACEHOLDER_KEYS = {
+    "dev-only-not-secret",
+    "testing-secret",
+    "secret",
+    "changeme",
+    "change-me",
+    "please-change-me",
+    "your-secret-key",
+    "secret-key",
+    "s3cret",
+    "development",
+    "xxx",
+}
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why this SECRET_KEY is too weak for production, or None."""
+    how = "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+    if key.strip().lower() in PLACEHOLDER_KEYS:
+        return f"SECRET_KEY is a well-known placeholder: {how}"
+    if len(key.encode()) < SECRET_KEY_MIN_BYTES:
+        return f"SECRET_KEY must be at least {SECRET_KEY_MIN_BYTES} bytes of random text: {how}"
+    if len(set(key)) < 8:
+        return f"SECRET_KEY repeats too few characters to be random: {how}"
+    return None
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Development's key: random, made once and kept in the instance folder (never in code)."""
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        key = secrets.token_hex(32)
+        out.write(key + "\n")
+    return key
+
+
+def proxy_count() -> int:
+    """How many reverse proxies stand in front of the app (their X-Forwarded-For is trusted)."""
+    raw = os.environ.get("PROXY_COUNT", "0").strip() or "0"
+    if not raw.isdigit() or int(raw) > 10:
+        raise ConfigError(f"PROXY_COUNT must be a whole number from 0 to 10, not {raw!r}.")
+    return int(raw)
+
+
 class Config:
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message never carries the bound values
+    # (an intake's health details, a password hash) into a log.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     SESSION_COOKIE_HTTPONLY = True
@@ -55,20 +111,23 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     SECURE_COOKIES = False
+    PROXY_COUNT = 0
 
     @classmethod
     def init(cls, app):
         """Hook for configs that must check the environment at start-up."""
+        app.config["PROXY_COUNT"] = proxy_count()
 
 
 class DevelopmentConfig(Config):
     DEBUG = False
     DEV_OUTBOX_PAGE = True  # /dev/outbox: admins read the mail the site "sent"
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: instance SQLite
 
     @classmethod
     def init(cls, app):
+        super().init(app)
+        app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or instance_secret_key(app.instance_path)
         if not app.config.get("SQLALCHEMY_DATABASE_URI"):
             os.makedirs(app.instance_path, exist_ok=True)
             path = os.path.join(app.instance_path, "directory.sqlite3")
@@ -77,7 +136,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
-    SECRET_KEY = "testing-secret"
+    SECRET_KEY = secrets.token_hex(32)  # a new one each run
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     DATABASE_REPLICA_URL = None  # tests that need one pass it (tests/test_replica.py)
@@ -96,6 +155,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def init(cls, app):
+        super().init(app)
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "PUBLIC_URL") if not os.environ.get(name)]
         if missing:
             raise ConfigError("Production needs these environment variables set: " + ", ".join(missing))
@@ -104,6 +164,9 @@ class ProductionConfig(Config):
             raise ConfigError(
                 f"PUBLIC_URL must be the site's https address (e.g. https://truetouch.example), not {public.geturl()!r}"
             )
+        problem = secret_key_problem(os.environ["SECRET_KEY"])
+        if problem:
+            raise ConfigError(problem)
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
         app.config["PUBLIC_URL"] = os.environ["PUBLIC_URL"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -122,7 +123,7 @@ def main() -> None:
     env = dict(
         os.environ,
         APP_ENV="production",
-        SECRET_KEY="bench-only",
+        SECRET_KEY=secrets.token_hex(32),
         DATABASE_URL=args.pg_url,
         PUBLIC_URL="https://truetouch.example",
         TRUSTED_HOSTS="127.0.0.1",

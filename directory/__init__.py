@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import create_engine, event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS, normalise_database_url
 
@@ -29,7 +31,7 @@ from .receipts import bp as receipts_bp
 from .reviews import bp as reviews_bp
 from .schedule import BEAT_SCHEDULE
 from .search import bp as search_bp
-from .security import apply_security_headers
+from .security import DatabaseIdConverter, apply_security_headers, refuse_nul_bytes
 from .storage import from_url as storage_from_url
 from .templating import register as register_template_helpers
 from .therapists import listing
@@ -51,17 +53,29 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     if app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
 
+    trust_proxies(app)
     register_extensions(app)
     register_session_rules()
     jobs.init_app(app, BEAT_SCHEDULE)
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
+    app.before_request(refuse_nul_bytes)
     register_blueprints(app)
     app.after_request(apply_security_headers)
     register_error_handlers(app)
     register_template_helpers(app)
     register_cli(app)
-    logging.getLogger("directory").setLevel(logging.INFO)
-    keep_health_details_out_of_logs()
+    app.logger.setLevel(logging.INFO)
+    keep_health_details_out_of_logs(app.logger)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT reverse proxies, the client's address (rate limits) and
+    scheme come from their X-Forwarded-For and X-Forwarded-Proto; with none, those
+    headers are anyone's to forge and are ignored."""
+    count = app.config.get("PROXY_COUNT", 0)
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:
@@ -85,13 +99,19 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
 
 
-def load_user(user_id: str) -> User | None:
-    """The signed-in user, read from the primary even on replica pages: an account
-    just made, changed or signed out everywhere is seen at once."""
-    if not (user_id.isdigit() and len(user_id) < 10):
+def load_user(session_id: str) -> User | None:
+    """The user a session names ("<id>.<session token>", see User.get_id), while
+    that token is still theirs: signing out, a new password or a suspension
+    changes it and so ends every session on every device. Read from the primary
+    even on replica pages, so such a change is seen at once."""
+    user_id, _, token = session_id.partition(".")
+    if not (user_id.isdigit() and len(user_id) < 10 and token):
         return None
     with reading_from(replica=False):
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+    if user is None or not hmac.compare_digest(user.session_token.encode(), token.encode()):
+        return None
+    return user
 
 
 def register_session_rules() -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import current_app
+from flask import abort, current_app, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -72,8 +72,6 @@ def _locks_rows(clause) -> bool:
     return isinstance(clause, Select) and clause._for_update_arg is not None
 
 
-db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
-
 View = TypeVar("View", bound=Callable[..., Any])
 
 
@@ -100,6 +98,42 @@ def replica_reads(view: View) -> View:
 
     return wrapped  # type: ignore[return-value]
 
+
+# No listing has more pages than this; a larger ?page= shows the empty page past
+# the end, as any page past the end does, instead of an OFFSET no database holds.
+MAX_PAGE = 100_000
+MAX_PER_PAGE = 100
+
+
+class Database(SQLAlchemy):
+    def paginate(self, select: Any, *, page=None, per_page=None, max_per_page=None, error_out=True, count=True):
+        """Flask-SQLAlchemy's paginate, with ?page= and ?per_page= held to sizes a database can use."""
+        if has_request_context():
+            if page is None:
+                page = _whole_number_arg("page", 1, error_out)
+            if per_page is None:
+                per_page = _whole_number_arg("per_page", 20, error_out)
+        if page is not None:
+            page = min(max(page, 1), MAX_PAGE)
+        if per_page is not None:
+            per_page = min(max(per_page, 1), max_per_page or MAX_PER_PAGE)
+        return super().paginate(
+            select, page=page, per_page=per_page, max_per_page=max_per_page, error_out=error_out, count=count
+        )
+
+
+def _whole_number_arg(name: str, default: int, error_out: bool) -> int:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.isascii() and raw.isdigit():
+        return int(raw) if len(raw) <= 12 else MAX_PAGE  # clamped by the caller
+    if error_out:
+        abort(404)
+    return default
+
+
+db = Database(model_class=Base, session_options={"class_": RoutingSession})
 
 # The models' base class. Flask-SQLAlchemy builds `db.Model` at run time; to a
 # type checker it is the declarative base it extends.

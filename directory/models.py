@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    DDL,
     CheckConstraint,
     Date,
     DateTime,
@@ -24,8 +26,11 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    event,
+    text,
 )
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
 from .extensions import Model
 from .matching import summary
@@ -90,6 +95,10 @@ def _enum(cls, name):
     )
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, Model):
     __tablename__ = "users"
 
@@ -102,8 +111,27 @@ class User(UserMixin, Model):
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of every session's user id (get_id): a new token ends every session
+    # of this user on every device, remember-me cookies included.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     therapist: Mapped[TherapistProfile | None] = relationship(back_populates="user")
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember-me cookie."""
+        if not self.session_token:
+            self.session_token = new_session_token()
+        return f"{self.id}.{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Sign this user out everywhere (sign-out, suspension; a new password does it itself)."""
+        self.session_token = new_session_token()
+
+    @validates("password_hash")
+    def _new_password_ends_sessions(self, _key, value):
+        if value != self.password_hash:
+            self.end_sessions()
+        return value
 
     @property
     def is_therapist(self) -> bool:
@@ -463,12 +491,34 @@ class TimeOff(Model):
     note: Mapped[str] = mapped_column(String(200), default="")
 
 
+# The exclusion constraint on bookings compares integers in a GiST index.
+event.listen(
+    Model.metadata,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(dialect="postgresql"),
+)
+
+# The booking states that hold the therapist's time.
+ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+ACTIVE_BOOKING_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in ACTIVE_BOOKING_STATUSES) + ")"
+
+
 class Booking(Model):
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint("starts_at < ends_at", name="start_before_end"),
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         Index("ix_bookings_therapist_start", "therapist_id", "starts_at"),
+        # PostgreSQL itself refuses two active bookings of one therapist whose
+        # times overlap, whatever grid they are on (btree_gist gives integers a
+        # GiST operator class). SQLite relies on booking_slots' primary key.
+        ExcludeConstraint(
+            ("therapist_id", "="),
+            (text("tstzrange(starts_at, ends_at)"), "&&"),
+            name="ex_bookings_therapist_time",
+            using="gist",
+            where=text(ACTIVE_BOOKING_SQL),
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -498,7 +548,7 @@ class Booking(Model):
 
     @property
     def holds_time(self) -> bool:
-        return self.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+        return self.status in ACTIVE_BOOKING_STATUSES
 
     def cancel(self, *, by: str, reason: str) -> None:
         """Cancelled by 'client' or 'therapist'; its time is free again."""

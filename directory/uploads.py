@@ -7,20 +7,40 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import math
 import uuid
 import warnings
 from dataclasses import dataclass
 
 from flask import Response, current_app
 from PIL import Image, UnidentifiedImageError
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 from .service_errors import ServiceError
 from .storage import Storage, StoredFileMissing
 
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+# What each picture is for decides how many pixels we keep: a photo is shown at
+# most a few hundred pixels wide and kept at 800 a side; a document image must
+# stay legible to the admin who checks it, and is kept up to 3000 a side.
 PHOTO_MAX_SIDE = 800
-MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding them
+DOCUMENT_MAX_SIDE = 3000
+# What decoding may cost. A baseline JPEG is decoded in draft mode: the decoder
+# itself scales it down (1/2, 1/4, 1/8) to about the size we keep, so a large
+# camera photo costs little. A PNG or a progressive JPEG is decoded whole, at
+# Pillow's bytes per pixel, twice over when it has transparency (Pillow resizes
+# premultiplied copies); its decoded size is held to DECODE_MAX_BYTES. One upload
+# thus stays well under 100 MB (tests/test_upload_limits.py measures it).
+MAX_PIXELS = 40_000_000
+DECODE_MAX_BYTES = 40 * 1024 * 1024
+# Pillow's bytes per pixel, plus the copy a mode that cannot be reduced as it is
+# ("1", "P", "I;16") is converted to first.
+BYTES_PER_PIXEL = {"1": 2, "L": 1, "P": 5, "I;16": 6, "LA": 4, "PA": 4, "RGB": 4, "RGBA": 4, "I": 4, "F": 4}
+PROGRESSIVE_JPEG_BYTES_PER_PIXEL = 6  # libjpeg holds every coefficient of a progressive file
+PDF_MAX_OBJECTS = 200_000
+NOT_AN_IMAGE = "The file is not a readable JPEG or PNG image."
 
 
 class UploadError(ServiceError):
@@ -48,19 +68,54 @@ def _read_limited(storage, max_bytes: int, what: str) -> bytes:
     return data
 
 
-def _open_image(data: bytes) -> Image.Image:
-    """A JPEG or PNG decoded fully, or UploadError."""
+def _decode_cost(probe: Image.Image) -> tuple[int, str] | None:
+    """For an image decoded whole: (bytes per pixel it costs, what kind it is); None for draft-mode JPEGs."""
+    if probe.format == "JPEG" and not probe.info.get("progressive"):
+        return None
+    if probe.format == "JPEG":
+        return PROGRESSIVE_JPEG_BYTES_PER_PIXEL, "a progressive JPEG"
+    has_alpha = "A" in probe.mode or "transparency" in probe.info
+    per_pixel = BYTES_PER_PIXEL.get(probe.mode, 4) * (2 if has_alpha else 1)
+    return per_pixel, "a PNG with transparency" if has_alpha else "a PNG"
+
+
+def _check_size(probe: Image.Image, max_side: int) -> None:
+    cost = _decode_cost(probe)
+    per_pixel, kind = cost if cost else (1, "a JPEG")
+    limit = min(MAX_PIXELS, DECODE_MAX_BYTES // per_pixel) if cost else MAX_PIXELS
+    if probe.width * probe.height > limit:
+        raise UploadError(
+            f"The image is {probe.width}x{probe.height} pixels; as {kind} it may have at most "
+            f"{limit / 1_000_000:.3g} million pixels. We keep at most {max_side} pixels a side: "
+            "save a smaller copy and upload that."
+        )
+
+
+def _draft_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """The smallest size, in the image's proportions, whose longer side is still `max_side`."""
+    scale = min(1.0, max_side / max(size))
+    return max(1, math.ceil(size[0] * scale)), max(1, math.ceil(size[1] * scale))
+
+
+def _open_image(
+    data: bytes, max_side: int, *, exact: bool, not_an_image: str = NOT_AN_IMAGE
+) -> tuple[Image.Image, str]:
+    """(A JPEG or PNG decoded at no more than `max_side` a side, its format), or
+    UploadError: `not_an_image` when it is none, or why it is too large."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             probe = Image.open(io.BytesIO(data))
             if probe.format not in ("JPEG", "PNG"):
-                raise UploadError("The file must be a JPEG or PNG image.")
-            if probe.width * probe.height > MAX_PIXELS:
-                raise UploadError("The image is too large in pixels.")
+                raise UploadError(not_an_image)
+            _check_size(probe, max_side)
             probe.verify()
             image = Image.open(io.BytesIO(data))
+            image_format = image.format or ""
+            if image_format == "JPEG":
+                image.draft("RGB", _draft_size(image.size, max_side))
             image.load()
+            return _shrink(image, max_side, exact=exact), image_format
     except UploadError:
         raise
     except (
@@ -71,21 +126,51 @@ def _open_image(data: bytes) -> Image.Image:
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
     ):
-        raise UploadError("The file is not a readable JPEG or PNG image.") from None
+        raise UploadError(not_an_image) from None
+
+
+def _shrink(image: Image.Image, max_side: int, *, exact: bool) -> Image.Image:
+    """At most `max_side` a side, by an integer box reduction of the full image
+    (one cheap pass). `exact`: reduce to no less than `max_side`, then resize
+    what is left (small by then) to `max_side` exactly."""
+    if not exact:
+        factor = math.ceil(max(image.size) / max_side)
+        return _reducible(image).reduce(factor) if factor >= 2 else image
+    factor = max(image.size) // max_side
+    if factor >= 2:
+        image = _reducible(image).reduce(factor)
+    image.thumbnail((max_side, max_side))
     return image
+
+
+def _reducible(image: Image.Image) -> Image.Image:
+    """The image in a mode Pillow's reduce() takes."""
+    if image.mode == "P":
+        return image.convert("RGBA" if "transparency" in image.info else "RGB")
+    return image.convert({"1": "L", "I;16": "I"}[image.mode]) if image.mode in ("1", "I;16") else image
+
+
+def _encode(image: Image.Image, *, keep_png: bool, quality: int) -> tuple[bytes, str, str]:
+    """Re-encoded, so nothing but the picture is kept: (data, content type, extension)."""
+    out = io.BytesIO()
+    try:
+        if keep_png or image.mode in ("RGBA", "LA", "P", "PA"):
+            (image if image.mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16") else image.convert("RGBA")).save(
+                out, "PNG"
+            )
+            return out.getvalue(), "image/png", "png"
+        image.convert("RGB").save(out, "JPEG", quality=quality, optimize=True)
+    except (OSError, ValueError):
+        raise UploadError(NOT_AN_IMAGE) from None
+    return out.getvalue(), "image/jpeg", "jpg"
 
 
 def check_photo(storage) -> CheckedFile:
     """A profile photo: JPEG or PNG up to 2 MB, re-encoded (metadata dropped) and resized."""
     data = _read_limited(storage, PHOTO_MAX_BYTES, "photo")
-    image = _open_image(data)
-    image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-    out = io.BytesIO()
-    if image.mode in ("RGBA", "LA", "P"):
-        image.convert("RGBA").save(out, "PNG", optimize=True)
-        return CheckedFile(out.getvalue(), "image/png", "png", storage.filename or "photo")
-    image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
-    return CheckedFile(out.getvalue(), "image/jpeg", "jpg", storage.filename or "photo")
+    image, _ = _open_image(data, PHOTO_MAX_SIDE, exact=True)
+    encoded, content_type, extension = _encode(image, keep_png=False, quality=85)
+    return CheckedFile(encoded, content_type, extension, storage.filename or "photo")
 
 
 def check_document(storage) -> CheckedFile:
@@ -93,20 +178,77 @@ def check_document(storage) -> CheckedFile:
     data = _read_limited(storage, DOCUMENT_MAX_BYTES, "document")
     name = (storage.filename or "document")[:200]
     if data.startswith(b"%PDF-"):
-        if b"%%EOF" not in data[-2048:]:
-            raise UploadError("The PDF looks incomplete or damaged. Save it again and upload it.")
+        _check_pdf(data)
         return CheckedFile(data, "application/pdf", "pdf", name)
+    # A scan is reduced by whole steps only: no resampling pass over a large image.
+    image, image_format = _open_image(
+        data, DOCUMENT_MAX_SIDE, exact=False, not_an_image="The document must be a PDF, JPEG or PNG file."
+    )
+    encoded, content_type, extension = _encode(image, keep_png=image_format == "PNG", quality=90)
+    return CheckedFile(encoded, content_type, extension, name)
+
+
+# PDF content that acts rather than shows: scripts, programs to launch, files inside.
+_ACTIVE_PDF_KEYS = {
+    "/JS": "JavaScript",
+    "/JavaScript": "JavaScript",
+    "/Launch": "a launch action",
+    "/EmbeddedFiles": "embedded files",
+    "/EmbeddedFile": "embedded files",
+    "/FileAttachment": "embedded files",
+}
+
+
+def _check_pdf(data: bytes) -> None:
+    """A PDF that parses (pypdf), has pages, and carries no JavaScript, launch
+    action or embedded file; UploadError otherwise."""
     try:
-        image = _open_image(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pypdf warns about harmless oddities
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted:
+                raise UploadError("The PDF is password-protected. Save a copy without a password and upload that.")
+            if len(reader.pages) == 0:
+                raise UploadError("The PDF has no pages.")
+            found = _active_content(reader.trailer)
     except UploadError:
-        raise UploadError("The document must be a PDF, JPEG or PNG file.") from None
-    # Re-encode images so nothing but the picture is kept.
-    out = io.BytesIO()
-    if image.format == "PNG" or image.mode in ("RGBA", "LA", "P"):
-        image.save(out, "PNG")
-        return CheckedFile(out.getvalue(), "image/png", "png", name)
-    image.convert("RGB").save(out, "JPEG", quality=90)
-    return CheckedFile(out.getvalue(), "image/jpeg", "jpg", name)
+        raise
+    except Exception:  # a parser can fail in many ways on a hostile file; each means "not a PDF we read"
+        raise UploadError("The PDF could not be read: it looks damaged. Save it again and upload it.") from None
+    if found:
+        raise UploadError(
+            f"The PDF contains {', '.join(sorted(found))}, which we do not accept. "
+            "Print it to a new PDF (or scan it) and upload that."
+        )
+
+
+def _active_content(root) -> set[str]:
+    """What active content the objects reachable from `root` carry (names of _ACTIVE_PDF_KEYS)."""
+    found: set[str] = set()
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    visited = 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            key = (item.idnum, item.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            item = item.get_object()
+        visited += 1
+        if visited > PDF_MAX_OBJECTS:
+            raise UploadError("The PDF is too complex to check. Print it to a new PDF and upload that.")
+        if isinstance(item, DictionaryObject):
+            for name, value in item.items():
+                if name in _ACTIVE_PDF_KEYS:
+                    found.add(_ACTIVE_PDF_KEYS[name])
+                stack.append(value)
+        elif isinstance(item, ArrayObject):
+            stack.extend(item)
+        elif isinstance(item, NameObject) and item in _ACTIVE_PDF_KEYS:
+            found.add(_ACTIVE_PDF_KEYS[item])
+    return found
 
 
 def stored_files() -> Storage:

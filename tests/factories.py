@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+
+from pypdf import PdfWriter
 
 from directory.auth.passwords import hash_password
 from directory.models import (
@@ -95,3 +98,13 @@ class Factory:
             self.session.add(
                 WeeklyHours(therapist_id=profile.id, weekday=day, start_time=time(hours[0]), end_time=time(hours[1]))
             )
+
+
+def pdf_bytes(pages: int = 1) -> bytes:
+    """A small, real PDF (blank pages), as a scanner or "print to PDF" makes."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=612, height=792)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

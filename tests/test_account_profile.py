@@ -12,9 +12,10 @@ from directory.extensions import db
 from directory.models import Certification, CredentialStatus, Document, License, Role, TherapistProfile
 
 from .conftest import login, post_form
+from .factories import pdf_bytes
 
 FUTURE = (date.today() + timedelta(days=500)).isoformat()
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf_bytes()
 
 
 def png_bytes(size=(40, 40), color=(200, 30, 30)) -> bytes:
@@ -306,6 +307,7 @@ def test_unconfirmed_email_cannot_submit_credentials(client, ctx):
             "confirm": "quiet-meadow-lantern-7",
         },
     )
+    login(client, "una@example.com", "quiet-meadow-lantern-7")
     response = submit_license(client)
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     assert db.session.scalar(select(func_count(License))) == 0

@@ -29,13 +29,15 @@ def link_in(message, path):
 
 def test_register_creates_a_therapist_with_a_hashed_password_and_sends_a_confirmation(client, ctx, outbox):
     response = post_form(client, "/auth/register", NEW)
-    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/login?next=/account"
     user = db.session.scalar(select(User).filter_by(email="nora@example.com"))
     assert user.role == Role.THERAPIST and user.therapist.name == "Nora Newcomer"
     assert user.password_hash.startswith("scrypt:") and NEW["password"] not in user.password_hash
     assert user.email_confirmed_at is None
     [message] = outbox()
     assert message["To"] == "nora@example.com" and "Confirm your email" in message["Subject"]
+    assert client.get("/account").status_code == 302  # not signed in by the sign-up itself
+    login(client, "nora@example.com", NEW["password"])
     dashboard = client.get("/account").get_data(as_text=True)
     assert "Please confirm your email" in dashboard and "Hello, Nora Newcomer" in dashboard
 
@@ -58,10 +60,25 @@ def test_register_refuses_bad_input_with_field_errors(client, ctx, changes, fiel
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_register_refuses_an_email_already_used(client, therapist_user):
-    response = post_form(client, "/auth/register", {**NEW, "email": therapist_user.email.upper()})
-    assert response.status_code == 400
-    assert "An account with this email already exists" in response.get_data(as_text=True)
+def test_register_with_an_email_already_used_answers_as_for_a_new_one_and_mails_the_owner(app, therapist_user, outbox):
+    """Item 12: no enumeration. Today's code answered "An account with this email already exists"."""
+    new, known = app.test_client(), app.test_client()
+    fresh = post_form(new, "/auth/register", {**NEW, "email": "fresh@example.com"})
+    taken = post_form(known, "/auth/register", {**NEW, "email": therapist_user.email.upper()})
+    assert fresh.status_code == taken.status_code == 302
+    assert fresh.headers["Location"] == taken.headers["Location"]
+
+    def page(client, email):
+        html = client.get(fresh.headers["Location"]).get_data(as_text=True)
+        return re.sub(r'value="[^"]*"', "", html).replace(email, "EMAIL")
+
+    assert page(new, "fresh@example.com") == page(known, therapist_user.email)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 2  # no second account for the known email
+    by_recipient = {m["To"]: m for m in outbox()}
+    assert "Confirm your email" in by_recipient["fresh@example.com"]["Subject"]
+    owner_mail = by_recipient[therapist_user.email]
+    assert "already have" in owner_mail["Subject"] and "/auth/forgot" in owner_mail.get_content()
+    assert db.session.get(User, therapist_user.id).password_hash == therapist_user.password_hash  # untouched
 
 
 def test_confirmation_link_works_once(client, ctx, outbox):

@@ -77,7 +77,7 @@ def test_client_registration(client, ctx, outbox):
             "confirm": "sunlit-meadow-kettle-4",
         },
     )
-    assert response.status_code == 302 and response.headers["Location"] == "/account/bookings"
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/login?next=/account/bookings"
     user = db.session.scalar(select(User).filter_by(email="carl@example.com"))
     assert user.role == Role.CLIENT and user.therapist is None
     assert len(outbox()) == 1
@@ -152,7 +152,8 @@ def test_relative_contraindication_requires_the_certification(client, therapist,
 def test_times_that_are_not_offered_are_refused(client, therapist, client_user):
     login(client, client_user.email)
     start = first_free(therapist)
-    assert book(client, therapist, start + timedelta(minutes=10)).status_code == 409
+    off_grid = book(client, therapist, start + timedelta(minutes=10))
+    assert off_grid.status_code == 400 and "Times fall on the quarter hour" in off_grid.get_data(as_text=True)
     assert book(client, therapist, start, minutes=45).status_code == 400  # 45 minutes is not priced
     assert "does not offer 45-minute sessions" in book(client, therapist, start, minutes=45).get_data(as_text=True)
     night = start.replace(hour=5)

@@ -7,9 +7,10 @@ from directory.extensions import db
 from directory.models import Role, User, utcnow
 
 from .browser import ARTIFACTS, chromium, new_page
+from .factories import pdf_bytes
 
 pytestmark = pytest.mark.browser
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf_bytes()
 PASSWORD = "granite-willow-sparrow-5"
 
 

@@ -1,7 +1,13 @@
+import os
+import re
+import runpy
+import subprocess
+import sys
+
 import pytest
 
-from config import ConfigError, normalise_database_url
-from directory import create_app
+from config import ConfigError, normalise_database_url, secret_key_problem
+from directory import ROOT, create_app
 
 
 @pytest.mark.parametrize(
@@ -23,13 +29,16 @@ def test_production_refuses_to_start_without_its_secrets(monkeypatch, env, missi
     assert str(info.value).endswith(missing)
 
 
+STRONG_KEY = "9f1c2b7e4d3a8c6b5e0f1a2d3c4b5a69788796a5b4c3d2e1f0"
+
+
 def test_production_starts_with_its_secrets_and_secure_cookies(monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.internal/prod")
     monkeypatch.setenv("PUBLIC_URL", "https://truetouch.example")
     monkeypatch.delenv("TRUSTED_HOSTS", raising=False)
     app = create_app("production")
-    assert app.config["SECRET_KEY"] == "s3cret"
+    assert app.config["SECRET_KEY"] == STRONG_KEY
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.internal/prod"
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["DEBUG"] is False
@@ -67,3 +76,69 @@ def test_development_defaults_to_sqlite_in_the_instance_folder(monkeypatch, tmp_
 )
 def test_database_urls_use_psycopg3(url, expected):
     assert normalise_database_url(url) == expected
+
+
+# Issue 11, item 7: no secret in code.
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "dev-only-not-secret",
+        "s3cret",
+        "change-me",
+        "x" * 64,
+        "short-but-random-7f3a",
+        "abababababababababababababababab",
+    ],
+)
+def test_production_refuses_a_weak_secret_key(monkeypatch, weak):
+    monkeypatch.setenv("SECRET_KEY", weak)
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.internal/prod")
+    monkeypatch.setenv("PUBLIC_URL", "https://truetouch.example")
+    with pytest.raises(ConfigError) as info:
+        create_app("production")
+    assert "SECRET_KEY" in str(info.value) and "secrets.token_hex(32)" in str(info.value)
+
+
+def test_development_makes_a_random_key_once_in_the_instance_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    first = create_app("development", INSTANCE_PATH=str(tmp_path / "a")).config["SECRET_KEY"]
+    again = create_app("development", INSTANCE_PATH=str(tmp_path / "a")).config["SECRET_KEY"]
+    elsewhere = create_app("development", INSTANCE_PATH=str(tmp_path / "b")).config["SECRET_KEY"]
+    assert first == again != elsewhere  # kept, and no two installations share one
+    assert secret_key_problem(first) is None
+    key_file = tmp_path / "a" / "secret_key"
+    assert key_file.read_text().strip() == first and oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_no_secret_key_is_written_in_the_code():
+    source = (ROOT / "config.py").read_text()
+    assert not re.search(r"SECRET_KEY\s*=\s*os\.environ\.get\(\s*\"SECRET_KEY\"\s*,", source)
+    assert not re.search(r"SECRET_KEY\s*=\s*\"", source)
+
+
+def test_gunicorn_runs_the_production_config_unless_told_otherwise(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "placeholder")  # restored after the test
+    monkeypatch.delenv("APP_ENV")
+    runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert os.environ["APP_ENV"] == "production"
+    monkeypatch.setenv("APP_ENV", "development")
+    runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert os.environ["APP_ENV"] == "development"
+
+
+def test_wsgi_under_gunicorn_refuses_to_start_with_a_weak_key(monkeypatch):
+    """The whole path: gunicorn's config, then wsgi.py's create_app(), with the key an attacker would guess."""
+    env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "SECRET_KEY")}
+    env.update(SECRET_KEY="dev-only-not-secret", DATABASE_URL="sqlite://", PUBLIC_URL="https://truetouch.example")
+    script = "import runpy; runpy.run_path('gunicorn.conf.py'); import wsgi"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "ConfigError: SECRET_KEY is a well-known placeholder" in done.stderr
+
+
+def test_proxy_count_must_be_a_small_whole_number(monkeypatch):
+    monkeypatch.setenv("PROXY_COUNT", "two")
+    with pytest.raises(ConfigError, match="PROXY_COUNT must be a whole number"):
+        create_app("testing")

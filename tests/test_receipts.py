@@ -19,8 +19,9 @@ from directory.models import Booking, BookingStatus, MedicalNecessityLetter, Rec
 from directory.receipts.services import Payment
 
 from .conftest import PASSWORD, login, post_form
+from .factories import pdf_bytes
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf_bytes()
 SECRET = dict(concerns="Secret-Concern-881", medications="Secret-Med-4471", history="Secret-History-7")
 
 
@@ -51,7 +52,7 @@ def client_user(make_user):
 
 def visit(therapist, client_user, *, payment=None, hours_ago=3, index=0):
     days = free_starts(therapist, 60)
-    start = days[next(iter(days))][index]
+    start = days[next(iter(days))][index * 2]  # an hour apart: each visit keeps its own quarter hours
     intake = bookings.IntakeData(goals=("pain",), conditions=("varicose_veins",), **SECRET)
     booking = bookings.request_booking(client_user, therapist, start, 60, intake)
     bookings.decide(therapist, booking, accept=True, message="")

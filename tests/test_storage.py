@@ -54,7 +54,7 @@ def test_a_new_photo_replaces_the_old_file_and_removing_it_deletes_it(
         storage_backend.read("photos", first)
     served = app.test_client().get(f"/therapists/{profile.id}/photo")  # anonymous: the profile is listed
     assert served.status_code == 200 and served.get_data() == storage_backend.read("photos", second)
-    assert served.headers["Cache-Control"] == "public, max-age=3600"
+    assert served.headers["Cache-Control"] == "public, no-cache"
     served.close()
 
     removed = post_form(therapist_client, "/account/photo/remove", {}, form_page="/account/profile")

@@ -184,11 +184,6 @@ def test_a_session_started_on_one_process_is_valid_on_the_other_and_sign_out_end
     assert after.status_code == 302 and "/auth/login" in after.headers["Location"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TODO(per-user session token, the session-invalidation engineer's work): today a copy of the cookie "
-    "taken before signing out still works on every process; the lead removes this mark at merge",
-)
 def test_a_copy_of_the_cookie_taken_before_sign_out_is_refused_by_the_other_process(site, therapist_user):
     a, b = site["a"].url, site["b"].url
     browser = requests.Session()

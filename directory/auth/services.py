@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..extensions import db
 from ..models import Booking, Review, Role, User, utcnow
-from ..service_errors import Conflict, Forbidden, ServiceError
+from ..service_errors import Forbidden, ServiceError
 from ..therapists.profiles import new_profile
 from . import tokens
 from .passwords import hash_password, verify_password
@@ -21,19 +24,43 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def register(name: str, email: str, password: str, role: Role = Role.THERAPIST) -> User:
+@dataclass(frozen=True)
+class Registration:
+    """A sign-up's outcome. The person signing up is told the same either way
+    (no one learns which emails have accounts); the mail differs."""
+
+    user: User
+    created: bool  # False: the email already had an account, `user` is its owner
+
+
+def register(name: str, email: str, password: str, role: Role = Role.THERAPIST) -> Registration:
     """A client or therapist account (a therapist gets an empty profile); one transaction."""
     if role not in (Role.CLIENT, Role.THERAPIST):
         raise Forbidden("Accounts are for clients or therapists.")
     email = normalise_email(email)
-    if find_user(email) is not None:
-        raise Conflict("An account with this email already exists. Sign in, or reset your password.", field="email")
-    user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
+    password_hash = hash_password(password)  # also for a known email: both answers take as long
+    existing = find_user(email)
+    if existing is not None:
+        return Registration(existing, created=False)
+    user = User(email=email, name=name.strip(), role=role, password_hash=password_hash)
     db.session.add(user)
     if role == Role.THERAPIST:
         new_profile(user, name)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same email signed up at the same moment
+        db.session.rollback()
+        existing = find_user(email)
+        if existing is None:
+            raise
+        return Registration(existing, created=False)
+    return Registration(user, created=True)
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every session of this user, on every device."""
+    user.end_sessions()
     db.session.commit()
-    return user
 
 
 def delete_client_account(user: User, password: str) -> None:
@@ -91,6 +118,7 @@ def user_for_reset(token: str) -> User:
 
 
 def reset_password(token: str, password: str) -> User:
+    """The new password; every session of the account ends (User's password rule)."""
     user = user_for_reset(token)
     user.password_hash = hash_password(password)
     # Following the emailed link proves the address is theirs.

@@ -1,5 +1,7 @@
 """/auth/...: register, sign in and out, confirm email, reset password."""
 
+import hashlib
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -22,7 +24,16 @@ from .tokens import TokenError
 
 
 def _email_key() -> str:
-    return "email:" + services.normalise_email(request.form.get("email", ""))
+    """The per-email limit's key: a digest, so the address itself never lands in
+    the limiter's storage nor in its "limit exceeded" log line."""
+    email = services.normalise_email(request.form.get("email", ""))
+    return "email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _sign_in_failed(response) -> bool:
+    """Only failed sign-ins count toward an email's limit: its owner signing in
+    as often as they like never locks them out."""
+    return response.status_code == 400
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -38,21 +49,33 @@ def register_client():
 
 
 def _register(role: Role, landing: str):
-    """One sign-up for both kinds of account; a therapist also gets an empty profile."""
+    """One sign-up for both kinds of account; a therapist also gets an empty profile.
+
+    The answer is the same whether or not the email already has an account (so
+    the form tells no one who is a client here): "check your inbox". A new
+    account gets its confirmation link; the owner of an existing one is told
+    that someone tried, with a sign-in and a reset link.
+    """
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url or url_for("practice.dashboard"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register(form.name.data, form.email.data, form.password.data, role)
+            outcome = services.register(form.name.data, form.email.data, form.password.data, role)
         except ServiceError as exc:
             show_on_form(form, exc)
         else:
-            notifications.confirm_email(user, tokens.make_confirm_token(user))
-            login_user(user)
-            flash(f"Welcome! We sent a confirmation link to {user.email}.", "success")
-            return redirect(next_url or url_for(landing))
+            if outcome.created:
+                notifications.confirm_email(outcome.user, tokens.make_confirm_token(outcome.user))
+            else:
+                notifications.account_exists(outcome.user)
+            flash(
+                f"Thank you. We sent a message to {services.normalise_email(form.email.data)}: open the link in it "
+                "to confirm your address. You can sign in now.",
+                "success",
+            )
+            return redirect(url_for("auth.login", next=next_url or url_for(landing)))
     page = render_template("auth/register.html", form=form, role=role.value, next_url=next_url)
     return page, 400 if form.errors else 200
 
@@ -77,7 +100,7 @@ def delete_account():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("5 per minute;20 per hour", methods=["POST"])
-@limiter.limit("10 per hour", methods=["POST"], key_func=_email_key)
+@limiter.limit("10 per hour", methods=["POST"], key_func=_email_key, deduct_when=_sign_in_failed)
 def login():
     form = LoginForm()
     next_url = safe_next(request.args.get("next"))
@@ -94,6 +117,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Signing out ends the sessions of this account on every device."""
+    if current_user.is_authenticated:
+        services.sign_out_everywhere(current_user._get_current_object())
     logout_user()
     flash("You are signed out.", "success")
     return redirect(url_for("public.home"))

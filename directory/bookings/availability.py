@@ -1,17 +1,26 @@
 """Free start times: weekly hours and time off in the therapist's own time zone,
-less the time that pending and confirmed bookings already hold."""
+less the time that pending and confirmed bookings already hold.
+
+Everything lives on one quarter-hour grid: weekly hours, offered start times
+and the slots a booking holds (every time zone's offset from UTC is a whole
+number of quarter hours, so the grid is the same in UTC and locally). A start
+off the grid would hold slots that never meet a neighbour's, and the slot key
+could not see the overlap.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import BookingSlot, TherapistProfile, TimeOff, WeeklyHours
+from ..models import ACTIVE_BOOKING_STATUSES, Booking, TherapistProfile, TimeOff, WeeklyHours
 
-SLOT = timedelta(minutes=15)  # the grain of booking_slots
-START_STEP = timedelta(minutes=30)  # offered start times fall on the half hour
+SLOT = timedelta(minutes=15)  # the grid, and the grain of booking_slots
+START_STEP = timedelta(minutes=30)  # offered start times: every half hour from the start of the day's hours
+GRID_RULE = "Times fall on the quarter hour: choose one ending in :00, :15, :30 or :45."
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 LEAD_TIME = timedelta(hours=2)  # no booking starts sooner than this
 HORIZON_DAYS = 28
 
@@ -21,13 +30,28 @@ def slots_for(start: datetime, minutes: int) -> list[datetime]:
     return [start + SLOT * i for i in range(minutes // 15)]
 
 
-def _held(therapist_id: int, since: datetime, until: datetime) -> set[datetime]:
-    rows = db.session.scalars(
-        select(BookingSlot.slot_start).where(
-            BookingSlot.therapist_id == therapist_id, BookingSlot.slot_start >= since, BookingSlot.slot_start < until
+def on_grid(moment: time | datetime) -> bool:
+    """True for 09:00, 09:15, 09:30, 09:45; False for 09:10 or 09:00:30."""
+    return moment.minute % 15 == 0 and moment.second == 0 and moment.microsecond == 0
+
+
+def _next_on_grid(moment: datetime) -> datetime:
+    """The first grid time at or after `moment` (weekly hours stored before the grid rule)."""
+    floor = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+    return floor if floor == moment else floor + SLOT
+
+
+def _held(therapist_id: int, since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+    """The (start, end) of every pending or confirmed booking that overlaps [since, until)."""
+    rows = db.session.execute(
+        select(Booking.starts_at, Booking.ends_at).where(
+            Booking.therapist_id == therapist_id,
+            Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+            Booking.starts_at < until,
+            Booking.ends_at > since,
         )
     )
-    return set(rows)
+    return [(start, end) for start, end in rows]
 
 
 def free_starts(
@@ -55,12 +79,13 @@ def free_starts(
         span = hours.get(day.weekday())
         if span is None or any(t.starts_on <= day <= t.ends_on for t in off):
             continue
-        start = datetime.combine(day, span.start_time, zone)
+        start = _next_on_grid(datetime.combine(day, span.start_time, zone))
         end = datetime.combine(day, span.end_time, zone)
         starts = []
         while start + length <= end:
             start_utc = start.astimezone(UTC)
-            if start_utc >= earliest and not any(s in held for s in slots_for(start_utc, minutes)):
+            end_utc = start_utc + length
+            if start_utc >= earliest and not any(s < end_utc and start_utc < e for s, e in held):
                 starts.append(start)
             start += START_STEP
         if starts:

@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from .. import vocabulary as v
 from ..form_fields import MultiCheckboxField, NumberField, slug_choices
+from .availability import GRID_RULE, WEEKDAYS, on_grid
 
 TEXT = 2000
 
@@ -75,9 +76,6 @@ class TimeOffForm(FlaskForm):
             raise ValidationError("The last day cannot be before the first.")
 
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
 class WeeklyHoursForm(FlaskForm):
     """Start and end time for each weekday; leave both empty for a day off."""
 
@@ -87,6 +85,10 @@ class WeeklyHoursForm(FlaskForm):
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         for _, name, start, end in self.days():
+            for field in (start, end):
+                if field.data is not None and not on_grid(field.data):
+                    field.errors.append(f"On {name}, {field.data:%H:%M} is not on the quarter hour. {GRID_RULE}")
+                    ok = False
             if (start.data is None) != (end.data is None):
                 end.errors.append(f"Give both a start and an end time for {name}, or neither.")
                 ok = False
@@ -100,6 +102,7 @@ class WeeklyHoursForm(FlaskForm):
         return {day: (start.data, end.data) if start.data else None for day, _, start, end in self.days()}
 
 
+QUARTER_HOURS = {"step": 900}  # browsers offer quarter hours only (the form checks it too)
 for _i, _name in enumerate(WEEKDAYS):
-    setattr(WeeklyHoursForm, f"d{_i}_start", TimeField(f"{_name} from", validators=[Optional()]))
-    setattr(WeeklyHoursForm, f"d{_i}_end", TimeField(f"{_name} until", validators=[Optional()]))
+    setattr(WeeklyHoursForm, f"d{_i}_start", TimeField(f"{_name} from", [Optional()], render_kw=QUARTER_HOURS))
+    setattr(WeeklyHoursForm, f"d{_i}_end", TimeField(f"{_name} until", [Optional()], render_kw=QUARTER_HOURS))

@@ -2,7 +2,10 @@
 
 Two pending or confirmed bookings of one therapist never overlap: each holds
 its quarter hours as rows of booking_slots, whose primary key the database
-enforces, so of two racing requests for one time exactly one commits.
+enforces, so of two racing requests for one time exactly one commits. Starts
+and weekly hours are held to the quarter-hour grid (availability.py), so those
+slots always meet; on PostgreSQL an exclusion constraint over the bookings'
+time ranges refuses an overlap on any grid.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from ..extensions import db
 from ..matching.safety import screen_conditions
 from ..models import Booking, BookingSlot, BookingStatus, Intake, TherapistProfile, TimeOff, User, WeeklyHours, utcnow
 from ..receipts.services import Payment, issue
-from ..service_errors import Conflict, Forbidden, ServiceError
+from ..service_errors import Conflict, Forbidden, ServiceError, raise_all
 from ..vocabulary import CERTIFICATIONS, CONDITIONS
-from .availability import is_free, slots_for
+from .availability import GRID_RULE, WEEKDAYS, is_free, on_grid, slots_for
 
 TAKEN = "That time was just taken. Please choose another time."
 
@@ -63,6 +66,8 @@ def request_booking(
 ) -> Booking:
     """A pending booking for a free time, at today's price; BookingError otherwise."""
     start = start.astimezone(UTC)
+    if not on_grid(start):
+        raise ServiceError(f"{start:%H:%M} is not an offered start time. {GRID_RULE}", field="start")
     if client.id == profile.user_id:
         raise Forbidden("You cannot book yourself.")
     if not profile.is_listable:
@@ -181,6 +186,14 @@ def weekly_hours(profile: TherapistProfile) -> dict[int, WeeklyHours]:
 
 def set_weekly_hours(profile: TherapistProfile, spans: dict) -> None:
     """Replace the weekly hours: weekday -> (start, end), or None for a day off; one transaction."""
+    problems = [
+        ServiceError(f"On {WEEKDAYS[day]}, {moment:%H:%M} is not on the quarter hour. {GRID_RULE}", field=field)
+        for day, span in sorted(spans.items())
+        if span is not None
+        for moment, field in zip(span, (f"d{day}_start", f"d{day}_end"))
+        if not on_grid(moment)
+    ]
+    raise_all(problems)
     have = weekly_hours(profile)
     for day, span in spans.items():
         if span is None:

@@ -212,9 +212,13 @@ def availability():
         data[f"d{day}_start"], data[f"d{day}_end"] = h.start_time, h.end_time
     form = WeeklyHoursForm(data=data if request.method == "GET" else None)
     if form.validate_on_submit():
-        services.set_weekly_hours(profile, form.spans())
-        flash("Weekly hours saved.", "success")
-        return redirect(url_for("bookings.availability"))
+        try:
+            services.set_weekly_hours(profile, form.spans())
+        except ServiceError as exc:
+            show_on_form(form, exc)
+        else:
+            flash("Weekly hours saved.", "success")
+            return redirect(url_for("bookings.availability"))
     return _availability_page(profile, form, TimeOffForm(formdata=None), 400 if request.method == "POST" else 200)
 
 

@@ -30,6 +30,17 @@ def password_reset(user: User, token: str) -> None:
     _mail(user, "password_reset", link=public_url("auth.reset_password", token=token), html=True)
 
 
+def account_exists(user: User) -> None:
+    """Someone signed up with an email that already has an account: tell its owner,
+    rather than telling whoever filled in the form."""
+    _mail(
+        user,
+        "account_exists",
+        login=public_url("auth.login"),
+        reset=public_url("auth.forgot_password"),
+    )
+
+
 def credential_decided(kind: str, credential) -> None:
     """An admin verified or rejected a license or certification."""
     template = "credential_verified" if credential.status == CredentialStatus.VERIFIED else "credential_rejected"

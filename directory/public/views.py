@@ -48,7 +48,12 @@ def therapist(therapist_id: int):
 
 @bp.get("/therapists/<int:therapist_id>/photo")
 def therapist_photo(therapist_id: int):
-    """Photos of listed profiles are public; otherwise only the owner and admins see them."""
+    """Photos of listed profiles are public; otherwise only the owner and admins see them.
+
+    A shared cache may keep a public photo but must ask again before each use
+    ("no-cache", answered by a cheap 304 while the file is unchanged): once a
+    therapist is suspended, the photo is gone from every cache at the next asking.
+    """
     profile = db.session.get(TherapistProfile, therapist_id)
     if profile is None or not profile.photo:
         abort(404)
@@ -56,10 +61,12 @@ def therapist_photo(therapist_id: int):
     if not (mine or get_listable(therapist_id)):
         abort(404)
     try:
-        response = uploads.send("photos", profile.photo, max_age=0 if mine else 3600)
+        response = uploads.send("photos", profile.photo, max_age=0)
     except FileNotFoundError:
         abort(404)
-    response.headers["Cache-Control"] = "private, no-store" if mine else "public, max-age=3600"
+    # Listed photos may be cached, but every cache must ask again (ETag) so a
+    # suspended therapist's photo stops being served at once.
+    response.headers["Cache-Control"] = "private, no-store" if mine else "public, no-cache"
     return response
 
 

@@ -271,9 +271,12 @@ def update_profile(profile: TherapistProfile, data: ProfileData, geocoder) -> No
 
 
 def set_suspension(profile: TherapistProfile, *, suspended: bool, reason: str | None) -> None:
-    """Suspend (gone from the directory at once) or lift a suspension (no commit: the admin service audits it)."""
+    """Suspend (gone from the directory at once, signed out everywhere) or lift a
+    suspension (no commit: the admin service audits it)."""
     profile.suspended_at = utcnow() if suspended else None
     profile.suspension_reason = reason if suspended else None
+    if suspended:
+        profile.user.end_sessions()
 
 
 # Photos.

@@ -6,7 +6,7 @@ completed visit, with the therapist's details as they stood then; a client's
 letter of medical necessity, its file kept in the row.
 
 Revision ID: paper1
-Revises: 0004
+Revises: trust1
 Create Date: 2026-11-27 10:04:36.217757
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'paper1'
-down_revision = '0004'
+down_revision = 'trust1'
 branch_labels = None
 depends_on = None
 
