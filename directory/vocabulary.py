@@ -6,8 +6,6 @@ in URLs, the JSON API, import files and forms, so they must stay stable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 TECHNIQUES: dict[str, str] = {
     "swedish": "Swedish massage",
     "deep_tissue": "Deep tissue massage",
@@ -27,36 +25,32 @@ CERTIFICATIONS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Goal:
-    slug: str
-    label: str
-    techniques: tuple[str, ...]  # techniques that serve it, strongest first
-
-
-GOALS: dict[str, Goal] = {
-    g.slug: g
-    for g in (
-        Goal("stress", "Stress and anxiety relief", ("swedish", "reflexology")),
-        Goal("sleep", "Better sleep", ("swedish", "reflexology")),
-        Goal("pain", "Chronic pain and tension", ("deep_tissue", "trigger_point", "swedish")),
-        Goal("headaches", "Tension headaches", ("trigger_point", "deep_tissue")),
-        Goal("circulation", "Circulation, swelling, healing", ("swedish", "reflexology", "sports")),
-        Goal("mobility", "Flexibility and range of motion", ("deep_tissue", "sports", "trigger_point")),
-        Goal("injury_recovery", "Recovery from injury", ("deep_tissue", "sports", "trigger_point")),
-        Goal("athletic", "Athletic performance and recovery", ("sports", "trigger_point", "deep_tissue")),
-        Goal("posture", 'Postural strain, "tech neck"', ("deep_tissue", "trigger_point")),
-        Goal("wellness", "General wellness", ("swedish",)),
-        Goal("post_event", "Recovery after an event, or acute stress", ("sports", "swedish")),
-    )
+# What the techniques that serve each goal are lives with the other matching
+# rules, in matching/rules.py.
+GOALS: dict[str, str] = {
+    "stress": "Stress and anxiety relief",
+    "sleep": "Better sleep",
+    "pain": "Chronic pain and tension",
+    "headaches": "Tension headaches",
+    "circulation": "Circulation, swelling, healing",
+    "mobility": "Flexibility and range of motion",
+    "injury_recovery": "Recovery from injury",
+    "athletic": "Athletic performance and recovery",
+    "posture": 'Postural strain, "tech neck"',
+    "wellness": "General wellness",
+    "post_event": "Recovery after an event, or acute stress",
 }
 
+# What each condition does to a match lives in matching/rules.py.
 ABSOLUTE_CONDITIONS: dict[str, str] = {
     "fever": "Fever or contagious illness",
     "skin_infection": "Skin infection, rash or open wound",
     "blood_clot": "Blood clot or deep vein thrombosis (DVT)",
     "recent_surgery": "Recent surgery or fracture",
     "severe_cardiovascular": "Severe or uncontrolled cardiovascular condition",
+    "inflammatory_flare": (
+        "Acute inflammation now: a flare-up (hot, swollen, painful joints or tissue), e.g. of rheumatoid arthritis"
+    ),
 }
 
 RELATIVE_CONDITIONS: dict[str, str] = {
@@ -64,7 +58,7 @@ RELATIVE_CONDITIONS: dict[str, str] = {
     "pregnancy": "Pregnant, second or third trimester",
     "cancer_treatment": "In cancer treatment",
     "varicose_veins": "Varicose veins",
-    "inflammatory_flare": "Inflammatory flare-up (e.g. rheumatoid arthritis)",
+    "inflammatory_condition": "Inflammatory condition such as rheumatoid arthritis, not flaring now",
     "low_blood_pressure": "Low blood pressure or dizziness",
 }
 
@@ -214,9 +208,8 @@ STANDING_ADVICE: tuple[str, ...] = (
 )
 
 
-def label(table: dict, slug: str) -> str:
-    value = table.get(slug, slug)
-    return value.label if isinstance(value, Goal) else value
+def label(table: dict[str, str], slug: str) -> str:
+    return table.get(slug, slug)
 
 
 def vocabulary() -> dict[str, list[dict[str, str]]]:

@@ -137,7 +137,7 @@ def test_relative_contraindication_requires_the_certification(client, therapist,
     login(client, client_user.email)
     response = book(client, therapist, first_free(therapist), conditions=["pregnancy"])
     assert response.status_code == 400
-    assert "does not hold a verified certified prenatal massage therapist certification" in response.get_data(
+    assert "has no verified prenatal certification, which is required during pregnancy" in response.get_data(
         as_text=True
     )
     from directory.models import Certification, CredentialStatus
@@ -147,6 +147,22 @@ def test_relative_contraindication_requires_the_certification(client, therapist,
     )
     db.session.commit()
     assert book(client, therapist, first_free(therapist), conditions=["pregnancy"]).status_code == 302
+
+
+def test_the_intake_screens_with_the_search_rules(client, therapist, client_user, factory):
+    """A flare-up refuses; pregnancy takes gentle techniques only; two stages of pregnancy contradict."""
+    login(client, client_user.email)
+    response = book(client, therapist, first_free(therapist), conditions=["inflammatory_flare"])
+    assert response.status_code == 400 and "book once the flare has settled" in response.get_data(as_text=True)
+    sports = factory.therapist(name="Sid Sports", techniques=("sports",), certifications=("prenatal",))
+    factory.open_for_bookings(sports, "correct horse battery staple")
+    db.session.commit()
+    response = book(client, sports, first_free(sports), conditions=["pregnancy"])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Sid Sports offers no technique you may receive now" in page
+    response = book(client, therapist, first_free(therapist), conditions=["pregnancy", "pregnancy_first_trimester"])
+    assert response.status_code == 400 and "choose the one that applies" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Booking.id))) == 0
 
 
 def test_times_that_are_not_offered_are_refused(client, therapist, client_user):

@@ -116,7 +116,7 @@ def test_pregnancy_shows_only_verified_prenatal_and_the_notice(client, therapist
     _, body = search(client, location="60601", goals="stress", conditions="pregnancy")
     assert [r["name"] for r in body["results"]] == ["Pat Prenatal"]
     assert body["safety"]["required_certifications"] == ["prenatal"]
-    assert body["safety"]["excluded_techniques"] == ["deep_tissue"]
+    assert body["safety"]["excluded_techniques"] == ["deep_tissue", "sports", "trigger_point", "oncology"]
     assert any("oils meant for pregnancy" in n for n in body["safety"]["notices"])
     result = body["results"][0]
     assert result["certifications"] == ["board_certified", "prenatal"]
@@ -208,7 +208,105 @@ def test_therapist_and_vocabulary_endpoints(client, therapists):
     assert {"slug": "fever", "label": "Fever or contagious illness"} in vocab["conditions_absolute"]
 
 
+@pytest.mark.parametrize(
+    "query, field, hint",
+    [
+        ("condition=fever", "condition", "(did you mean 'conditions'?)"),
+        ("health=fever", "health", ""),
+        ("goal=stress", "goal", "(did you mean 'goals'?)"),
+        ("location[]=60601", "location[]", "(did you mean 'location'?)"),
+    ],
+)
+def test_an_unknown_parameter_is_refused_naming_it_and_the_accepted_ones(client, therapists, query, field, hint):
+    response = client.get(f"/api/v1/search?location=60601&{query}".replace("location=60601&location[]", "location[]"))
+    body = response.get_json()
+    assert response.status_code == 400 and body["error"]["field"] == field
+    assert f"Unknown parameter '{field}'" in body["error"]["message"] and hint in body["error"]["message"]
+    assert "Accepted: location, radius, goals, areas, conditions, session_minutes" in body["error"]["message"]
+
+
+def test_a_parameter_given_twice_is_refused_not_guessed(client):
+    body = client.get("/api/v1/search?location=60601&radius=5&radius=50").get_json()
+    assert body["error"]["field"] == "radius" and "given 2 times" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "lists",
+    [
+        "conditions=pregnancy&goals=stress,pain",
+        "conditions=pregnancy&goals=stress&goals=pain",
+        "conditions[]=pregnancy&goals[]=stress&goals[]=pain",
+        "conditions[]=pregnancy&goals[]=stress,pain",
+    ],
+)
+def test_lists_come_comma_separated_repeated_or_bracketed(client, therapists, lists):
+    body = client.get(f"/api/v1/search?location=60601&{lists}").get_json()
+    assert [r["name"] for r in body["results"]] == ["Pat Prenatal"]
+    assert body["safety"]["required_certifications"] == ["prenatal"]
+    assert body["plan"]["frequency"] == "weekly_or_biweekly"  # pain was heard
+
+
+def test_contradictory_conditions_are_a_400(client, therapists):
+    status, body = search(client, location="60601", conditions="pregnancy,pregnancy_first_trimester")
+    assert status == 400 and body["error"]["field"] == "conditions"
+    assert "choose the one that applies" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("params", [{}, {"location": ""}, {"location": "99999"}])
+def test_an_absolute_condition_is_answered_without_a_location(client, therapists, params):
+    status, body = search(client, conditions="fever", **params)
+    assert status == 200 and body["safety"]["blocked"] is True and body["location"] is None
+    assert body["total"] == 0 and "healthcare provider" in body["explanation"]
+    status, body = search(client, conditions="pregnancy", **params)
+    assert status == 400 and body["error"]["field"] == "location"
+
+
+def test_a_chosen_technique_a_condition_rules_out_is_said_plainly(client, therapists):
+    _, body = search(client, location="60601", conditions="pregnancy", techniques="deep_tissue")
+    assert body["total"] == 0
+    assert body["explanation"] == "Deep tissue massage is not offered during pregnancy."
+    assert body["ruled_out"] == ["Deep tissue massage is not offered during pregnancy."]
+    assert not any("radius" in s for s in body["suggestions"])
+    _, body = search(client, location="60601", conditions="pregnancy", techniques="deep_tissue,prenatal", radius=15)
+    assert [r["name"] for r in body["results"]] == ["Pat Prenatal"]
+    assert "Offers what you asked for: Prenatal massage" in body["results"][0]["reasons"]
+
+
+def test_certification_counts_read_naturally(client, therapists):
+    _, body = search(client, location="60601", conditions="pregnancy", radius=1)
+    assert "2 have no verified prenatal certification (required during pregnancy)" in body["explanation"]
+    assert "certified prenatal massage therapist certification" not in body["explanation"]
+
+
 # --- the page ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["condition=fever", "health=fever&goals=stress"])
+def test_search_page_warns_about_what_it_did_not_understand_and_shows_no_results(client, therapists, query):
+    response = client.get(f"/search?location=60601&{query}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "We did not search" in page and "Unknown parameter" in page and query.split("=")[0] in page
+    assert 'class="card result"' not in page and "matches within" not in page
+    assert 'value="60601"' in page  # what was understood stays in the form
+
+
+def test_search_page_hears_bracketed_lists(client, therapists):
+    page = client.get("/search?location=60601&conditions[]=pregnancy").get_data(as_text=True)
+    assert "1 match within 10 miles" in page and "Pat Prenatal" in page and "Sam Swede" not in page
+
+
+def test_search_page_answers_an_absolute_condition_without_a_location(client, therapists):
+    response = client.get("/search?conditions=blood_clot")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Massage is not safe for you right now" in page and "healthcare provider" in page
+    assert 'class="card result"' not in page and "field-errors" not in page
+
+
+def test_search_page_refuses_contradictory_conditions(client, therapists):
+    response = client.get("/search?location=60601&conditions=pregnancy&conditions=pregnancy_first_trimester")
+    assert response.status_code == 400 and "choose the one that applies" in response.get_data(as_text=True)
 
 
 def test_search_page_shows_results_safety_and_plan(client, therapists):
@@ -247,7 +345,8 @@ def test_search_page_without_a_query_is_a_plain_form(client):
 
 def test_search_page_says_what_to_widen(client, therapists):
     page = client.get("/search?location=60601&radius=1&techniques=sports").get_data(as_text=True)
-    assert "0 matches" in page and ("Widen the radius" in page or "Remove some technique filters" in page)
+    assert "0 matches" in page and "2 do not offer sports massage" in page
+    assert "Remove the technique filter." in page and "Widen the radius" not in page
 
 
 def test_every_search_field_has_a_label(client):

@@ -86,10 +86,13 @@ def search_json(result) -> dict:
             "label": place.label,
             "latitude": place.latitude,
             "longitude": place.longitude,
-        },
-        "radius_miles": result.request.radius_miles,
-        "home_visit": result.request.home_visit,
+        }
+        if place
+        else None,  # an absolute condition is answered without a place
+        "radius_miles": result.radius_miles,
+        "home_visit": result.home_visit,
         "safety": outcome.screen.as_dict(),
+        "ruled_out": outcome.ruled_out,
         "plan": outcome.plan.as_dict(),
         "total": outcome.total,
         "offset": result.offset,

@@ -5,7 +5,8 @@ from flask import current_app, jsonify, request
 from .. import stats
 from ..errors import error_response
 from ..extensions import replica_reads
-from ..search.forms import SearchForm, normalise_args
+from ..matching.rules import published
+from ..search.forms import SearchForm, read_args
 from ..search.services import search
 from ..service_errors import ServiceError
 from ..therapists.services import get_listable
@@ -17,7 +18,11 @@ from .serializers import search_json, therapist_json
 @bp.get("/v1/search")
 @replica_reads
 def search_api():
-    form = SearchForm(formdata=normalise_args(request.args))
+    args, not_understood = read_args(request.args)
+    if not_understood:
+        field, message = not_understood[0]
+        return error_response(400, message, field=field, code="invalid")
+    form = SearchForm(formdata=args)
     if not form.validate():
         field, message = form.first_error()
         return error_response(400, message, field=field, code="invalid")
@@ -41,3 +46,9 @@ def therapist(therapist_id: int):
 @bp.get("/v1/vocabulary")
 def vocab():
     return jsonify(vocabulary())
+
+
+@bp.get("/v1/rules")
+def rules():
+    """The safety rules and the goal-to-technique table, exactly as matching applies them."""
+    return jsonify(published())

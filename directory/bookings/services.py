@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..matching.rules import CERTIFICATION_NAMES, join_words, technique_list
 from ..matching.safety import screen_conditions
 from ..models import Booking, BookingSlot, BookingStatus, Intake, TherapistProfile, TimeOff, User, WeeklyHours, utcnow
 from ..receipts.services import Payment, issue
 from ..service_errors import Conflict, Forbidden, ServiceError, raise_all
-from ..vocabulary import CERTIFICATIONS, CONDITIONS
 from .availability import GRID_RULE, WEEKDAYS, is_free, on_grid, slots_for
 
 TAKEN = "That time was just taken. Please choose another time."
@@ -38,21 +38,32 @@ class IntakeData:
 
 
 def check_safety(profile: TherapistProfile, conditions) -> None:
-    """The safety screening again, on the intake: refuse or require certifications."""
-    screen = screen_conditions(conditions)
+    """The search's screening again, by the same rules, on the intake: refuse when a
+    condition refuses, when the therapist lacks a certification a condition requires,
+    or when they offer no technique the client may receive."""
+    try:
+        screen = screen_conditions(conditions)
+    except ValueError as exc:
+        raise ServiceError(str(exc), field="conditions") from None
     if screen.blocked:
         raise ServiceError(" ".join(screen.reasons), field="conditions")
     held = {c.slug for c in profile.verified_certifications}
-    missing = [c for c in screen.required_certifications if c not in held]
+    missing = [CERTIFICATION_NAMES[c] for c in screen.required_certifications if c not in held]
     if missing:
-        needs = [CONDITIONS[c].lower() for c in screen.conditions]
+        needed = screen.during(
+            lambda rule: bool(rule.required_certification) and rule.required_certification not in held
+        )
         raise ServiceError(
-            f"{profile.name} does not hold a verified {', '.join(CERTIFICATIONS[m].lower() for m in missing)} "
-            f"certification, which is needed for: {', '.join(needs)}. Choose a therapist who does.",
+            f"{profile.name} has no verified {join_words(missing)}, which is required {needed}. "
+            "Choose a therapist who does.",
             field="conditions",
         )
-    if screen.excluded_techniques and not any(t not in screen.excluded_techniques for t in profile.technique_slugs):
-        raise ServiceError(f"{profile.name} offers no technique that is safe for you now.", field="conditions")
+    if screen.excluded_techniques and not any(screen.allows(t) for t in profile.technique_slugs):
+        raise ServiceError(
+            f"{profile.name} offers no technique you may receive now: you may receive "
+            f"{technique_list(screen.allowed_techniques, 'or')}.",
+            field="conditions",
+        )
 
 
 def request_booking(

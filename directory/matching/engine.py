@@ -1,24 +1,26 @@
 """Matching: hard filters, ranking and explanations.
 
 Pure Python: the search service hands over the rows it reads from the search
-index (`Listing`, via `match_listings`); tests and other callers hand over
-`Candidate`s (via `match`), which become the same rows. The rules live in one
-loop, for the page, the API and the tests.
+index (`Listing`, via `match_listings`), all of them listed therapists. The
+rules live in one loop, for the page, the API and the tests; what each
+condition does comes from the table in rules.py.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from math import ceil
 from typing import NamedTuple
 
 from ..geo import distance_miles, local_scale
-from ..vocabulary import CERTIFICATIONS, CONDITIONS, TECHNIQUES
+from ..vocabulary import GOALS, SESSION_LENGTHS, TECHNIQUES
 from . import summary
 from .plan import Plan, recommend_plan
+from .rules import CERTIFICATION_NAMES, GOAL_TECHNIQUES, join_words, technique_list
 from .safety import SafetyScreen, screen_conditions
 from .scoring import (
     CERTIFICATION_REASONS,
@@ -39,7 +41,7 @@ REFERENCE_PRICE_PER_MINUTE = 100 / 60  # a typical $100 hour, when the client na
 
 
 class Candidate(NamedTuple):
-    """One therapist, whole: what `match` takes and what each result carries."""
+    """One listed therapist, whole: what each result carries."""
 
     id: int
     name: str
@@ -48,9 +50,6 @@ class Candidate(NamedTuple):
     techniques: frozenset[str]
     certifications: frozenset[str]  # verified and unexpired only
     prices: dict[int, float]
-    license_verified: bool = True
-    license_expires: date | None = None
-    suspended: bool = False
     gender: str | None = None
     languages: tuple[str, ...] = ("en",)
     hsa_fsa: bool = False
@@ -99,10 +98,10 @@ class MatchOutcome:
     considered: int
     explanation: str | None = None
     suggestions: list[str] = field(default_factory=list)
+    ruled_out: list[str] = field(default_factory=list)  # what the client chose that their conditions rule out
 
 
 FILTER_ORDER = (
-    "listing",
     "distance",
     "certification",
     "safe_technique",
@@ -119,7 +118,7 @@ FILTER_ORDER = (
 class Listing(NamedTuple):
     """A listed therapist as the search index holds it: one flat row, its sets and
     prices as summary text (summary.py). The search reads these straight from the
-    database; `match` turns candidates into them, so both run the same rules."""
+    database (search/candidates.py)."""
 
     id: int
     latitude: float
@@ -137,25 +136,6 @@ class Listing(NamedTuple):
     rating_count: int
 
 
-def to_listing(c: Candidate) -> Listing:
-    return Listing(
-        c.id,
-        c.latitude,
-        c.longitude,
-        summary.techniques_text(c.techniques),
-        summary.certifications_text((slug, None) for slug in c.certifications),
-        summary.prices_text(c.prices.items()),
-        c.gender,
-        summary.languages_text(c.languages),
-        c.hsa_fsa,
-        c.accepting_new_clients,
-        c.mobile_radius_miles,
-        c.years_experience,
-        c.rating_average,
-        c.rating_count,
-    )
-
-
 def to_candidate(row: Listing, on: date) -> Candidate:
     """A listed row as a candidate (for a page of results: a few per search)."""
     return Candidate(
@@ -166,9 +146,6 @@ def to_candidate(row: Listing, on: date) -> Candidate:
         summary.parse_techniques(row[3]),
         summary.parse_certifications(row[4], on),
         summary.parse_prices(row[5]),
-        True,
-        None,
-        False,
         row[6],
         summary.parse_languages(row[7]),
         row[8],
@@ -178,10 +155,6 @@ def to_candidate(row: Listing, on: date) -> Candidate:
         row[12],
         row[13],
     )
-
-
-def is_listable(c: Candidate, on: date) -> bool:
-    return not c.suspended and c.license_verified and (c.license_expires is None or c.license_expires >= on)
 
 
 class _Memo(dict):
@@ -218,7 +191,7 @@ class _Judge:
         """(techniques text, certifications text) -> the filter that fails, or the
         score's parts that depend on them alone."""
         required, excluded = screen.required_certifications, frozenset(screen.excluded_techniques)
-        wanted = frozenset(t for t in self.req.techniques if t not in excluded)
+        wanted = frozenset(t for t in self.req.techniques if t not in excluded)  # never empty when asked
         asked_techniques = bool(self.req.techniques)
         w_goal, w_credentials = 100 * WEIGHTS["goal"], 100 * WEIGHTS["credentials"]
 
@@ -248,7 +221,9 @@ class _Judge:
         verdicts = self._profile_verdict(screen, on)
         price_of = _Memo(lambda text: summary.parse_prices(text).get(minutes))
         languages_of = _Memo(lambda text: frozenset(summary.parse_languages(text)))
-        # The score (scoring.py's parts, inlined; test_matching_engine checks they agree).
+        # The score, inlined: credentials (certification_score, and years), rating through
+        # the prior, distance within the limit, price against the budget (test_matching_engine
+        # holds it to the formula as documented).
         w_distance, w_price = 100 * WEIGHTS["distance"], 100 * WEIGHTS["price"]
         w_years = 100 * WEIGHTS["credentials"] * EXPERIENCE_WEIGHT / EXPERIENCE_CAP
         w_rating = 100 * WEIGHTS["rating"] / 4
@@ -300,11 +275,11 @@ class _Judge:
                         eliminated[failed] += 1
                         continue
                 years, count = r[11] or 0, r[13]
-                price_part = 1.5 - price / budget  # price_score()
+                price_part = 1.5 - price / budget  # 1 at half the budget, 0 at 1.5 times it
                 score = (
                     fixed
-                    + w_years * (years if years < EXPERIENCE_CAP else EXPERIENCE_CAP)  # experience_score()
-                    + w_rating * ((prior_sum + (r[12] or 0.0) * count) / (PRIOR_WEIGHT + count) - 1)  # rating_score()
+                    + w_years * (years if years < EXPERIENCE_CAP else EXPERIENCE_CAP)
+                    + w_rating * ((prior_sum + (r[12] or 0.0) * count) / (PRIOR_WEIGHT + count) - 1)
                     + w_distance * (1 - d / limit)
                     + w_price * (0.0 if price_part < 0 else 1.0 if price_part > 1 else price_part)
                 )
@@ -312,16 +287,6 @@ class _Judge:
             return ranked
 
         return rank
-
-
-def first_failed_filter(req: ClientRequest, screen: SafetyScreen, plan: Plan, c: Candidate, on: date):
-    """The first hard filter `c` fails, or None."""
-    if not is_listable(c, on):
-        return "listing"
-    eliminated = dict.fromkeys(FILTER_ORDER, 0)
-    if _Judge(req, screen, plan, on).rank([to_listing(c)], eliminated):
-        return None
-    return next(name for name, n in eliminated.items() if n)
 
 
 def explain(
@@ -352,35 +317,57 @@ def explain(
     return tuple(reasons)
 
 
-def match(req: ClientRequest, candidates, *, on: date, offset: int = 0, limit: int = 20) -> MatchOutcome:
-    """Filter, rank and explain candidates (listable or not)."""
-    candidates = list(candidates)
-    listed = [c for c in candidates if is_listable(c, on)]
-    by_id = {c.id: c for c in listed}
-    return _match(
-        req,
-        [to_listing(c) for c in listed],
-        on=on,
-        offset=offset,
-        limit=limit,
-        unlisted=len(candidates) - len(listed),
-        page_candidate=lambda row: by_id[row[0]],
+def refusal(screen: SafetyScreen, plan: Plan) -> MatchOutcome | None:
+    """The answer when the client's conditions alone refuse a match (no location
+    needed to say so), else None."""
+    if not screen.blocked:
+        return None
+    return MatchOutcome(
+        screen,
+        plan,
+        0,
+        [],
+        dict.fromkeys(FILTER_ORDER, 0),
+        0,
+        explanation="We cannot match you with a therapist right now: " + " ".join(screen.reasons),
     )
 
 
-def match_listings(req: ClientRequest, rows, *, on: date, offset: int = 0, limit: int = 20) -> MatchOutcome:
-    """Filter, rank and explain rows of listed therapists, as the search index holds them."""
-    return _match(
-        req, rows, on=on, offset=offset, limit=limit, unlisted=0, page_candidate=lambda row: to_candidate(row, on)
-    )
+def settled_by_conditions(req: ClientRequest, screen: SafetyScreen) -> bool:
+    """Whether the conditions alone settle the answer, whoever is nearby: they refuse
+    a match, or they rule out every technique the client chose."""
+    return screen.blocked or (bool(req.techniques) and not any(screen.allows(t) for t in req.techniques))
 
 
-def _match(req, rows, *, on, offset, limit, unlisted, page_candidate) -> MatchOutcome:
-    """Deterministic: ties go to the nearer, cheaper, older profile, whatever the input order."""
+def ruled_out_choices(req: ClientRequest, screen: SafetyScreen) -> list[str]:
+    """What the client chose that their conditions rule out: techniques, and goals
+    no technique they may receive serves."""
+    notes = [screen.ruled_out(t) for t in req.techniques if not screen.allows(t)]
+    for goal in req.goals:
+        techniques = GOAL_TECHNIQUES[goal]
+        if not any(screen.allows(t) for t in techniques):
+            where = screen.during(lambda rule, techniques=techniques: any(t in rule.ruled_out for t in techniques))
+            notes.append(
+                f"No technique that serves {GOALS[goal].lower()} is offered {where} "
+                f"({technique_list(techniques)}), so no therapist is ranked for it."
+            )
+    return notes
+
+
+def match_listings(req: ClientRequest, rows: Sequence, *, on: date, offset: int = 0, limit: int = 20) -> MatchOutcome:
+    """Filter, rank and explain rows of listed therapists, as the search index holds them.
+
+    Deterministic: ties go to the nearer, cheaper, older profile, whatever the input order.
+    """
     screen = screen_conditions(req.conditions)
     plan = recommend_plan(req.areas, req.goals, req.session_minutes)
+    refused = refusal(screen, plan)
+    if refused:
+        return refused
     eliminated = dict.fromkeys(FILTER_ORDER, 0)
-    if screen.blocked:
+    ruled_out = ruled_out_choices(req, screen)
+    if settled_by_conditions(req, screen):
+        # No therapist, near or far, can be matched for these: say so, and nothing else.
         return MatchOutcome(
             screen,
             plan,
@@ -388,9 +375,13 @@ def _match(req, rows, *, on, offset, limit, unlisted, page_candidate) -> MatchOu
             [],
             eliminated,
             0,
-            explanation="We cannot match you with a therapist right now: " + " ".join(screen.reasons),
+            explanation=" ".join(ruled_out),
+            suggestions=[
+                f"Choose a technique you may receive ({technique_list(screen.allowed_techniques, 'or')}), "
+                "or remove the technique filter."
+            ],
+            ruled_out=ruled_out,
         )
-    eliminated["listing"] = unlisted
     judge = _Judge(req, screen, plan, on)
     # Scores and distances are computed from the row alone, so equal inputs give
     # equal floats; ids are unique, so tuples never compare as far as the row.
@@ -398,13 +389,14 @@ def _match(req, rows, *, on, offset, limit, unlisted, page_candidate) -> MatchOu
     considered = len(ranked) + sum(eliminated.values())
     page = []
     for neg_score, _, price, _, row in heapq.nsmallest(offset + limit, ranked)[offset:]:
-        c = page_candidate(row)
+        c = to_candidate(row, on)
         exact = distance_miles(judge.origin, (c.latitude, c.longitude))
         reasons = explain(req, c, exact, price, plan, screen, judge.goal_fit(c.techniques)[1])
         page.append(Match(c, exact, round(-neg_score, 2), price, reasons))
-    outcome = MatchOutcome(screen, plan, len(ranked), page, eliminated, considered)
+    outcome = MatchOutcome(screen, plan, len(ranked), page, eliminated, considered, ruled_out=ruled_out)
     if not ranked:
-        outcome.explanation, outcome.suggestions = explain_no_match(req, screen, plan, eliminated, considered)
+        explanation, outcome.suggestions = explain_no_match(req, screen, plan, eliminated, considered, rows, on)
+        outcome.explanation = " ".join([*ruled_out, explanation])
     return outcome
 
 
@@ -412,9 +404,29 @@ def _wider_radius(radius: float) -> int:
     return int(min(100, max(radius + 5, ceil(radius * 2.5 / 5) * 5)))
 
 
-def explain_no_match(req, screen, plan, eliminated, considered) -> tuple[str, list[str]]:
-    """Say which filters removed the candidates and what to widen."""
-    nearby = considered - eliminated["listing"] - eliminated["distance"]
+# The client's own filters, each with the requests that drop it (a condition's
+# rules are not the client's to drop).
+_RELAXED = {
+    "techniques": lambda req: [replace(req, techniques=())],
+    "session_length": lambda req: [replace(req, session_minutes=m) for m in SESSION_LENGTHS],
+    "price": lambda req: [replace(req, max_price=None)],
+    "gender": lambda req: [replace(req, gender=None)],
+    "languages": lambda req: [replace(req, languages=())],
+    "hsa_fsa": lambda req: [replace(req, hsa_fsa=None)],
+    "accepting_new_clients": lambda req: [replace(req, accepting_new_clients=None)],
+}
+
+
+def _matches_any(req: ClientRequest, screen: SafetyScreen, rows: Sequence, on: date) -> bool:
+    plan = recommend_plan(req.areas, req.goals, req.session_minutes)
+    return bool(_Judge(req, screen, plan, on).rank(rows, dict.fromkeys(FILTER_ORDER, 0)))
+
+
+def explain_no_match(req, screen, plan, eliminated, considered, rows, on) -> tuple[str, list[str]]:
+    """Say which filters removed the therapists nearby, and suggest only what would help:
+    a filter of the client's is suggested for removal only if removing it finds someone."""
+    nearby = considered - eliminated["distance"]
+    can_widen = not req.home_visit and req.radius_miles < 100
     where = "who travel to you" if req.home_visit else f"within {req.radius_miles:g} miles"
     if nearby <= 0:
         if req.home_visit:
@@ -424,43 +436,76 @@ def explain_no_match(req, screen, plan, eliminated, considered) -> tuple[str, li
             )
         suggestion = (
             f"Widen the radius to {_wider_radius(req.radius_miles)} miles."
-            if req.radius_miles < 100
+            if can_widen
             else "Try a nearby larger city."
         )
         return f"No verified therapists are {where}.", [suggestion]
-    parts, suggestions = [], []
-    conditions = [CONDITIONS[c].lower() for c in screen.conditions]
+    certs = [CERTIFICATION_NAMES[c] for c in screen.required_certifications]
+    needed = screen.during(lambda rule: bool(rule.required_certification))
+    wanted = [t for t in req.techniques if screen.allows(t)]
     texts = {
         "certification": (
-            "lack the verified {} certification your condition requires".format(
-                " and ".join(CERTIFICATIONS[c].lower() for c in screen.required_certifications)
-            ),
-            "Widen the radius: fewer therapists hold this certification.",
-        ),
-        "safe_technique": (
-            "offer only techniques that are not safe for you now",
-            "Widen the radius to find therapists offering gentler techniques.",
-        ),
-        "techniques": ("do not offer the techniques you chose", "Remove some technique filters."),
-        "session_length": (f"do not offer {plan.session_minutes}-minute sessions", "Choose another session length."),
-        "price": (
-            f"charge more than {money(req.max_price or 0)} for {plan.session_minutes} minutes",
-            "Raise your budget or choose a shorter session.",
-        ),
-        "gender": ("are not of the gender you chose", "Remove the gender preference."),
-        "languages": ("do not speak the languages you chose", "Remove the language filter."),
-        "hsa_fsa": ("do not accept HSA/FSA cards", "Remove the HSA/FSA filter."),
-        "accepting_new_clients": ("are not taking new clients", "Include therapists with a waiting list."),
+            f"have no verified {certs[0]}" if len(certs) == 1 else f"lack verified {join_words(certs, 'or')}"
+        )
+        + f" (required {needed})",
+        "safe_technique": "offer none of the techniques you may receive now "
+        f"({technique_list(screen.allowed_techniques, 'or')})",
+        "techniques": f"do not offer {technique_list(wanted, 'or')}" if wanted else "",
+        "session_length": f"do not offer {plan.session_minutes}-minute sessions",
+        "price": f"charge more than {money(req.max_price or 0)} for {plan.session_minutes} minutes",
+        "gender": "are not of the gender you chose",
+        "languages": "do not speak the languages you chose",
+        "hsa_fsa": "do not accept HSA/FSA cards",
+        "accepting_new_clients": "are not taking new clients",
     }
-    for name in FILTER_ORDER[2:]:
-        if eliminated[name]:
-            text, suggestion = texts[name]
-            parts.append(f"{eliminated[name]} {text}")
-            suggestions.append(suggestion)
+    parts = [f"{eliminated[name]} {texts[name]}" for name in FILTER_ORDER[1:] if eliminated[name]]
     message = (
         f"None of the {nearby} verified therapist{'s' if nearby != 1 else ''} {where} fit"
         f"{'s' if nearby == 1 else ''} everything you asked for: " + "; ".join(parts) + "."
     )
-    if conditions and eliminated["certification"]:
-        message += f" (Required for: {', '.join(conditions)}.)"
-    return message, suggestions
+    return message, _suggestions(req, screen, plan, eliminated, rows, on, can_widen)
+
+
+def _suggestions(req, screen, plan, eliminated, rows, on, can_widen) -> list[str]:
+    suggestions = []
+    if eliminated["certification"] or eliminated["safe_technique"]:
+        # What the conditions require cannot be dropped; more therapists farther away may meet it.
+        if can_widen:
+            suggestions.append(
+                f"Widen the radius to {_wider_radius(req.radius_miles)} miles: fewer therapists meet what "
+                "your conditions require."
+            )
+        elif req.home_visit:
+            suggestions.append("Search without a home visit: more therapists can see you at their practice.")
+    # A filter that removed no one cannot be what stands in the way, except the
+    # session length, which also sets the price compared with the budget.
+    counted = [name for name in _RELAXED if eliminated[name] or (name == "session_length" and eliminated["price"])]
+    helps = {
+        name: [
+            r
+            for r in _RELAXED[name](req)
+            if (name != "session_length" or r.session_minutes != plan.session_minutes)
+            and _matches_any(r, screen, rows, on)
+        ]
+        for name in counted
+    }
+    texts = {
+        "techniques": "Remove the technique filter.",
+        "session_length": "Choose a {}-minute session.".format(
+            join_words([str(r.session_minutes) for r in helps.get("session_length", ())] or [""], "or")
+        ),
+        "price": "Raise your budget.",
+        "gender": "Remove the gender preference.",
+        "languages": "Remove the language filter.",
+        "hsa_fsa": "Remove the HSA/FSA filter.",
+        "accepting_new_clients": "Include therapists with a waiting list.",
+    }
+    suggestions += [texts[name] for name in counted if helps[name]]
+    if counted and not any(helps.values()):
+        relaxed = req
+        for name, relax in _RELAXED.items():
+            if name != "session_length":
+                relaxed = relax(relaxed)[0]
+        if any(_matches_any(r, screen, rows, on) for r in _RELAXED["session_length"](relaxed)):
+            suggestions.append("No single change is enough: remove several of your preferences.")
+    return suggestions

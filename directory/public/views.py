@@ -7,6 +7,7 @@ from sqlalchemy import text
 from .. import stats, uploads
 from ..bookings.availability import next_free
 from ..extensions import db, replica_reads
+from ..matching.rules import published
 from ..models import TherapistProfile
 from ..reviews.services import visible_reviews
 from ..service_errors import ServiceError
@@ -82,4 +83,4 @@ def healthz():
 
 @bp.get("/about/safety")
 def safety():
-    return render_template("public/safety.html")
+    return render_template("public/safety.html", rules=published())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
+
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms.fields.core import UnboundField
+from wtforms.validators import NumberRange, Optional, StopValidation, ValidationError
 
 from .. import vocabulary as v
 from ..form_fields import (
@@ -18,9 +21,24 @@ from ..form_fields import (
     WholeNumberField,
     slug_choices,
 )
+from ..matching.rules import contradiction, refuses
 from .services import SearchQuery
 
 LIST_FIELDS = ("goals", "areas", "conditions", "techniques", "languages")
+LOCATION_NEEDED = "Enter a ZIP code, a city and state, or an address."
+
+
+class LocationRequired:
+    """A location is needed to find therapists, but not to say that massage is not
+    safe now: with a condition that refuses, the answer comes without one."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        if not (field.data or "").strip():
+            if refuses(form.conditions.data or ()):
+                raise StopValidation()
+            raise StopValidation(LOCATION_NEEDED)
 
 
 class SearchForm(FlaskForm):
@@ -29,7 +47,7 @@ class SearchForm(FlaskForm):
 
     location = StringField(
         "Where are you?",
-        validators=[InputRequired("Enter a ZIP code, a city and state, or an address.")],
+        validators=[LocationRequired()],
         description="A ZIP code (60601), a city and state (Chicago, IL), an address, or latitude,longitude.",
     )
     radius = NumberField(
@@ -68,11 +86,16 @@ class SearchForm(FlaskForm):
         if len(field.data or "") > 200:
             raise ValidationError("Location must be at most 200 characters.")
 
+    def validate_conditions(self, field):
+        clash = contradiction(field.data or ())
+        if clash:
+            raise ValidationError(clash)
+
     def query(self) -> SearchQuery:
         """The validated form as plain data for the search service."""
         minutes = self.session_minutes.data
         return SearchQuery(
-            location=self.location.data.strip(),
+            location=(self.location.data or "").strip() or None,
             radius_miles=float(self.radius.data) if self.radius.data is not None else 10.0,
             goals=tuple(self.goals.data or ()),
             areas=tuple(self.areas.data or ()),
@@ -95,14 +118,42 @@ class SearchForm(FlaskForm):
         return "", ""
 
 
-def normalise_args(args) -> MultiDict:
-    """Accept both `goals=a,b` (the API) and repeated `goals=a&goals=b` (the form)."""
+# The parameters a search accepts: the form's fields, in the form's order.
+PARAMETERS: tuple[str, ...] = tuple(name for name, value in vars(SearchForm).items() if isinstance(value, UnboundField))
+
+
+def read_args(args) -> tuple[MultiDict, list[tuple[str, str]]]:
+    """The search's parameters, and what was wrong with them: (parameter, message) each.
+
+    Lists come comma-separated (`goals=a,b`), repeated (`goals=a&goals=b`) or in
+    the bracket form many HTTP clients send (`goals[]=a`). A parameter the search
+    does not know is refused rather than ignored: a misspelt `condition=` silently
+    dropped would match a client with a fever.
+    """
     out: MultiDict[str, str] = MultiDict()
+    unknown, problems = [], []
     for key in args:
         values = args.getlist(key)
-        if key in LIST_FIELDS:
+        name = key[:-2] if key.endswith("[]") and key[:-2] in LIST_FIELDS else key
+        if name not in PARAMETERS:
+            unknown.append(key)
+        elif name in LIST_FIELDS:
             for value in values:
-                out.setlist(key, out.getlist(key) + [s.strip().lower() for s in value.split(",") if s.strip()])
+                out.setlist(name, out.getlist(name) + [s.strip().lower() for s in value.split(",") if s.strip()])
+        elif len(values) > 1:
+            problems.append((name, f"Give '{name}' once; it was given {len(values)} times."))
         else:
-            out.setlist(key, [value.strip() for value in values])
-    return out
+            out.setlist(name, [value.strip() for value in values])
+    if unknown:
+        problems.insert(0, (unknown[0], unknown_parameters(unknown)))
+    return out, problems
+
+
+def unknown_parameters(names: list[str]) -> str:
+    """'Unknown parameter 'condition' (did you mean 'conditions'?). Accepted: ...'"""
+    said = []
+    for name in names:
+        close = difflib.get_close_matches(name.removesuffix("[]"), PARAMETERS, n=1)
+        said.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    plural = "s" if len(names) > 1 else ""
+    return f"Unknown parameter{plural} {', '.join(said)}. Accepted: {', '.join(PARAMETERS)}."

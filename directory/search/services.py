@@ -6,8 +6,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from ..geocoding import Place, locate
-from ..matching.engine import ClientRequest, MatchOutcome, match_listings
-from ..matching.safety import screen_conditions
+from ..matching.engine import ClientRequest, MatchOutcome, match_listings, refusal, settled_by_conditions
+from ..matching.plan import recommend_plan
+from ..matching.safety import SafetyScreen, screen_conditions
+from ..service_errors import ServiceError
 from .candidates import PageLicense, fill_page, load_listings
 
 
@@ -15,7 +17,7 @@ from .candidates import PageLicense, fill_page, load_listings
 class SearchQuery:
     """What a client asked for, as plain values (the page and the API build it from their input)."""
 
-    location: str
+    location: str | None  # not needed when the conditions refuse a match
     radius_miles: float = 10.0
     goals: tuple[str, ...] = ()
     areas: tuple[str, ...] = ()
@@ -52,29 +54,48 @@ class SearchQuery:
 
 @dataclass
 class SearchResult:
-    place: Place
-    request: ClientRequest
+    place: Place | None  # None when the conditions refused a match before any place was needed
+    radius_miles: float
+    home_visit: bool
+    session_minutes: int | None  # the length the client chose, if any
     outcome: MatchOutcome
     licenses: dict[int, PageLicense]  # therapist id -> the license listed, for the page of results
     offset: int
     limit: int
 
 
+def screen(conditions) -> SafetyScreen:
+    """The conditions' screening; ServiceError (field `conditions`) when they are unknown or contradict."""
+    try:
+        return screen_conditions(conditions)
+    except ValueError as exc:
+        raise ServiceError(str(exc), field="conditions") from None
+
+
 def search(query: SearchQuery, geocoder, *, on: date | None = None) -> SearchResult:
-    """Run a search. Raises ServiceError (field `location`) for an unknown place."""
+    """Run a search. Raises ServiceError (field `location`) for an unknown or missing
+    place, unless the conditions refuse a match anyway; then no place is looked up."""
     on = on or date.today()
+    refused = refusal(screen(query.conditions), recommend_plan(query.areas, query.goals, query.session_minutes))
+    if refused:
+        return SearchResult(
+            None, query.radius_miles, query.home_visit, query.session_minutes, refused, {}, query.offset, query.limit
+        )
+    if not query.location:
+        raise ServiceError("Enter a ZIP code, a city and state, or an address.", field="location")
     place = locate(query.location, geocoder)
     return run(query.request_at(place), place, on=on, offset=query.offset, limit=query.limit)
 
 
 def run(request: ClientRequest, place: Place, *, on: date, offset: int = 0, limit: int = 20) -> SearchResult:
-    blocked = screen_conditions(request.conditions).blocked
     rows = (
         []
-        if blocked
+        if settled_by_conditions(request, screen(request.conditions))
         else load_listings(request.latitude, request.longitude, request.radius_miles, on, home_visit=request.home_visit)
     )
     outcome = match_listings(request, rows, on=on, offset=offset, limit=limit)
     filled, licenses = fill_page([m.candidate for m in outcome.results], on)
     outcome.results = [replace(m, candidate=c) for m, c in zip(outcome.results, filled)]
-    return SearchResult(place, request, outcome, licenses, offset, limit)
+    return SearchResult(
+        place, request.radius_miles, request.home_visit, request.session_minutes, outcome, licenses, offset, limit
+    )

@@ -7,16 +7,21 @@ from ..errors import show_on_form
 from ..extensions import replica_reads
 from ..service_errors import ServiceError
 from . import bp
-from .forms import SearchForm, normalise_args
+from .forms import SearchForm, read_args
 from .services import search as run_search
 
 
 @bp.get("/search")
 @replica_reads
 def search():
-    form = SearchForm(formdata=normalise_args(request.args) if request.args else None)
+    args, not_understood = read_args(request.args)
+    form = SearchForm(formdata=args if request.args else None)
     result, status = None, 200
-    if request.args:
+    if not_understood:
+        # People reach this page from shared links: a part of the link we do not
+        # understand is said, not dropped, and nothing is searched on what is left.
+        status = 400
+    elif request.args:
         if form.validate():
             try:
                 result = run_search(form.query(), current_app.extensions["geocoder"])
@@ -25,4 +30,4 @@ def search():
                 status = show_on_form(form, exc)
         else:
             status = 400
-    return render_template("search/search.html", form=form, result=result), status
+    return render_template("search/search.html", form=form, result=result, not_understood=not_understood), status
