@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import nullcontext
 from datetime import date
 
 import click
@@ -12,7 +14,9 @@ from flask.cli import AppGroup
 from .admin.emails import expiry_reminder
 from .admin.services import create_admin, expire_and_remind
 from .extensions import db
+from .feeds import bulk
 from .service_errors import ServiceError
+from .therapists import export
 from .therapists.demo import seed_demo, therapist_count
 from .therapists.importer import import_therapists
 from .therapists.listing import refresh_all
@@ -44,6 +48,39 @@ def import_command(csv_file: str, verified: bool) -> None:
         f"Imported {report.created + report.updated} therapists: {report.created} new, "
         f"{report.updated} updated{' (licenses and certifications verified)' if verified else ''}."
     )
+
+
+@therapists_cli.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(bulk.FORMATS),
+    required=True,
+    help="csv: the import format; hsds, fhir: ndjson.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="File to write (default: standard output).")
+def export_command(fmt: str, out: str | None) -> None:
+    """Write every listed therapist: CSV that `import` reads back, or HSDS / FHIR records, one JSON a line."""
+
+    total = export.count(export.listable())
+    base_url = current_app.config.get("PUBLIC_URL") or "http://localhost:5000"
+    # The progress bar only on a terminal: a pipe or a log gets nothing but the summary.
+    bar = click.progressbar(length=total, label=f"Exporting {fmt}", file=sys.stderr) if sys.stderr.isatty() else None
+    with (
+        open(out, "w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout) as fh,
+        current_app.test_request_context(base_url=base_url),  # absolute links in the records
+        bar if bar is not None else nullcontext(),
+    ):
+        for line in bulk.lines(fmt, _counted(export.iter_directory(), bar)):
+            fh.write(line)
+    click.echo(f"Exported {total} therapists as {fmt}{f' to {out}' if out else ''}.", err=True)
+
+
+def _counted(practices, bar):
+    for practice in practices:
+        yield practice
+        if bar is not None:
+            bar.update(1)
 
 
 @therapists_cli.command("reindex")

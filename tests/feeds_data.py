@@ -38,8 +38,6 @@ def directory(factory) -> dict:
     suspended = factory.therapist(name="Sam Suspended", suspended=True, commit=False)
     db.session.flush()
     for weekday, (start, end) in {0: (9, 17), 1: (9, 17), 3: (12, 20), 5: (10, 14)}.items():
-        db.session.add(
-            WeeklyHours(therapist_id=full.id, weekday=weekday, start_time=time(start), end_time=time(end))
-        )
+        db.session.add(WeeklyHours(therapist_id=full.id, weekday=weekday, start_time=time(start), end_time=time(end)))
     db.session.commit()
     return {"full": full, "plain": plain, "pending": pending, "suspended": suspended}

@@ -38,6 +38,11 @@ EXISTING_ONLY = {
 USPS = "https://www.usps.com/"
 BCP47 = "urn:ietf:bcp:47"
 LICENSE_NUMBER = {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "LN", "display": "License number"}
+PROVIDER_NUMBER = {
+    "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+    "code": "PRN",
+    "display": "Provider number",
+}
 TIMEZONE = "http://hl7.org/fhir/StructureDefinition/timezone"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MODELS: dict[str, Any] = {
@@ -110,7 +115,11 @@ def practitioner(practice: Practice) -> dict:
         "id": str(profile.id),
         "meta": _meta("Practitioner", profile),
         "identifier": [
-            {"system": url_for("public.therapists", _external=True), "value": str(profile.id)},
+            {
+                "type": {"coding": [PROVIDER_NUMBER]},
+                "system": url_for("public.therapists", _external=True),
+                "value": str(profile.id),
+            },
         ],
         "active": True,
         "name": [name],

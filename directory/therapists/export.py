@@ -22,6 +22,7 @@ from ..vocabulary import SESSION_LENGTHS
 from .importer import COLUMNS
 
 CHUNK = 500
+CSV_COLUMNS = COLUMNS  # the import format
 
 
 @dataclass
