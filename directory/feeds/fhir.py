@@ -190,9 +190,12 @@ BUILDERS = {"Practitioner": practitioner, "PractitionerRole": practitioner_role,
 
 
 def checked(resource: dict) -> dict:
-    """The resource after its R4B model has validated it, as the model writes it."""
+    """The resource, once its R4B model has validated it (a Bundle validates its
+    entries' resources too). Served as built: the model's own serialisation
+    would cost more than the validation."""
     model = MODELS.get(resource["resourceType"]) or Bundle
-    return model.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    model.model_validate(resource)
+    return resource
 
 
 def resource(resource_type: str, practice: Practice) -> dict:
@@ -223,4 +226,5 @@ def operation_outcome(code: str, message: str) -> dict:
         "resourceType": "OperationOutcome",
         "issue": [{"severity": "error", "code": code, "diagnostics": message}],
     }
-    return OperationOutcome.model_validate(outcome).model_dump(mode="json", exclude_none=True)
+    OperationOutcome.model_validate(outcome)
+    return outcome
