@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +31,8 @@ def validator(name: str) -> Draft202012Validator:
 def valid(name: str, document: dict) -> dict:
     errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator(name).iter_errors(document)]
     assert not errors, f"not a valid HSDS {name}: {errors[:5]}"
+    if "last_modified" in document:  # format "date-time": jsonschema checks it only with an extra package
+        assert datetime.fromisoformat(document["last_modified"]).tzinfo is not None
     return document
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +21,7 @@ from ..models import TherapistProfile
 from ..service_errors import ServiceError
 from ..therapists import export
 from .fhir import NUCC
+from .moments import moment_range
 
 P = TherapistProfile
 COUNT = 20
@@ -90,21 +90,14 @@ def _last_updated(modifier: str, value: str):
     """A date (the whole day, UTC) or an instant with its offset, after an optional prefix."""
     _plain(modifier)
     prefix, given = (value[:2], value[2:]) if value[:2] in PREFIXES else ("eq", value)
-    try:
-        if len(given) == 10:
-            start = datetime.combine(date.fromisoformat(given), time(), UTC)
-            end = start + timedelta(days=1)
-        else:
-            start = datetime.fromisoformat(given.replace("Z", "+00:00"))
-            end = start + timedelta(seconds=1)
-    except ValueError:
-        start = end = None  # type: ignore[assignment]
-    if start is None or start.tzinfo is None:
+    found = moment_range(given)
+    if found is None:
         raise ServiceError(
             f"_lastUpdated: {value[:40]!r} must be a date (2025-01-31) or an instant with its offset "
             f"(2025-01-31T09:00:00Z), after an optional prefix ({', '.join(PREFIXES)}).",
             field="_lastUpdated",
         )
+    start, end = found
     column = P.updated_at
     return {
         "eq": and_(column >= start, column < end),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Float, exists, func, literal, or_
@@ -21,6 +21,7 @@ from ..service_errors import ServiceError
 from ..therapists import export
 from ..vocabulary import TECHNIQUES
 from .ids import Kind, number_of, record_id
+from .moments import moment_range
 
 P = TherapistProfile
 PER_PAGE = 20
@@ -184,16 +185,11 @@ def _technique(term: str) -> str:
 def _moment(given: str | None) -> datetime | None:
     if given is None:
         return None
-    try:
-        if len(given) == 10:
-            return datetime.combine(date.fromisoformat(given), time(), UTC)
-        moment = datetime.fromisoformat(given.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
+    found = moment_range(given)
+    if found is None:
         raise ServiceError(
             f"modified_after: {given[:40]!r} must be a date (2025-01-31) or a date-time with its offset "
             "(2025-01-31T09:00:00Z).",
             field="modified_after",
         )
-    return moment.astimezone(UTC)
+    return found[0]
