@@ -11,11 +11,11 @@ separate process and prints its wall time, rows per second and peak memory
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -53,25 +53,28 @@ def load(url: str, count: int) -> int:
     return listable or 0
 
 
+# The export runs under this small launcher, which waits for it and reports its
+# peak RSS. Linux carries a process's high-water RSS across exec, and a child
+# forked straight from this script would start with the dataset's memory counted.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+_, status, usage = os.wait4(child.pid, 0)
+print(json.dumps({"seconds": time.perf_counter() - started, "status": os.waitstatus_to_exitcode(status),
+                  "rss_kib": usage.ru_maxrss, "errors": child.stderr.read().decode()[-2000:]}))
+"""
+
+
 def run(fmt: str, url: str, out: Path) -> tuple[float, int]:
     """(seconds, peak RSS in KiB) of one export in its own process."""
     env = {**os.environ, "APP_ENV": "development", "DATABASE_URL": url, "FLASK_APP": "wsgi"}
     flask = str(Path(sys.executable).parent / "flask")
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [flask, "therapists", "export", "--format", fmt, "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    errors = child.stderr.read().decode() if child.stderr else ""
-    if child.returncode != 0:
-        raise SystemExit(f"export --format {fmt} failed:\n{errors}")
-    return seconds, usage.ru_maxrss  # KiB on Linux
+    command = [sys.executable, "-c", LAUNCHER, flask, "therapists", "export", "--format", fmt, "--out", str(out)]
+    report = json.loads(subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=True).stdout)
+    if report["status"] != 0:
+        raise SystemExit(f"export --format {fmt} failed:\n{report['errors']}")
+    return report["seconds"], report["rss_kib"]  # KiB on Linux
 
 
 def main():
