@@ -21,6 +21,7 @@ from .bookings import bp as bookings_bp
 from .cli import register_cli
 from .errors import register_error_handlers
 from .extensions import REPLICA, csrf, db, limiter, login_manager, migrate, reading_from
+from .feeds import fhir_bp, hsds_bp
 from .geocoding import make_geocoder
 from .logging_privacy import install as keep_health_details_out_of_logs
 from .mail import Mailer
@@ -148,3 +149,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reviews_bp)
     app.register_blueprint(receipts_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(hsds_bp, url_prefix="/hsds")
+    app.register_blueprint(fhir_bp, url_prefix="/fhir")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import nullcontext
 
 import click
 from email_validator import EmailNotValidError, validate_email
@@ -11,9 +13,11 @@ from flask.cli import AppGroup
 
 from .admin.services import create_admin
 from .extensions import db
+from .feeds import bulk
 from .registry.nppes import file_date_from_name, import_nppes
 from .schedule import expire_licenses_today
 from .service_errors import ServiceError
+from .therapists import export
 from .therapists.demo import seed_demo, therapist_count
 from .therapists.importer import import_therapists
 from .therapists.listing import refresh_all
@@ -45,6 +49,37 @@ def import_command(csv_file: str, verified: bool) -> None:
         f"Imported {report.created + report.updated} therapists: {report.created} new, "
         f"{report.updated} updated{' (licenses and certifications verified)' if verified else ''}."
     )
+
+
+@therapists_cli.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(bulk.FORMATS),
+    required=True,
+    help="csv: the import format; hsds, fhir: ndjson.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="File to write (default: standard output).")
+def export_command(fmt: str, out: str | None) -> None:
+    """Write every listed therapist: CSV that `import` reads back, or HSDS / FHIR records, one JSON a line."""
+
+    total = export.count(export.listable())
+    # The progress bar only on a terminal: a pipe or a log gets nothing but the summary.
+    bar = click.progressbar(length=total, label=f"Exporting {fmt}", file=sys.stderr) if sys.stderr.isatty() else None
+    with (
+        open(out, "w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout) as fh,
+        bar if bar is not None else nullcontext(),
+    ):
+        for line in bulk.lines(fmt, _counted(export.iter_directory(), bar)):
+            fh.write(line)
+    click.echo(f"Exported {total} therapists as {fmt}{f' to {out}' if out else ''}.", err=True)
+
+
+def _counted(practices, bar):
+    for practice in practices:
+        yield practice
+        if bar is not None:
+            bar.update(1)
 
 
 @therapists_cli.command("reindex")

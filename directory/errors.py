@@ -29,7 +29,7 @@ CODES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/hsds/", "/fhir/"))
 
 
 def error_response(status: int, message: str, field: str | None = None, code: str | None = None):

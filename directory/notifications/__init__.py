@@ -16,10 +16,10 @@ import re
 from flask import render_template
 
 from .. import jobs
+from ..links import public_url
 from ..models import Booking, BookingStatus, CredentialStatus, License, User
 from ..vocabulary import CERTIFICATIONS
 from .delivery import DELIVER, Letter
-from .links import public_url
 
 
 def confirm_email(user: User, token: str) -> None:

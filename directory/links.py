@@ -1,4 +1,4 @@
-"""Absolute links for mail, built on the configured public address (PUBLIC_URL).
+"""Absolute links (mail, feeds, exports), built on the configured public address (PUBLIC_URL).
 
 Never on the request's Host header: a forged Host would otherwise put a valid
 password-reset token on an attacker's site. The same code serves pages, commands

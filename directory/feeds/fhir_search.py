@@ -1,0 +1,187 @@
+"""FHIR search over the Plan-Net resources: the parameters parsed in one place.
+
+We answer the search parameters the Plan-Net capability statement requires
+(SHALL) that our data can answer; every other parameter, and every modifier we
+do not implement, is refused with a 400 OperationOutcome rather than ignored
+(FHIR lets a server ignore them; a client filtering on one would be misled).
+Values separated by commas are alternatives (OR); repeated parameters combine
+with AND, as FHIR search defines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import and_, false, func, or_, true
+
+from ..models import TherapistProfile
+from ..service_errors import ServiceError
+from ..therapists import export
+from .fhir import NUCC
+from .moments import moment_range
+
+P = TherapistProfile
+COUNT = 20
+MAX_COUNT = 100
+Condition = Callable[[str, str], Any]  # (modifier, value) -> SQL condition
+
+
+def _string(column) -> Condition:
+    """A string parameter: starts with (default, case-insensitive), :exact or :contains."""
+
+    def condition(modifier: str, value: str):
+        if modifier == "exact":
+            return column == value
+        if modifier == "contains":
+            return func.lower(column).contains(value.lower(), autoescape=True)
+        _plain(modifier)
+        return func.lower(column).startswith(value.lower(), autoescape=True)
+
+    return condition
+
+
+def _name(modifier: str, value: str):
+    """Any part of the name starts with the value (FHIR's `name` on a HumanName)."""
+    if modifier:
+        return _string(P.name)(modifier, value)
+    lowered = value.lower()
+    return or_(
+        func.lower(P.name).startswith(lowered, autoescape=True),
+        func.lower(P.name).contains(" " + lowered, autoescape=True),
+    )
+
+
+def _specialty(modifier: str, value: str):
+    _plain(modifier)
+    system, _, code = value.rpartition("|") if "|" in value else (None, "", value)
+    matches = code == "225700000X" and system in (None, NUCC)
+    return true() if matches else false()
+
+
+def _reference(resource_type: str) -> Condition:
+    def condition(modifier: str, value: str):
+        if modifier not in ("", resource_type):
+            raise ServiceError(f"The modifier :{modifier} is not supported here.", field=modifier)
+        kind, _, ident = value.rstrip("/").rpartition("/")
+        if kind and not kind.endswith(resource_type):
+            return false()
+        return P.id == int(ident) if ident.isdigit() and len(ident) < 12 else false()
+
+    return condition
+
+
+def _plain(modifier: str) -> None:
+    if modifier:
+        raise ServiceError(f"The modifier :{modifier} is not supported here.", field=modifier)
+
+
+def _id(modifier: str, value: str):
+    _plain(modifier)
+    return P.id == int(value) if value.isdigit() and len(value) < 12 else false()
+
+
+PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
+
+
+def _last_updated(modifier: str, value: str):
+    """A date (the whole day, UTC) or an instant with its offset, after an optional prefix."""
+    _plain(modifier)
+    prefix, given = (value[:2], value[2:]) if value[:2] in PREFIXES else ("eq", value)
+    found = moment_range(given)
+    if found is None:
+        raise ServiceError(
+            f"_lastUpdated: {value[:40]!r} must be a date (2025-01-31) or an instant with its offset "
+            f"(2025-01-31T09:00:00Z), after an optional prefix ({', '.join(PREFIXES)}).",
+            field="_lastUpdated",
+        )
+    start, end = found
+    column = P.updated_at
+    return {
+        "eq": and_(column >= start, column < end),
+        "ne": or_(column < start, column >= end),
+        "gt": column >= end,
+        "lt": column < start,
+        "ge": column >= start,
+        "le": column < end,
+    }[prefix]
+
+
+COMMON: dict[str, Condition] = {"_id": _id, "_lastUpdated": _last_updated}
+PARAMETERS: dict[str, dict[str, Condition]] = {
+    "Practitioner": {**COMMON, "name": _name},
+    "PractitionerRole": {
+        **COMMON,
+        "specialty": _specialty,
+        "practitioner": _reference("Practitioner"),
+        "location": _reference("Location"),
+    },
+    "Location": {
+        **COMMON,
+        "address-city": _string(P.city),
+        "address-state": _string(P.state),
+        "address-postalcode": _string(P.postal_code),
+    },
+}
+FORMATS = ("json", "application/json", "application/fhir+json")
+
+
+@dataclass(frozen=True)
+class FhirSearch:
+    resource_type: str
+    conditions: tuple
+    count: int = COUNT
+    offset: int = 0
+    given: tuple[tuple[str, str], ...] = ()  # the filters as sent, for paging links
+
+    @classmethod
+    def parse(cls, resource_type: str, args) -> FhirSearch:
+        known = PARAMETERS[resource_type]
+        conditions, given = [], []
+        count, offset = COUNT, 0
+        for key in args:
+            name, _, modifier = key.partition(":")
+            for value in args.getlist(key):
+                if name in ("_count", "_offset") and not modifier:
+                    number = int(value) if value.isdigit() and len(value) < 9 else -1
+                    if name == "_count" and not 1 <= number <= MAX_COUNT:
+                        raise ServiceError(f"_count must be a whole number from 1 to {MAX_COUNT}.", field=name)
+                    if number < 0:
+                        raise ServiceError("_offset must be a whole number, 0 or more.", field=name)
+                    count, offset = (number, offset) if name == "_count" else (count, number)
+                elif name == "_format" and not modifier:
+                    if value not in FORMATS:
+                        raise ServiceError(f"_format: only JSON is served ({', '.join(FORMATS)}).", field=name)
+                elif name in known:
+                    alternatives = [v for v in value.split(",") if v]
+                    if not alternatives:
+                        raise ServiceError(f"{key}: give a value.", field=name)
+                    conditions.append(or_(*(known[name](modifier, v) for v in alternatives)))
+                    given.append((key, value))
+                else:
+                    raise ServiceError(
+                        f"Unknown search parameter {key!r} for {resource_type}; supported: "
+                        f"{', '.join([*known, '_count', '_offset', '_format'])}.",
+                        field=name,
+                    )
+        return cls(resource_type, tuple(conditions), count, offset, tuple(given))
+
+    def statement(self):
+        return export.listable().where(*self.conditions)
+
+    def links(self, base: str, total: int) -> dict[str, str]:
+        """self, and next / previous where there are more matches that way."""
+        at = lambda offset: f"{base}?{urlencode([*self.given, ('_count', self.count), ('_offset', offset)])}"
+        links = {"self": at(self.offset)}
+        if self.offset + self.count < total:
+            links["next"] = at(self.offset + self.count)
+        if self.offset > 0:
+            links["previous"] = at(max(0, self.offset - self.count))
+        return links
+
+
+def find(search: FhirSearch) -> tuple[int, list[export.Practice]]:
+    stmt = search.statement()
+    return export.count(stmt), export.page(stmt, offset=search.offset, limit=search.count)
