@@ -194,7 +194,9 @@ def report(label: str, count: int, first: dict, again: dict, floor: float) -> No
             f"  {name:24} {fig['seconds']:7.1f} s  {count / fig['seconds']:9,.0f} rows/s  "
             f"peak RSS {fig['peak_mb']:6.0f} MB   ({fig['total']:,} therapists after)"
         )
-    print(f"  {'floor':24} {floor:7.1f} s  {count / floor:9,.0f} rows/s   first import = {first['seconds'] / floor:.1f}x floor")
+    print(
+        f"  {'floor':24} {floor:7.1f} s  {count / floor:9,.0f} rows/s   first import = {first['seconds'] / floor:.1f}x floor"
+    )
 
 
 def bench(label: str, url: str, count: int, folder: Path) -> None:

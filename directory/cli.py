@@ -78,6 +78,7 @@ def import_progress(fh, total_bytes: int, stream) -> Iterator[Progress | None]:
             if phase == "writing":
                 bar.label = "Writing"
                 bar.update(bar.length - bar.pos)
+                bar.render_progress()  # the file is read: the bar is full, the label says what goes on
             else:
                 bar.update(max(fh.buffer.tell() - bar.pos, 0))
 
