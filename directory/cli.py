@@ -70,14 +70,15 @@ def import_progress(fh, total_bytes: int, stream) -> Iterator[Progress | None]:
     def rate(_item) -> str:
         return f"{rows:,} rows, {rows / max(time.monotonic() - started, 1e-3):,.0f} rows/s"
 
-    with click.progressbar(length=max(total_bytes, 1), label="Checking", file=stream, item_show_func=rate) as bar:
+    length = max(total_bytes, 1)
+    with click.progressbar(length=length, label="Checking", file=stream, item_show_func=rate) as bar:
 
         def update(phase: str, count: int) -> None:
             nonlocal rows
             rows = count
             if phase == "writing":
                 bar.label = "Writing"
-                bar.update(bar.length - bar.pos)
+                bar.update(length - bar.pos)
                 bar.render_progress()  # the file is read: the bar is full, the label says what goes on
             else:
                 bar.update(max(fh.buffer.tell() - bar.pos, 0))

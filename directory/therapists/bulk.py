@@ -22,6 +22,7 @@ for many rows at once.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -63,8 +64,13 @@ from ..models import (
     UTCDateTime,
 )
 
-USERS, PROFILES, LICENSES = User.__table__, TherapistProfile.__table__, License.__table__
-CERTIFICATIONS, TECHNIQUES, PRICES = Certification.__table__, TherapistTechnique.__table__, SessionPrice.__table__
+
+def _table(model) -> Table:
+    return typing.cast(Table, model.__table__)
+
+
+USERS, PROFILES, LICENSES = _table(User), _table(TherapistProfile), _table(License)
+CERTIFICATIONS, TECHNIQUES, PRICES = _table(Certification), _table(TherapistTechnique), _table(SessionPrice)
 TOUCHED = (USERS, PROFILES, LICENSES, CERTIFICATIONS, TECHNIQUES, PRICES)
 
 # The profile columns a row sets (years of experience is not in the file: an update keeps it),
@@ -95,7 +101,7 @@ def _like(table: Table, name: str, as_name: str | None = None, **kw) -> Column:
 
 
 _staging = MetaData()
-_temporary = {"prefixes": ["TEMPORARY"], "postgresql_on_commit": "DROP"}
+_temporary: dict[str, typing.Any] = {"prefixes": ["TEMPORARY"], "postgresql_on_commit": "DROP"}
 ROWS = Table(
     "import_rows",
     _staging,
@@ -254,7 +260,7 @@ class BulkWriter:
         claimed = and_(owner.c.email != r.email, owner.c.password_hash.is_not(None))
         other_therapist = and_(r.owner_id.is_not(None), r.holder_id.is_not(None), r.owner_id != r.holder_id)
         query = (
-            select(r, claimed.label("claimed"), holder.c.role.label("holder_role"), other_therapist.label("other"))
+            select(*r, claimed.label("claimed"), holder.c.role.label("holder_role"), other_therapist.label("other"))
             .select_from(
                 second.outerjoin(owner, owner.c.id == r.owner_id).outerjoin(holder, holder.c.id == r.holder_id)
             )
@@ -427,7 +433,7 @@ class BulkWriter:
             )
             .where(s.new_profile.is_(False))
         )
-        target = {f: s[f] for f in PROFILE_FIELDS + SUMMARY_FIELDS}
+        target: dict[str, typing.Any] = {f: s[f] for f in PROFILE_FIELDS + SUMMARY_FIELDS}
         target["listed_until"] = case((p.suspended_at.is_(None), s.listed_until))
         run(
             update(PROFILES)
