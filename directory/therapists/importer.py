@@ -343,8 +343,8 @@ def import_therapists(
     that are not UTF-8 by line, errors="surrogateescape")."""
     fh = io.StringIO(source, newline="") if isinstance(source, str) else source
     report = ImportReport()
-    writer = bulk.BulkWriter(db.session.connection(), verified=verified, now=datetime.now(UTC), via=IMPORT_VIA)
     try:
+        writer = bulk.BulkWriter(db.session.connection(), verified=verified, now=datetime.now(UTC), via=IMPORT_VIA)
         found = _Problems()
         reader = csv.DictReader(_lines(fh))
         header_problem = _check_header(reader)
