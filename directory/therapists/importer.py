@@ -351,7 +351,7 @@ def import_therapists(
         if header_problem:
             found.add(1, header_problem)
         else:
-            for chunk in _chunks(_checked_rows(reader, geocoder, found), CHUNK_ROWS):
+            for chunk in _chunks(_checked_rows(reader, _Remembering(geocoder), found), CHUNK_ROWS):
                 writer.stage([staged(row, verified) for row in chunk])
                 if progress:
                     progress("checking", writer.staged + found.count)
@@ -421,6 +421,14 @@ class _Problems:
             other.add(line, message)
         shown = list(islice(heapq.merge(self.shown, other.shown), ERRORS_SHOWN))
         return _Problems(shown, self.count + other.count)
+
+
+class _Remembering:
+    """The geocoder, keeping its latest answers for one import: a roster names the same
+    towns thousands of times (and an online geocoder's cache need not be asked again)."""
+
+    def __init__(self, geocoder):
+        self.geocode = lru_cache(maxsize=10_000)(geocoder.geocode)
 
 
 class _LineTooLong(ValueError):
