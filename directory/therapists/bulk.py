@@ -177,12 +177,16 @@ class BulkWriter:
             # spent on statements whose cost is mostly writing); this transaction only.
             conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
             conn.exec_driver_sql("SET LOCAL jit = off")
+        elif not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            # pysqlite begins a transaction only at the first write: begin it now, so that
+            # a rollback takes the staging tables with it, as on PostgreSQL.
+            conn.exec_driver_sql("BEGIN")
         for table in STAGING:
             table.drop(conn, checkfirst=True)
             table.create(conn)
 
     def discard(self) -> None:
-        """Drop the staging tables (PostgreSQL drops them itself at commit or rollback)."""
+        """Drop the staging tables before a commit (PostgreSQL drops them itself at commit)."""
         if not self.postgres:
             for table in STAGING:
                 table.drop(self.conn, checkfirst=True)

@@ -364,8 +364,7 @@ def import_therapists(
             found.add(1, "the file has no therapist rows")
         if found.count:
             report.errors, report.error_count = found.shown, found.count
-            writer.discard()
-            db.session.rollback()
+            db.session.rollback()  # the staging tables too
             return report
         report.created = writer.created()
         report.updated = writer.staged - report.created
