@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import nullcontext
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 import click
 from email_validator import EmailNotValidError, validate_email
@@ -19,7 +21,7 @@ from .schedule import expire_licenses_today
 from .service_errors import ServiceError
 from .therapists import export
 from .therapists.demo import seed_demo, therapist_count
-from .therapists.importer import import_therapists
+from .therapists.importer import Progress, import_therapists
 from .therapists.listing import refresh_all
 
 therapists_cli = AppGroup("therapists", help="Manage therapist profiles.")
@@ -32,22 +34,29 @@ demo_cli = AppGroup("demo", help="Demo data for trying the site.")
 def import_command(csv_file: str, verified: bool) -> None:
     """Import therapists from CSV_FILE (all rows or none)."""
 
-    try:
-        with open(csv_file, encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{csv_file} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV.") from None
-    report = import_therapists(text, current_app.extensions["geocoder"], verified=verified)
+    started = time.monotonic()
+    # Bytes that are not UTF-8 are read as stand-ins the import reports by line.
+    with (
+        open(csv_file, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh,
+        import_progress(fh, os.path.getsize(csv_file), sys.stderr) as progress,
+    ):
+        report = import_therapists(fh, current_app.extensions["geocoder"], verified=verified, progress=progress)
+    seconds = max(time.monotonic() - started, 1e-3)
     if not report.ok:
         for line, message in report.errors:
             click.echo(f"line {line}: {message}", err=True)
-        raise click.ClickException(
-            f"nothing imported: {len(report.errors)} row{'s' if len(report.errors) != 1 else ''} "
-            "need fixing (listed above)."
+        listed = (
+            "listed above" if report.error_count == len(report.errors) else f"the first {len(report.errors):,} above"
         )
+        raise click.ClickException(
+            f"nothing imported: {report.error_count:,} row{'s' if report.error_count != 1 else ''} "
+            f"need fixing ({listed})."
+        )
+    rows = report.created + report.updated
     click.echo(
-        f"Imported {report.created + report.updated} therapists: {report.created} new, "
-        f"{report.updated} updated{' (licenses and certifications verified)' if verified else ''}."
+        f"Imported {rows:,} therapists: {report.created:,} new, {report.updated:,} updated"
+        f"{' (licenses and certifications verified)' if verified else ''} in {seconds:.1f} s "
+        f"({rows / seconds:,.0f} rows/s)."
     )
 
 
@@ -80,6 +89,34 @@ def _counted(practices, bar):
         yield practice
         if bar is not None:
             bar.update(1)
+
+
+@contextmanager
+def import_progress(fh, total_bytes: int, stream) -> Iterator[Progress | None]:
+    """A progress bar with rows/s on `stream` when it is a terminal; nothing otherwise
+    (the command's summary line says how it went)."""
+    if not stream.isatty():
+        yield None
+        return
+    started, rows = time.monotonic(), 0
+
+    def rate(_item) -> str:
+        return f"{rows:,} rows, {rows / max(time.monotonic() - started, 1e-3):,.0f} rows/s"
+
+    length = max(total_bytes, 1)
+    with click.progressbar(length=length, label="Checking", file=stream, item_show_func=rate) as bar:
+
+        def update(phase: str, count: int) -> None:
+            nonlocal rows
+            rows = count
+            if phase == "writing":
+                bar.label = "Writing"
+                bar.update(length - bar.pos)
+                bar.render_progress()  # the file is read: the bar is full, the label says what goes on
+            else:
+                bar.update(max(fh.buffer.tell() - bar.pos, 0))
+
+        yield update
 
 
 @therapists_cli.command("reindex")

@@ -19,7 +19,6 @@ from ..vocabulary import STATES
 _ZIP = re.compile(r"^\s*(\d{5})(?:-\d{4})?\s*$")
 _LATLON = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 _ZIP_AT_END = re.compile(r"[\s,](\d{5})(?:-\d{4})?\s*$")
-_CITY_STATE = re.compile(r"^\s*(.+?)[\s,]+([A-Za-z]{2})\s*$")
 
 
 class PlaceNotFound(ValueError):
@@ -67,6 +66,27 @@ def lookup_zip(zip_code: str) -> ZipPlace | None:
     return gazetteer()[0].get(match.group(1)) if match else None
 
 
+def city_and_state(text: str) -> tuple[str, str] | None:
+    r"""'Chicago, IL' or 'Chicago IL' -> ('Chicago', 'IL'); None when the text does not end in a
+    two-letter word after a space or comma.
+
+    A scan from the end rather than a regex: the pattern that says this
+    (`(.+?)[\s,]+([A-Za-z]{2})\s*$`) backtracks quadratically over a long run of
+    commas or spaces, and locations come from anyone.
+    """
+    text = text.rstrip()
+    state, rest = text[-2:], text[:-2]
+    if not (len(state) == 2 and state.isascii() and state.isalpha()):
+        return None
+    end = len(rest)
+    while end and (rest[end - 1] == "," or rest[end - 1].isspace()):
+        end -= 1
+    city = rest[:end].lstrip()
+    if end == len(rest) or not city or "\n" in city:
+        return None
+    return city, state
+
+
 def parse_lat_lon(text: str) -> tuple[float, float] | None:
     """'41.88,-87.62' -> (41.88, -87.62); None if the text is not a coordinate pair."""
     match = _LATLON.match(text or "")
@@ -96,19 +116,19 @@ class GazetteerGeocoder(Geocoder):
             raise PlaceNotFound(f"'{text}' is not a US ZIP code: use five digits, e.g. 60601 or 60601-1234.")
         if _ZIP.match(text):
             raise PlaceNotFound(f"We could not find the ZIP code {text}.")
-        match = _CITY_STATE.match(text)
-        if match and "," in match.group(1):
+        found = city_and_state(text)
+        if found is not None and "," in found[0]:
             # A street address: "12 Main St, Springfield, IL" -> the city is the last part.
-            match = _CITY_STATE.match(text.rsplit(",", 2)[-2] + ", " + match.group(2))
-        if not match or match.group(2).upper() not in STATES:
+            found = city_and_state(text.rsplit(",", 2)[-2] + ", " + found[1])
+        if found is None or found[1].upper() not in STATES:
             raise PlaceNotFound(
                 f"We could not find '{text}'. Enter a ZIP code or a city with its two-letter state, "
                 "e.g. 60601 or Chicago, IL."
             )
-        city, state = normalise_city(match.group(1)), match.group(2).upper()
-        places = gazetteer()[1].get((city, state))
+        state = found[1].upper()
+        places = gazetteer()[1].get((normalise_city(found[0]), state))
         if not places:
-            raise PlaceNotFound(f"We could not find the city '{match.group(1).strip()}' in {STATES[state]}.")
+            raise PlaceNotFound(f"We could not find the city '{found[0].strip()}' in {STATES[state]}.")
         # A city's centre: the mean of its ZIP centroids.
         lat = sum(p.latitude for p in places) / len(places)
         lon = sum(p.longitude for p in places) / len(places)

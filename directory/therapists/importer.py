@@ -1,31 +1,40 @@
-"""Bulk import of therapists from the CSV format in the domain notes.
+"""Import of therapists from the CSV format in the domain notes, at any size.
 
-All-or-nothing: every row is checked first, every bad row is reported with its
-line number, and nothing is written unless all rows pass. A therapist is
-identified by (license_state, license_number), so importing the same row again
-updates it. The import reads the CSV's text formats here; the rules a value
-must meet (lengths, price range, the no-license states...) are the profile
-service's (profiles.py), the same ones the profile editor applies, and the
-writes go through it too.
+All-or-nothing: every row is checked, every bad row is reported with its line
+number (the first 1,000, and how many in all), and nothing is written unless
+all rows pass. A therapist is identified by (license_state, license_number),
+so importing the same row again updates it. This module reads the CSV's text
+formats; the rules a value must meet (lengths, price range, the no-license
+states...) are the profile service's (profiles.py), the ones the profile
+editor applies. The file is read once, a chunk at a time, into staging tables
+(bulk.py) that the writes then read set-based: memory stays flat whatever the
+length of the file.
 """
 
 from __future__ import annotations
 
 import csv
+import heapq
 import io
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from itertools import islice
+from typing import TextIO
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from ..extensions import db
 from ..geocoding import PracticePlace
+from ..matching import summary
 from ..models import CredentialStatus, Role, TherapistProfile, User
 from ..service_errors import ServiceError
 from ..vocabulary import CERTIFICATIONS, GENDERS, LANGUAGES, SESSION_LENGTHS, STATES, TECHNIQUES
-from . import profiles
+from . import bulk, profiles
 
 COLUMNS = (
     "name",
@@ -54,8 +63,17 @@ COLUMNS = (
 )
 REQUIRED_COLUMNS = ("name", "email", "license_number", "license_state", "license_expires", "techniques")
 IMPORT_VIA = "bulk import"
-MAX_FIELD_BYTES = 64 * 1024  # far above any real value; keeps a hostile file from costing memory
+# A line, or a value spanning lines, longer than this ends the reading: no value of
+# the format comes near it (a bio has at most 3,000 characters), and it bounds memory.
+# It is also the csv module's own limit on a value.
+MAX_LINE = 128 * 1024
 EMAIL_MAX = 254
+LABEL_MAX = 200  # the profile's location label (an online geocoder may answer at length)
+ERRORS_SHOWN = 1_000
+CHUNK_ROWS = 5_000
+VACUUM_AFTER = 1_000  # rows: a smaller import leaves it to autovacuum
+# Characters no value may hold: NUL, and bytes that were not UTF-8 (read as lone surrogates).
+BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 # Where each rule's field is found in the CSV.
 PROFILE_COLUMNS = {"latitude": "latitude", "mobile_radius_miles": "mobile_radius_miles"}
 LICENSE_COLUMNS = {"number": "license_number", "state": "license_state", "expires_on": "license_expires"}
@@ -128,7 +146,8 @@ class TherapistRow:
 class ImportReport:
     created: int = 0
     updated: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # the first ERRORS_SHOWN, by line
+    error_count: int = 0  # all of them
 
     @property
     def ok(self) -> bool:
@@ -209,19 +228,17 @@ def parse_row(line: int, raw: dict[str, str], geocoder) -> TherapistRow:
         flagged.add(column)
 
     get = lambda col: " ".join((raw.get(col) or "").split())
-    for column, value in raw.items():
-        if column and value and "\x00" in value:
-            flag(column, "holds a NUL byte (\\0); remove it")
-    if problems:
+    if BAD_TEXT.search("".join(v for k, v in raw.items() if k and v)):
+        for column, value in raw.items():
+            if column and value and (bad := BAD_TEXT.search(value)):
+                flag(column, "holds a NUL byte (\\0); remove it" if bad.group() == "\x00" else "is not UTF-8 text")
         raise RowError("; ".join(problems))
     name = get("name")
     if not name:
         flag("name", "missing")
     email = get("email")
     try:
-        if len(email) > EMAIL_MAX:
-            raise EmailNotValidError(f"longer than {EMAIL_MAX} characters")
-        email = validate_email(email, check_deliverability=False).normalized.lower()
+        email = normalise_email(email)
     except EmailNotValidError as exc:
         flag("email", f"{email[:60]!r} is not a valid email address ({exc})" if email else "missing")
     number = get("license_number").upper()
@@ -281,9 +298,8 @@ def parse_row(line: int, raw: dict[str, str], geocoder) -> TherapistRow:
         bio=(raw.get("bio") or "").strip(),
     )
     # The shared rules, for what parsed; each reported once, at its column.
-    rule_problems = [
-        (PROFILE_COLUMNS.get(p.field or "", p.field), p) for p in profiles.check_profile(row.profile_data())
-    ]
+    data = row.profile_data()
+    rule_problems = [(PROFILE_COLUMNS.get(p.field or "", p.field), p) for p in profiles.check_profile(data)]
     if expires is not None and license_state in STATES and number:
         rule_problems += [
             (LICENSE_COLUMNS.get(p.field or "", p.field), p)
@@ -296,16 +312,16 @@ def parse_row(line: int, raw: dict[str, str], geocoder) -> TherapistRow:
         if column not in flagged and not (column == "postal_code" and "latitude/longitude" in flagged):
             flag(column, str(problem))
     if not problems:
-        _place(row, geocoder, flag)
+        _place(row, data, geocoder, flag)
     if problems:
         raise RowError("; ".join(problems))
     return row
 
 
-def _place(row: TherapistRow, geocoder, flag) -> None:
+def _place(row: TherapistRow, data: profiles.ProfileData, geocoder, flag) -> None:
     """Coordinates and the address parts, resolved as the profile editor resolves them."""
     try:
-        where = profiles.place(row.profile_data(), geocoder)
+        where = profiles.place(data, geocoder)
     except ServiceError as exc:
         column = {"city": "address"}.get(exc.field or "", exc.field or "location")
         prefix = "" if column != "postal_code" else f"{row.postal_code[:20]!r} is not a known US ZIP code: "
@@ -315,106 +331,186 @@ def _place(row: TherapistRow, geocoder, flag) -> None:
     row.city, row.state, row.postal_code, row.label = where.city, where.state, where.postal_code, where.label
 
 
-def read_rows(text: str, geocoder) -> tuple[list[TherapistRow], list[tuple[int, str]]]:
-    csv.field_size_limit(MAX_FIELD_BYTES)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+Progress = Callable[[str, int], None]  # (phase, rows read so far): "checking", then "writing"
+
+
+def import_therapists(
+    source: TextIO | str, geocoder, *, verified: bool = False, progress: Progress | None = None
+) -> ImportReport:
+    """Check every row, then write them all in one transaction (or nothing).
+
+    `source` is the file as text (open it with newline="" and, to report bytes
+    that are not UTF-8 by line, errors="surrogateescape")."""
+    fh = io.StringIO(source, newline="") if isinstance(source, str) else source
+    report = ImportReport()
+    try:
+        writer = bulk.BulkWriter(db.session.connection(), verified=verified, now=datetime.now(UTC), via=IMPORT_VIA)
+        found = _Problems()
+        reader = csv.DictReader(_lines(fh))
+        header_problem = _check_header(reader)
+        if header_problem:
+            found.add(1, header_problem)
+        else:
+            for chunk in _chunks(_checked_rows(reader, _Remembering(geocoder), found), CHUNK_ROWS):
+                writer.stage([staged(row, verified) for row in chunk])
+                if progress:
+                    progress("checking", writer.staged + found.count)
+        if progress:
+            progress("writing", writer.staged + found.count)
+        if not header_problem:
+            writer.resolve()
+            found = found.merged(writer.problems())
+        if not found.count and not writer.staged:
+            found.add(1, "the file has no therapist rows")
+        if found.count:
+            report.errors, report.error_count = found.shown, found.count
+            db.session.rollback()  # the staging tables too
+            return report
+        report.created = writer.created()
+        report.updated = writer.staged - report.created
+        writer.write()
+        writer.discard()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    if writer.staged >= VACUUM_AFTER:
+        bulk.vacuum(db.engine)
+    return report
+
+
+def staged(row: TherapistRow, verified: bool) -> bulk.StagedRow:
+    """A checked row as the staging tables hold it: the profile's columns as the profile
+    service stores them, and the listing summary a new profile would have."""
+    data = row.profile_data()
+    values = profiles.profile_values(data, row.place())
+    del values["years_experience"]  # not in the file: an update keeps what the profile has
+    values["location_label"] = values["location_label"][:LABEL_MAX]
+    amounts = profiles.price_amounts(data)
+    values.update(
+        line=row.line,
+        email=row.email,
+        license_number=row.license_number,
+        license_state=row.license_state,
+        license_expires=row.license_expires,
+        credential=profiles.imported_credential(row.license_state),
+        new_profile=False,
+        listed_until=row.license_expires if verified else None,
+        search_techniques=summary.techniques_text(row.techniques),
+        search_certifications=summary.certifications_text((c, None) for c in row.certifications) if verified else "",
+        search_prices=summary.prices_text(amounts.items()),
+    )
+    return bulk.StagedRow(values, tuple(dict.fromkeys(row.techniques)), tuple(row.certifications), amounts)
+
+
+class _Problems:
+    """Bad rows as they are found, in line order: the first ERRORS_SHOWN kept, all counted."""
+
+    def __init__(self, shown: list[tuple[int, str]] | None = None, count: int = 0):
+        self.shown, self.count = shown or [], count
+
+    def add(self, line: int, message: str) -> None:
+        self.count += 1
+        if len(self.shown) < ERRORS_SHOWN:
+            self.shown.append((line, message))
+
+    def merged(self, more: Iterable[tuple[int, str]]) -> _Problems:
+        other = _Problems()
+        for line, message in more:
+            other.add(line, message)
+        shown = list(islice(heapq.merge(self.shown, other.shown), ERRORS_SHOWN))
+        return _Problems(shown, self.count + other.count)
+
+
+class _Remembering:
+    """The geocoder, keeping its latest answers for one import: a roster names the same
+    towns thousands of times (and an online geocoder's cache need not be asked again)."""
+
+    def __init__(self, geocoder):
+        self.geocode = lru_cache(maxsize=10_000)(geocoder.geocode)
+
+
+class _LineTooLong(ValueError):
+    pass
+
+
+def _lines(fh: TextIO) -> Iterator[str]:
+    """The file's lines, refusing one longer than MAX_LINE before it is all in memory."""
+    while line := fh.readline(MAX_LINE + 1):
+        if len(line) > MAX_LINE and line[-1] not in "\r\n":
+            raise _LineTooLong
+        yield line
+
+
+def _check_header(reader: csv.DictReader) -> str | None:
     try:
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    except csv.Error as exc:
-        return [], [(1, f"header: not readable as CSV ({exc})")]
+    except (csv.Error, _LineTooLong) as exc:
+        return f"header: not readable as CSV ({str(exc) or 'a line over 128 KiB'})"
     reader.fieldnames = header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = [c for c in header if c and c not in COLUMNS]
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append("missing columns: " + ", ".join(missing))
-        if unknown:
-            parts.append("unknown columns: " + ", ".join(u[:40] for u in unknown[:10]))
-        return [], [(1, "header: " + "; ".join(parts) + ". Expected: " + ", ".join(COLUMNS))]
+    if not missing and not unknown:
+        return None
+    parts = []
+    if missing:
+        parts.append("missing columns: " + ", ".join(missing))
+    if unknown:
+        parts.append(
+            "unknown columns: " + ", ".join(repr(u[:40]) if BAD_TEXT.search(u) else u[:40] for u in unknown[:10])
+        )
+    return "header: " + "; ".join(parts) + ". Expected: " + ", ".join(COLUMNS)
 
-    rows, errors = [], []
-    seen_license: dict[tuple[str, str], int] = {}
-    seen_email: dict[str, int] = {}
+
+def _checked_rows(reader: csv.DictReader, geocoder, found: _Problems) -> Iterator[TherapistRow]:
+    """The rows that pass the row rules; the others go to `found` with their line."""
+    width = len(reader.fieldnames or ())
     start = reader.line_num + 1
     while True:
         try:
             raw = next(reader)
         except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append((start, f"not readable as CSV ({exc}); a field may be over {MAX_FIELD_BYTES // 1024} KiB"))
-            break  # the reader cannot find the next row reliably after this
+            return
+        except (csv.Error, _LineTooLong) as exc:
+            reason = f"not readable as CSV ({exc})" if isinstance(exc, csv.Error) else "a line over 128 KiB"
+            found.add(start, f"{reason}: no value is that long, or a quote was left open; nothing after it was read")
+            return  # the reader cannot find the next row reliably after this
         line, start = start, reader.line_num + 1
         if not any((v or "").strip() for k, v in raw.items() if k and isinstance(v, str)):
             continue
         if None in raw:
-            errors.append((line, f"row has {len(header) + len(raw[None])} fields; the header has {len(header)}"))
+            found.add(line, f"row has {width + len(raw[None])} fields; the header has {width}")
             continue
         try:
-            row = parse_row(line, raw, geocoder)
+            yield parse_row(line, raw, geocoder)
         except RowError as exc:
-            errors.append((line, str(exc)))
-            continue
-        key = (row.license_state, row.license_number)
-        if key in seen_license:
-            errors.append((line, f"license {key[0]} {key[1]} already appears on line {seen_license[key]}"))
-            continue
-        if row.email in seen_email:
-            errors.append((line, f"email {row.email} already appears on line {seen_email[row.email]}"))
-            continue
-        seen_license[key], seen_email[row.email] = line, line
-        rows.append(row)
-    return rows, errors
+            found.add(line, str(exc))
 
 
-def import_therapists(text: str, geocoder, *, verified: bool = False, on: date | None = None) -> ImportReport:
-    """Check every row, then write them all in one transaction (or nothing)."""
-    report = ImportReport()
-    rows, report.errors = read_rows(text, geocoder)
-    if not report.errors:
-        report.errors = _conflicts(rows)
-    if report.errors:
-        return report
-    if not rows:
-        report.errors = [(1, "the file has no therapist rows")]
-        return report
-    now = datetime.now(UTC)
-    try:
-        for row in rows:
-            _, created = save_row(row, verified=verified, now=now)
-            report.created += created
-            report.updated += not created
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return report
+def _chunks(items: Iterable[TherapistRow], size: int) -> Iterator[list[TherapistRow]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
-def _conflicts(rows: list[TherapistRow]) -> list[tuple[int, str]]:
-    """Emails already held by another account, and claimed accounts whose email a row would change."""
-    errors = []
-    for row in rows:
-        lic = profiles.find_license(row.license_state, row.license_number)
-        owner = lic.therapist.user if lic is not None else None
-        if owner is not None and owner.email != row.email and owner.password_hash is not None:
-            errors.append(
-                (
-                    row.line,
-                    f"license {row.license_state} {row.license_number} belongs to an account its therapist has "
-                    f"claimed; an import never changes that account's email ({row.email} given)",
-                )
-            )
-            continue
-        user = db.session.scalar(select(User).filter_by(email=row.email))
-        if user is None:
-            continue
-        if user.role != Role.THERAPIST:
-            errors.append((row.line, f"email {row.email} belongs to an existing {user.role.value} account"))
-        elif lic is not None and lic.therapist.user_id != user.id:
-            errors.append((row.line, f"email {row.email} belongs to a different therapist"))
-    return errors
+# An address of the common plain form is checked by a pattern, its domain once per
+# import; anything else goes to the library whole. Both give the library's answer.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def normalise_email(email: str) -> str:
+    """The address as accounts store it (lower case); EmailNotValidError saying why not."""
+    if len(email) > EMAIL_MAX:
+        raise EmailNotValidError(f"longer than {EMAIL_MAX} characters")
+    local, at, domain = email.rpartition("@")
+    if at and len(local) <= 64 and _PLAIN_LOCAL.fullmatch(local):
+        return f"{local}@{_email_domain(domain)}".lower()
+    return validate_email(email, check_deliverability=False).normalized.lower()
+
+
+@lru_cache(maxsize=4096)
+def _email_domain(domain: str) -> str:
+    return validate_email(f"postmaster@{domain}", check_deliverability=False).domain
 
 
 def save_row(row: TherapistRow, *, verified: bool, now: datetime) -> tuple[TherapistProfile, bool]:

@@ -230,28 +230,48 @@ def place(data: ProfileData, geocoder) -> PracticePlace:
     )
 
 
+def profile_values(data: ProfileData, where: PracticePlace) -> dict:
+    """The profile's columns for checked data at its resolved place: how each value is stored
+    (apply_profile sets them on one profile; the bulk import writes them for many)."""
+    return {
+        "name": data.name.strip(),
+        "bio": data.bio.strip(),
+        "gender": data.gender or None,
+        "languages": summary.languages_text(data.languages),
+        "years_experience": data.years_experience,
+        "hsa_fsa": data.hsa_fsa,
+        "accepting_new_clients": data.accepting_new_clients,
+        "mobile_radius_miles": data.mobile_radius_miles or None,
+        "latitude": where.latitude,
+        "longitude": where.longitude,
+        "timezone": where.timezone,
+        "address": where.address,
+        "city": where.city,
+        "state": where.state,
+        "postal_code": where.postal_code,
+        "location_label": where.label,
+    }
+
+
+def price_amounts(data: ProfileData) -> dict[int, Decimal]:
+    """The prices as stored: in cents, by session length."""
+    return {minutes: data.prices[minutes].quantize(Decimal("0.01")) for minutes in sorted(data.prices)}
+
+
 def apply_profile(profile: TherapistProfile, data: ProfileData, where: PracticePlace) -> None:
     """Write checked data and its resolved place onto the profile (no commit)."""
-    profile.name = data.name.strip()
+    for column, value in profile_values(data, where).items():
+        setattr(profile, column, value)
     profile.user.name = profile.name
-    profile.bio = data.bio.strip()
-    profile.gender = data.gender or None
-    profile.languages = summary.languages_text(data.languages)
-    profile.years_experience = data.years_experience
-    profile.hsa_fsa = data.hsa_fsa
-    profile.accepting_new_clients = data.accepting_new_clients
-    profile.mobile_radius_miles = data.mobile_radius_miles or None
-    profile.latitude, profile.longitude, profile.timezone = where.latitude, where.longitude, where.timezone
-    profile.address, profile.city, profile.state = where.address, where.city, where.state
-    profile.postal_code, profile.location_label = where.postal_code, where.label
     if data.npi is not None:
         profile.npi = normalise_npi(data.npi) or None
     have = {t.technique: t for t in profile.techniques}
     profile.techniques = [have.get(t) or TherapistTechnique(technique=t) for t in dict.fromkeys(data.techniques)]
+    amounts = price_amounts(data)
     have_prices = {p.minutes: p for p in profile.prices}
-    profile.prices = [have_prices.get(m) or SessionPrice(minutes=m) for m in sorted(data.prices)]
+    profile.prices = [have_prices.get(m) or SessionPrice(minutes=m) for m in amounts]
     for price in profile.prices:
-        price.amount = data.prices[price.minutes].quantize(Decimal("0.01"))
+        price.amount = amounts[price.minutes]
 
 
 def update_profile(profile: TherapistProfile, data: ProfileData, geocoder) -> None:
