@@ -58,4 +58,10 @@ contract = SpecTree(
 
 def document() -> dict:
     """The OpenAPI 3.1 document as served: spectree's, with the fair-use terms."""
-    return describe(contract.spec, ErrorAnswer.__name__)
+    served = describe(contract.spec, ErrorAnswer.__name__)
+    for operations in served["paths"].values():
+        for operation in operations.values():
+            for parameter in operation["parameters"]:
+                if parameter["in"] == "query":
+                    parameter["allowEmptyValue"] = True  # read_args: an empty value counts as not given
+    return served
