@@ -1,11 +1,13 @@
 """schemathesis fuzzes /api/v1 in-process (the WSGI app) against the OpenAPI
 document the app serves: every operation, positive and negative cases, a fixed
-seed: no 5xx, and every answer as documented (status, content type, headers,
-body), and bad input refused. Not checked: that every schema-valid search is
-accepted. A search needs a location unless a condition rules massage out, and
-the place must exist: rules across parameters, or about the world, that
-JSON Schema cannot state (the 400 that answers them is documented and checked). The number of cases run is printed at the end of
-the test session (conftest.py's terminal summary)."""
+seed. No 5xx, every answer as documented (status, content type, headers, body),
+and bad input refused. The number of cases run is printed at the end of the
+test session (conftest.py's terminal summary).
+
+Not checked: that every schema-valid search is accepted. A search needs a
+location unless a condition rules massage out, and the place must exist: rules
+across parameters, or about the world, that JSON Schema cannot state (the 400
+that answers them is documented, and checked)."""
 
 import pytest
 import schemathesis
