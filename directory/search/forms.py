@@ -171,23 +171,9 @@ class SearchParameters(BaseModel):
 
     def query(self) -> SearchQuery:
         """The validated parameters as plain data for the search service."""
-        return SearchQuery(
-            location=self.location,
-            radius_miles=float(self.radius),
-            goals=tuple(self.goals),
-            areas=tuple(self.areas),
-            conditions=tuple(self.conditions),
-            techniques=tuple(self.techniques),
-            languages=tuple(self.languages),
-            session_minutes=self.session_minutes,
-            max_price=self.max_price,
-            gender=self.gender,
-            hsa_fsa=self.hsa_fsa,
-            home_visit=self.home_visit,
-            accepting_new_clients=self.accepting_new_clients,
-            offset=self.offset,
-            limit=self.limit,
-        )
+        given: dict[str, Any] = self.model_dump(exclude={"radius", *LIST_FIELDS})
+        given |= {name: tuple(getattr(self, name)) for name in LIST_FIELDS}
+        return SearchQuery(**given, radius_miles=float(self.radius))
 
 
 # The parameters a search accepts, in the model's order.
