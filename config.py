@@ -110,6 +110,8 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "TrueTouch Directory <no-reply@truetouch.example>")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Each client's budget on the public API (/api/v1): Flask-Limiter notation; unset: fair_api.DEFAULT_LIMIT.
+    FAIR_API_RATE_LIMIT = os.environ.get("FAIR_API_RATE_LIMIT")
     SECURE_COOKIES = False
     PROXY_COUNT = 0
 
@@ -139,6 +141,7 @@ class TestingConfig(Config):
     SECRET_KEY = secrets.token_hex(32)  # a new one each run
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
+    API_CHECK_ANSWERS = True  # every API answer is checked against its OpenAPI model (api/contract.py)
     DATABASE_REPLICA_URL = None  # tests that need one pass it (tests/test_replica.py)
     STORAGE_URL = None  # tests that use a bucket pass it (tests/test_storage.py)
     MAIL_SERVER = None  # tests never send real mail

@@ -210,3 +210,12 @@ def make_user(factory):
         return user
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many cases schemathesis ran against the OpenAPI document (tests/test_api_contract_fuzz.py)."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        cases = dict(report.user_properties).get("schemathesis_cases")
+        if cases and report.when == "call":
+            by_operation = ", ".join(f"{label}: {n}" for label, n in cases.items())
+            terminalreporter.write_line(f"schemathesis: {sum(cases.values())} cases run ({by_operation})")

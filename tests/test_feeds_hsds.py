@@ -179,3 +179,14 @@ def test_bad_parameters_are_400_naming_the_field(client, query, field):
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["field"] == field and field in error["message"]
+
+
+def test_the_feeds_are_fair_public_apis(app, client):
+    """The same fair-use rules as /api/v1: limits, CORS for reading, conditional answers."""
+    for url in ("/hsds/", "/fhir/Practitioner"):
+        first = client.get(url, headers={"Origin": "https://referrals.example"})
+        assert first.status_code == 200, url
+        assert first.headers["Access-Control-Allow-Origin"] == "*"
+        assert "X-RateLimit-Limit" in first.headers and first.headers.get("ETag")
+        again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.get_data() == b""

@@ -1,5 +1,7 @@
 from flask import Blueprint
 
-bp = Blueprint("api", __name__)
+from ..fair_api import make_fair
+
+bp = make_fair(Blueprint("api", __name__))
 
 from . import views  # noqa: E402,F401

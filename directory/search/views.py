@@ -15,16 +15,16 @@ from .services import search as run_search
 @replica_reads
 def search():
     args, not_understood = read_args(request.args)
-    form = SearchForm(formdata=args if request.args else None)
+    form = SearchForm.showing(args) if request.args else SearchForm(formdata=None)
     result, status = None, 200
     if not_understood:
         # People reach this page from shared links: a part of the link we do not
         # understand is said, not dropped, and nothing is searched on what is left.
         status = 400
     elif request.args:
-        if form.validate():
+        if parameters := form.check(args):
             try:
-                result = run_search(form.query(), current_app.extensions["geocoder"])
+                result = run_search(parameters.query(), current_app.extensions["geocoder"])
                 stats.count_shown([m.candidate.id for m in result.outcome.results])
             except ServiceError as exc:
                 status = show_on_form(form, exc)
