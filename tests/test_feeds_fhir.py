@@ -292,3 +292,20 @@ def test_search_pages_with_next_and_previous_links(client, factory):
     second = search(client, links["next"][links["next"].index("/fhir/") :])
     assert ids(second).isdisjoint(ids(first)) and len(second["entry"]) == 1
     assert "next" not in {link["relation"] for link in second["link"]}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/fhir/Practitioner/%C2%B2",
+        "/fhir/Practitioner?_id=%C2%B2",
+        "/fhir/Practitioner?_count=%C2%B2",
+        "/fhir/Practitioner?_lastUpdated=9999-12-31",
+        "/fhir/Practitioner?_lastUpdated=0001-01-01T00:00:00%2B05:00",
+        "/hsds/services?modified_after=9999-12-31",
+        "/hsds/services?modified_after=0001-01-01T00:00:00%2B05:00",
+    ],
+)
+def test_odd_numbers_and_dates_at_the_edge_of_time_are_refused_not_crashed(client, url):
+    response = client.get(url)
+    assert response.status_code in (200, 400, 404), (url, response.status_code)

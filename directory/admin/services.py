@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..auth.passwords import hash_password, password_problem
@@ -143,12 +144,14 @@ def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
     for days in REMINDER_DAYS:
         column = getattr(License, f"reminded_{days}_at")
         due = db.session.scalars(
-            select(License).where(
+            select(License)
+            .where(
                 License.status == CredentialStatus.VERIFIED,
                 column.is_(None),
                 License.expires_on >= today,
                 License.expires_on <= today + timedelta(days=days),
             )
+            .options(selectinload(License.therapist).selectinload(TherapistProfile.user))
         ).all()
         for lic in due:
             # A 7-day reminder makes the 30-day one moot: never send both late.

@@ -1,7 +1,6 @@
 """The JSON shapes the API answers with."""
 
-from flask import url_for
-
+from ..links import public_url
 from ..models import TherapistProfile
 
 
@@ -21,7 +20,7 @@ def therapist_json(profile: TherapistProfile) -> dict:
     return {
         "id": profile.id,
         "name": profile.name,
-        "url": url_for("public.therapist", therapist_id=profile.id, _external=True),
+        "url": public_url("public.therapist", therapist_id=profile.id),
         "bio": profile.bio,
         "techniques": profile.technique_slugs,
         "certifications": [c.slug for c in profile.verified_certifications],
@@ -52,7 +51,7 @@ def search_json(result) -> dict:
             {
                 "id": c.id,
                 "name": c.name,
-                "url": url_for("public.therapist", therapist_id=c.id, _external=True),
+                "url": public_url("public.therapist", therapist_id=c.id),
                 "distance_miles": round(m.distance_miles, 2),
                 "score": m.score,
                 "reasons": list(m.reasons),

@@ -68,7 +68,7 @@ def _reference(resource_type: str) -> Condition:
         kind, _, ident = value.rstrip("/").rpartition("/")
         if kind and not kind.endswith(resource_type):
             return false()
-        return P.id == int(ident) if ident.isdigit() and len(ident) < 12 else false()
+        return P.id == int(ident) if ident.isascii() and ident.isdigit() and len(ident) < 12 else false()
 
     return condition
 
@@ -80,7 +80,7 @@ def _plain(modifier: str) -> None:
 
 def _id(modifier: str, value: str):
     _plain(modifier)
-    return P.id == int(value) if value.isdigit() and len(value) < 12 else false()
+    return P.id == int(value) if value.isascii() and value.isdigit() and len(value) < 12 else false()
 
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
@@ -145,7 +145,7 @@ class FhirSearch:
             name, _, modifier = key.partition(":")
             for value in args.getlist(key):
                 if name in ("_count", "_offset") and not modifier:
-                    number = int(value) if value.isdigit() and len(value) < 9 else -1
+                    number = int(value) if value.isascii() and value.isdigit() and len(value) < 9 else -1
                     if name == "_count" and not 1 <= number <= MAX_COUNT:
                         raise ServiceError(f"_count must be a whole number from 1 to {MAX_COUNT}.", field=name)
                     if number < 0:

@@ -14,8 +14,8 @@ def moment_range(given: str) -> tuple[datetime, datetime] | None:
             start = datetime.combine(date.fromisoformat(given), time(), UTC)
             return start, start + timedelta(days=1)
         start = datetime.fromisoformat(given.replace("Z", "+00:00"))
-    except ValueError:
+        if start.tzinfo is None:
+            return None
+        return start.astimezone(UTC), start.astimezone(UTC) + timedelta(seconds=1)
+    except (ValueError, OverflowError):  # e.g. 9999-12-31, or year 1 with a positive offset
         return None
-    if start.tzinfo is None:
-        return None
-    return start.astimezone(UTC), start.astimezone(UTC) + timedelta(seconds=1)

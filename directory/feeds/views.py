@@ -95,7 +95,7 @@ def search(resource_type: str):
 def read(resource_type: str, resource_id: str):
     if resource_type not in fhir.BUILDERS:
         return _outcome(404, f"No resource type {resource_type[:40]!r} here; served: {', '.join(fhir.BUILDERS)}.")
-    number = int(resource_id) if resource_id.isdigit() and len(resource_id) < 12 else None
+    number = int(resource_id) if resource_id.isascii() and resource_id.isdigit() and len(resource_id) < 12 else None
     practice = export.listed(number)
     if practice is None:
         return _outcome(404, f"No {resource_type} has id {resource_id[:40]!r}.")

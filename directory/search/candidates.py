@@ -18,9 +18,9 @@ from ..extensions import db
 from ..geo import bounding_box, local_scale
 from ..matching.engine import Candidate, Listing
 from ..models import CredentialStatus, License, TherapistProfile
+from ..therapists.profiles import MAX_MOBILE_RADIUS  # the farthest anyone may travel
 
 P = TherapistProfile
-MAX_MOBILE_RADIUS = 100.0
 # Exactly the columns of ix_therapist_profiles_search, so the box is read from the
 # index alone; and the engine's Listing, field by field, so each row is one.
 COLUMNS = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..matching import summary
 from ..models import (
@@ -81,7 +81,16 @@ def refresh_all(session: Session, batch: int = 1000) -> int:
     last = 0
     while True:
         profiles = session.scalars(
-            select(TherapistProfile).where(TherapistProfile.id > last).order_by(TherapistProfile.id).limit(batch)
+            select(TherapistProfile)
+            .where(TherapistProfile.id > last)
+            .order_by(TherapistProfile.id)
+            .limit(batch)
+            .options(
+                selectinload(TherapistProfile.licenses),
+                selectinload(TherapistProfile.certifications),
+                selectinload(TherapistProfile.techniques),
+                selectinload(TherapistProfile.prices),
+            )
         ).all()
         if not profiles:
             return count
