@@ -505,6 +505,9 @@ def test_deleting_a_client_account_removes_intakes_and_anonymises_reviews(app, t
     assert review.client_id is None and review.author_name == "Former client" and review.text == "Good"
     upcoming = db.session.get(Booking, upcoming.id)
     assert upcoming.status == BookingStatus.CANCELLED and upcoming.slots == [] and upcoming.client_id is None
+    told = [m for m in app.extensions["mailer"].outbox() if m["Subject"] == "A booking was cancelled"]
+    assert [m["To"] for m in told] == [therapist.user.email]  # the therapist learns the time is free
+    assert "Secret-Med" not in told[0].get_body(("plain",)).get_content()
 
 
 def test_therapist_dashboard_shows_waiting_requests(app, therapist, client_user):

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
-from .. import audit
+from .. import audit, notifications
 from ..extensions import db
 from ..models import Booking, Review, Role, User, utcnow
 from ..service_errors import Forbidden, ServiceError
@@ -71,9 +72,16 @@ def delete_client_account(user: User, password: str) -> None:
     if not verify_password(user.password_hash, password):
         raise ServiceError("That password is not right.", field="password")
     try:
-        for booking in db.session.scalars(select(Booking).where(Booking.client_id == user.id)):
+        bookings = db.session.scalars(
+            select(Booking)
+            .where(Booking.client_id == user.id)
+            .options(selectinload(Booking.intake), selectinload(Booking.slots), selectinload(Booking.therapist))
+        )
+        for booking in bookings:
             if booking.holds_time:
                 booking.cancel(by="client", reason="The client deleted their account.")
+                # The therapist learns the time is free again (queued until the commit).
+                notifications.booking_cancelled(booking, tell_client=False)
             booking.intake = None
         for review in db.session.scalars(select(Review).where(Review.client_id == user.id)):
             review.client_id, review.author_name = None, "Former client"

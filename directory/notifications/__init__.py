@@ -79,9 +79,9 @@ def booking_decided(booking: Booking) -> None:
     _about_booking(booking.therapist.user, "booking_decided_therapist", booking, verb=verb)
 
 
-def booking_cancelled(booking: Booking) -> None:
+def booking_cancelled(booking: Booking, *, tell_client: bool = True) -> None:
     who = "the client" if booking.cancelled_by == "client" else booking.therapist.name
-    for user in (booking.client, booking.therapist.user):
+    for user in (booking.client if tell_client else None, booking.therapist.user):
         _about_booking(user, "booking_cancelled", booking, who=who)
 
 
