@@ -104,7 +104,7 @@ def _like(table: Table, name: str, as_name: str | None = None, **kw) -> Column:
 
 
 _staging = MetaData()
-_temporary: dict[str, typing.Any] = {"prefixes": ["TEMPORARY"], "postgresql_on_commit": "DROP"}
+TEMPORARY_TABLE: dict[str, typing.Any] = {"prefixes": ["TEMPORARY"], "postgresql_on_commit": "DROP"}
 ROWS = Table(
     "import_rows",
     _staging,
@@ -123,21 +123,21 @@ ROWS = Table(
     Column("holder_id", Integer),
     Column("user_id", Integer),
     Column("profile_id", Integer, index=True),
-    **_temporary,
+    **TEMPORARY_TABLE,
 )
 ROW_TECHNIQUES = Table(
     "import_techniques",
     _staging,
     Column("line", Integer, primary_key=True),
     _like(TECHNIQUES, "technique", primary_key=True),
-    **_temporary,
+    **TEMPORARY_TABLE,
 )
 ROW_CERTIFICATIONS = Table(
     "import_certifications",
     _staging,
     Column("line", Integer, primary_key=True),
     _like(CERTIFICATIONS, "slug", primary_key=True),
-    **_temporary,
+    **TEMPORARY_TABLE,
 )
 ROW_PRICES = Table(
     "import_prices",
@@ -145,7 +145,7 @@ ROW_PRICES = Table(
     Column("line", Integer, primary_key=True),
     _like(PRICES, "minutes", primary_key=True),
     _like(PRICES, "amount"),
-    **_temporary,
+    **TEMPORARY_TABLE,
 )
 STAGING = (ROWS, ROW_TECHNIQUES, ROW_CERTIFICATIONS, ROW_PRICES)
 RESOLVED = ("license_id", "owner_id", "holder_id", "user_id", "profile_id")
