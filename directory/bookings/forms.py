@@ -68,8 +68,8 @@ class SearchContext:
 
 def parse_start(text: str | None) -> datetime | None:
     """An offered start time as the page sends it (ISO 8601 with its offset), in UTC."""
-    try:
-        start = datetime.fromisoformat(text or "")
+    try:  # a "+" typed into an address arrives as a space
+        start = datetime.fromisoformat((text or "").strip().replace(" ", "+"))
     except ValueError:
         return None
     return start.astimezone(UTC) if start.tzinfo is not None else None

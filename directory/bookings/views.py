@@ -247,7 +247,10 @@ def _client_booking_or_404(booking_id: int):
 def _reschedule_page(booking, form, status=200):
     days = free_starts(booking.therapist, booking.minutes, moving=booking)
     start = parse_start(form.start.data)
-    day, chosen = _choose(days, parse_day(form.day.data or request.args.get("day")), start)
+    asked = parse_day(form.day.data or request.args.get("day"))
+    if asked is None and start is None:  # first shown: the day the booking is on
+        asked = booking.starts_at.astimezone(booking.therapist.zone).date()
+    day, chosen = _choose(days, asked, start)
     return render_template(
         "bookings/reschedule.html",
         b=booking,

@@ -144,7 +144,7 @@ def review_prompt(booking: Booking) -> None:
         booking.client,
         "review_prompt",
         booking,
-        review_link=public_url("bookings.detail", booking_id=booking.id, _anchor="review"),
+        review_link=public_url("bookings.detail", booking_id=booking.id) + "#review",
     )
 
 
