@@ -17,7 +17,7 @@ from directory.mail import plain_text
 from directory.models import Booking, BookingSettings, User
 from directory.schedule import BEAT_SCHEDULE, BOOKING_REMINDERS, REVIEW_PROMPTS
 
-from .booking_people import client_user, free_on, open_therapist, send
+from .booking_people import client_user, free_on, open_therapist
 from .conftest import login, post_form
 
 SECRET = "Secret-Med-5521"

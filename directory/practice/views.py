@@ -58,15 +58,25 @@ def profile():
         try:
             if upload is not None:
                 profiles.set_photo(t, upload)
-            profiles.update_profile(t, form.data_for_service(), current_app.extensions["geocoder"])
         except ServiceError as exc:
-            status = show_on_form(photo_form if exc.field == "photo" else form, exc)
+            status = show_on_form(photo_form, exc, default_field="photo")
         else:
-            saved = "Profile and photo saved" if upload is not None else "Profile saved"
-            flash(f"{saved}. We placed you at {t.location_label}.", "success")
-            return redirect(url_for("practice.profile"))
+            try:
+                profiles.update_profile(t, form.data_for_service(), current_app.extensions["geocoder"])
+            except ServiceError as exc:
+                status = show_on_form(form, exc)
+                if upload is not None:
+                    flash("Your new photo is saved; the rest of the profile is not yet: correct the marked fields.")
+            else:
+                saved = "Profile and photo saved" if upload is not None else "Profile saved"
+                flash(f"{saved}. We placed you at {t.location_label}.", "success")
+                return redirect(url_for("practice.profile"))
     elif request.method == "POST":
         status = 400
+        if profiles.Upload.of(photo_form.photo.data) is not None:
+            photo_form.photo.errors = [
+                "Your photo was not saved because of the mistakes below: choose it again, then save."
+            ]
     return render_template(
         "practice/profile.html", form=form, t=t, photo_form=photo_form, remove_form=ConfirmForm()
     ), status
