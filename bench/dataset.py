@@ -56,7 +56,14 @@ def generate(count: int, seed: int = 1):
         place = places[rng.randrange(len(places))]
         practice = PRACTICES[rng.randrange(len(PRACTICES))]
         users.append(
-            {"id": i, "email": f"t{i}@bench.example", "role": "therapist", "name": f"Therapist {i}", "created_at": now}
+            {
+                "id": i,
+                "email": f"t{i}@bench.example",
+                "role": "therapist",
+                "name": f"Therapist {i}",
+                "created_at": now,
+                "session_token": f"bench-{i}",
+            }
         )
         profiles.append(
             {

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, String, Time, cast, literal, null, select, union_all
+from sqlalchemy import Date, Integer, String, Time, bindparam, cast, literal_column, null, select, union_all
 
 from ..extensions import db
 from ..models import (
@@ -107,8 +107,10 @@ class Calendar:
 _ZONE, _HOURS, _OFF, _HELD, _SETTINGS = 0, 1, 2, 3, 4
 
 
-def _calendar_rows(ids: list[int], since: datetime, until: datetime):
-    """Time zones, hours, time off, held bookings and buffers of these therapists, as one statement."""
+def _calendar_rows():
+    """Time zones, hours, time off, held bookings and buffers of the therapists `ids`, as
+    one statement. Built once, with parameters: building a statement costs more than
+    running this one for a page of results."""
 
     def row(therapist_id, kind, n=None, t1=None, t2=None, d1=None, d2=None, m1=None, m2=None, s=None):
         def value(column, type_):
@@ -116,7 +118,7 @@ def _calendar_rows(ids: list[int], since: datetime, until: datetime):
 
         return (
             therapist_id.label("therapist_id"),
-            literal(kind, Integer).label("kind"),
+            literal_column(str(kind), Integer).label("kind"),
             value(n, Integer).label("n"),
             value(t1, Time).label("t1"),
             value(t2, Time).label("t2"),
@@ -127,7 +129,7 @@ def _calendar_rows(ids: list[int], since: datetime, until: datetime):
             value(s, String(64)).label("s"),
         )
 
-    first_day, last_day = (since - timedelta(days=1)).date(), (until + timedelta(days=1)).date()
+    ids = bindparam("ids", expanding=True)
     P = TherapistProfile
     return union_all(
         select(*row(P.id, _ZONE, s=P.timezone)).where(P.id.in_(ids)),
@@ -135,15 +137,17 @@ def _calendar_rows(ids: list[int], since: datetime, until: datetime):
             *row(WeeklyHours.therapist_id, _HOURS, WeeklyHours.weekday, WeeklyHours.start_time, WeeklyHours.end_time)
         ).where(WeeklyHours.therapist_id.in_(ids)),
         select(*row(TimeOff.therapist_id, _OFF, d1=TimeOff.starts_on, d2=TimeOff.ends_on)).where(
-            TimeOff.therapist_id.in_(ids), TimeOff.ends_on >= first_day, TimeOff.starts_on <= last_day
+            TimeOff.therapist_id.in_(ids),
+            TimeOff.ends_on >= bindparam("first_day", type_=Date),
+            TimeOff.starts_on <= bindparam("last_day", type_=Date),
         ),
         select(
             *row(Booking.therapist_id, _HELD, Booking.buffer_minutes, m1=Booking.starts_at, m2=Booking.ends_at)
         ).where(
             Booking.therapist_id.in_(ids),
             Booking.status.in_(ACTIVE_BOOKING_STATUSES),
-            Booking.starts_at < until + timedelta(days=1),
-            Booking.ends_at > since - timedelta(days=1),
+            Booking.starts_at < bindparam("until", type_=UTCDateTime()),
+            Booking.ends_at > bindparam("since", type_=UTCDateTime()),
         ),
         select(*row(BookingSettings.therapist_id, _SETTINGS, BookingSettings.buffer_minutes)).where(
             BookingSettings.therapist_id.in_(ids)
@@ -151,13 +155,24 @@ def _calendar_rows(ids: list[int], since: datetime, until: datetime):
     )
 
 
+_CALENDARS = _calendar_rows()
+
+
 def load_calendars(ids: Iterable[int], *, now: datetime, days: int = HORIZON_DAYS) -> dict[int, Calendar]:
     """therapist id -> Calendar, for any number of therapists, in one query."""
     calendars = {therapist_id: Calendar(zone_named(None)) for therapist_id in ids}
     if not calendars:
         return calendars
-    statement = _calendar_rows(list(calendars), now, now + timedelta(days=days + 1))
-    for therapist_id, kind, n, t1, t2, d1, d2, m1, m2, zone in db.session.execute(statement):
+    until = now + timedelta(days=days + 1)
+    window = {
+        "ids": list(calendars),
+        "first_day": (now - timedelta(days=2)).date(),  # a day either side for every time zone
+        "last_day": (until + timedelta(days=1)).date(),
+        "since": now - timedelta(days=1),  # a booking ending just before now may still hold its buffer
+        "until": until + timedelta(days=1),
+    }
+    rows = db.session.execute(_CALENDARS, window)
+    for therapist_id, kind, n, t1, t2, d1, d2, m1, m2, zone in rows:
         cal = calendars[therapist_id]
         if kind == _ZONE:
             cal.zone = zone_named(zone)
