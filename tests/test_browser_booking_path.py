@@ -116,6 +116,9 @@ def test_from_search_to_a_reviewed_visit_on_a_phone(app, live_server, factory, o
         assert "Confirmed" in therapist.locator("main").inner_text()
         therapist.goto(live_server + "/account/availability")
         accessible(therapist, "availability")
+        therapist.set_viewport_size({"width": 320, "height": 640})  # the smallest phones
+        assert fits_the_width(therapist), "the availability page is wider than 320 px"
+        therapist.set_viewport_size({"width": 360, "height": 740})
 
         # The .ics in the mail.
         accepted = mail(outbox, lambda m: m["To"] == "cleo@example.com" and "accepted" in m["Subject"])
