@@ -20,7 +20,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, String, Time, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    Integer,
+    String,
+    Time,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 
 from ..extensions import db
 from ..models import (
@@ -129,7 +141,7 @@ def _calendar_rows():
             value(s, String(64)).label("s"),
         )
 
-    ids = bindparam("ids", expanding=True)
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
     P = TherapistProfile
     return union_all(
         select(*row(P.id, _ZONE, s=P.timezone)).where(P.id.in_(ids)),
