@@ -27,8 +27,13 @@ class Mailer:
         self.use_tls = app.config.get("MAIL_USE_TLS", True)
         self.outbox_dir = Path(app.config.get("MAIL_OUTBOX") or Path(app.instance_path) / "outbox")
 
-    def send(self, to: str, subject: str, body: str, html: str | None = None) -> EmailMessage:
-        """Deliver now. SMTP errors (OSError and its smtplib subclasses) reach the caller, whose job retries."""
+    def send(
+        self, to: str, subject: str, body: str, html: str | None = None, attachments: list | None = None
+    ) -> EmailMessage:
+        """Deliver now. SMTP errors (OSError and its smtplib subclasses) reach the caller, whose job retries.
+
+        `attachments`: text files, each {"filename", "content_type", "text"}, e.g. a
+        calendar invitation as "text/calendar; method=REQUEST"."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
         message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
@@ -36,6 +41,15 @@ class Mailer:
         message.set_content(body)
         if html:
             message.add_alternative(html, subtype="html")
+        for attachment in attachments or ():
+            kind, _, rest = attachment["content_type"].partition(";")
+            params = dict(p.strip().split("=", 1) for p in rest.split(";") if "=" in p)
+            message.add_attachment(
+                attachment["text"],
+                subtype=kind.strip().split("/", 1)[1],
+                filename=attachment["filename"],
+                params=params,
+            )
         if self.server:
             with smtplib.SMTP(self.server, self.port, timeout=20) as smtp:
                 if self.use_tls:

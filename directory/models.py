@@ -47,6 +47,14 @@ def today() -> date:
 DEFAULT_TIMEZONE = "America/New_York"
 
 
+def zone_named(name: str | None) -> ZoneInfo:
+    """A stored time zone name as a zone; the default when it is empty or unknown."""
+    try:
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
 class UTCDateTime(TypeDecorator):
     """A moment in time, stored in UTC and always handed back aware.
 
@@ -225,6 +233,34 @@ class TherapistProfile(Model):
     prices: Mapped[list[SessionPrice]] = relationship(
         back_populates="therapist", cascade="all, delete-orphan", order_by="SessionPrice.minutes"
     )
+    # Read here; written by bookings/services.py only.
+    booking_settings: Mapped[BookingSettings | None] = relationship(viewonly=True, uselist=False)
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The practice address as printed: street, then "City, ST 60601"."""
+        place = " ".join(p for p in (f"{self.city}, {self.state}" if self.city else self.state, self.postal_code) if p)
+        return [line for line in (self.address.strip(), place) if line]
+
+    @property
+    def area(self) -> str:
+        """Where the practice is, without the street: "Chicago, IL"."""
+        return f"{self.city}, {self.state}" if self.city else self.location_label or self.postal_code
+
+    @property
+    def address_private(self) -> bool:
+        """The therapist shows only the area until a booking is confirmed (e.g. a home practice)."""
+        return bool(self.booking_settings and self.booking_settings.address_after_confirmation)
+
+    def map_link(self, exact: bool) -> str | None:
+        """An OpenStreetMap link (no embedded map, no tracker): the practice marked when
+        `exact`, otherwise only the neighbourhood, to about a kilometre."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        if exact:
+            lat, lon = f"{self.latitude:.5f}", f"{self.longitude:.5f}"
+            return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+        return f"https://www.openstreetmap.org/#map=14/{self.latitude:.2f}/{self.longitude:.2f}"
 
     @property
     def language_codes(self) -> list[str]:
@@ -269,10 +305,7 @@ class TherapistProfile(Model):
     @property
     def zone(self) -> ZoneInfo:
         """The practice's time zone: weekly hours and booking times are read in it."""
-        try:
-            return ZoneInfo(self.timezone or DEFAULT_TIMEZONE)
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo(DEFAULT_TIMEZONE)
+        return zone_named(self.timezone)
 
 
 def listed_until_of(licenses, suspended_at) -> date | None:
@@ -464,11 +497,11 @@ class BookingStatus(enum.StrEnum):
 
 
 class WeeklyHours(Model):
-    """When a therapist works, in their own time zone (one span per weekday)."""
+    """When a therapist works, in their own time zone: one row per time range, as
+    many ranges a weekday as they like (bookings/services.py keeps them apart)."""
 
     __tablename__ = "weekly_hours"
     __table_args__ = (
-        UniqueConstraint("therapist_id", "weekday"),
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
         CheckConstraint("start_time < end_time", name="start_before_end"),
     )
@@ -537,6 +570,14 @@ class Booking(Model):
     cancelled_by: Mapped[str | None] = mapped_column(String(20))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The therapist's buffer after this session, held in booking_slots with it.
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # Each change of time or status a calendar must follow raises it (RFC 5545 SEQUENCE).
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # The scheduled mails, each claimed once (bookings/reminders.py): the day-before
+    # reminder and, after a completed visit, "How was your visit?".
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     therapist: Mapped[TherapistProfile] = relationship()
     client: Mapped[User | None] = relationship()
@@ -550,10 +591,16 @@ class Booking(Model):
     def holds_time(self) -> bool:
         return self.status in ACTIVE_BOOKING_STATUSES
 
+    @property
+    def address_shown(self) -> bool:
+        """Whether the client is given the practice's street address for this booking."""
+        return not self.therapist.address_private or self.status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+
     def cancel(self, *, by: str, reason: str) -> None:
         """Cancelled by 'client' or 'therapist'; its time is free again."""
         self.status, self.cancelled_by, self.cancel_reason = BookingStatus.CANCELLED, by, reason
         self.slots = []
+        self.calendar_sequence = (self.calendar_sequence or 0) + 1
 
 
 class BookingSlot(Model):
@@ -584,6 +631,72 @@ class Intake(Model):
 
     def __repr__(self) -> str:  # never let health details reach a log or error report
         return f"<Intake booking={self.booking_id}>"
+
+
+class BookingSettings(Model):
+    """A therapist's booking policies and calendar, written by bookings/services.py."""
+
+    __tablename__ = "booking_settings"
+    __table_args__ = (
+        CheckConstraint("notice_hours BETWEEN 0 AND 168", name="notice_range"),
+        CheckConstraint("buffer_minutes IN (0, 15, 30, 45, 60)", name="buffer_on_grid"),
+    )
+
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), primary_key=True)
+    # How long before a session a client may still cancel or move it online.
+    notice_hours: Mapped[int] = mapped_column(Integer, default=0)
+    # Free time kept after each session (on the quarter-hour grid).
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # A therapist working from home may show only the area until a booking is confirmed.
+    address_after_confirmation: Mapped[bool] = mapped_column(default=False)
+    # The number a client with a confirmed booking may call.
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    # The secret part of the private iCal feed's address; a new one revokes the old.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    therapist: Mapped[TherapistProfile] = relationship()
+
+
+class BookingMessage(Model):
+    """A message between the client and the therapist about one booking: shown to
+    those two only, never quoted in mail (it may hold health details)."""
+
+    __tablename__ = "booking_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    side: Mapped[str] = mapped_column(String(20))  # 'client' or 'therapist'
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:  # never let a message reach a log
+        return f"<BookingMessage {self.id} booking={self.booking_id}>"
+
+
+class BookingDraft(Model):
+    """A booking form kept while its visitor signs in or creates an account.
+
+    Found by the digest of a random key held in the visitor's session cookie;
+    the health details themselves never leave the server. Removed once the
+    booking is sent, and by the hourly job once older than DRAFT_HOURS."""
+
+    __tablename__ = "booking_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    minutes: Mapped[int] = mapped_column(Integer)
+    concerns: Mapped[str] = mapped_column(Text, default="")
+    goals: Mapped[str] = mapped_column(String(300), default="")
+    conditions: Mapped[str] = mapped_column(String(300), default="")
+    medications: Mapped[str] = mapped_column(Text, default="")
+    history: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    def __repr__(self) -> str:  # never let health details reach a log
+        return f"<BookingDraft {self.id} therapist={self.therapist_id}>"
 
 
 class Review(Model):
@@ -703,10 +816,7 @@ class Receipt(Model):
 
     @property
     def zone(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo(DEFAULT_TIMEZONE)
+        return zone_named(self.timezone)
 
 
 class MedicalNecessityLetter(Model):
@@ -752,6 +862,9 @@ __all__ = [
     "Booking",
     "BookingSlot",
     "Intake",
+    "BookingSettings",
+    "BookingMessage",
+    "BookingDraft",
     "Review",
     "RegistrySnapshot",
     "RegistryProvider",

@@ -2,7 +2,11 @@
 
 - licenses: mark lapsed licenses expired and send the 30- and 7-day reminders, each
   once (`flask licenses expire` runs the same service by hand or from cron);
-- stats: move the profile counts waiting in Redis into the database.
+- stats: move the profile counts waiting in Redis into the database;
+- bookings: the reminder a day before a confirmed session (to both sides) and, after a
+  completed visit, "How was your visit?" to the client, each claimed in the database
+  before it is queued, so it is sent once even if two schedulers run; and booking forms
+  kept for a sign-in (drafts) removed once a few hours old.
 """
 
 from __future__ import annotations
@@ -15,13 +19,20 @@ from celery.schedules import crontab
 
 from . import notifications, stats
 from .admin.services import expire_and_remind
+from .bookings import drafts, reminders
 
 EXPIRE_LICENSES = "directory.schedule.expire_licenses"
 FLUSH_STATS = "directory.schedule.flush_stats"
+BOOKING_REMINDERS = "directory.schedule.booking_reminders"
+REVIEW_PROMPTS = "directory.schedule.review_prompts"
+PURGE_DRAFTS = "directory.schedule.purge_booking_drafts"
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "expire-licenses-daily": {"task": EXPIRE_LICENSES, "schedule": crontab(hour=6, minute=15)},
     "flush-profile-stats": {"task": FLUSH_STATS, "schedule": 60.0},
+    "booking-reminders": {"task": BOOKING_REMINDERS, "schedule": crontab(minute="*/15")},
+    "review-prompts": {"task": REVIEW_PROMPTS, "schedule": crontab(minute="7-59/15")},
+    "purge-booking-drafts": {"task": PURGE_DRAFTS, "schedule": crontab(minute=40)},
 }
 
 
@@ -38,3 +49,18 @@ def expire_licenses() -> dict[str, int]:
 @shared_task(name=FLUSH_STATS)
 def flush_stats() -> int:
     return stats.flush()
+
+
+@shared_task(name=BOOKING_REMINDERS)
+def booking_reminders() -> int:
+    return reminders.send_reminders(notifications.booking_reminder)
+
+
+@shared_task(name=REVIEW_PROMPTS)
+def review_prompts() -> int:
+    return reminders.send_review_prompts(notifications.review_prompt)
+
+
+@shared_task(name=PURGE_DRAFTS)
+def purge_booking_drafts() -> int:
+    return drafts.purge()

@@ -31,6 +31,8 @@ def register(app):
         state_name=lambda s: v.label(v.STATES, s),
         gender_label=lambda s: v.label(v.GENDERS, s) if s else "",
         credential_label=lambda s: v.CREDENTIAL_KINDS.get(s or "", s),
+        goal_label=lambda s: v.label(v.GOALS, s),
+        condition_label=lambda s: v.label(v.CONDITIONS, s),
     )
 
     app.jinja_env.filters["tz"] = lambda profile: profile.zone

@@ -29,6 +29,10 @@ def role_required(check, *, before=None):
     return decorator
 
 
+# The session key of a booking form kept on the server while its visitor signs in
+# (bookings/drafts.py): only a random key, never what was typed.
+PENDING_BOOKING = "pending_booking"
+
 therapist_required = role_required(lambda user: user.is_therapist, before=ensure_profile)
 admin_required = role_required(lambda user: user.is_admin)
 

@@ -56,5 +56,28 @@ class ResendConfirmationForm(FlaskForm):
     pass
 
 
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password."), Length(max=MAX_LENGTH)]
+    )
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a new password."), Length(max=MAX_LENGTH)],
+        description="At least 10 characters, not a common password. Your other devices will be signed out.",
+    )
+    confirm = PasswordField("Repeat the new password", validators=[EqualTo("password", "The passwords do not match.")])
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField(
+        "New email address",
+        validators=[DataRequired("Enter the new address."), Email("Enter a valid email address."), Length(max=254)],
+        description="We send a link to it; your address changes once you open that link.",
+    )
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password."), Length(max=MAX_LENGTH)]
+    )
+
+
 class DeleteAccountForm(FlaskForm):
     password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])

@@ -1,4 +1,4 @@
-"""Account rules: sign-up, sign-in, confirmation and password reset."""
+"""Account rules: sign-up, sign-in, confirmation, password reset, and changing one's email or password."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ..models import Booking, Review, Role, User, utcnow
 from ..service_errors import Forbidden, ServiceError
 from ..therapists.profiles import new_profile
 from . import tokens
-from .passwords import hash_password, verify_password
+from .passwords import hash_password, password_problem, verify_password
 
 
 def normalise_email(email: str) -> str:
@@ -133,3 +133,53 @@ def reset_password(token: str, password: str) -> User:
     user.email_confirmed_at = user.email_confirmed_at or utcnow()
     db.session.commit()
     return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """A new password, once the current one is given; every other session of the
+    account ends (User's password rule gives it a new session token)."""
+    if not verify_password(user.password_hash, current):
+        raise ServiceError("That is not your current password.", field="current_password")
+    problem = password_problem(new, user.email, user.name)
+    if problem:
+        raise ServiceError(problem, field="password")
+    user.password_hash = hash_password(new)
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class EmailChange:
+    """Where the confirmation goes, and whether that address is free (the answer the
+    person sees is the same either way: the mail to the new address says which)."""
+
+    new_email: str
+    taken: bool
+
+
+def request_email_change(user: User, password: str, new_email: str) -> EmailChange:
+    """Checked now, made when the link mailed to the new address is followed."""
+    if not verify_password(user.password_hash, password):
+        raise ServiceError("That is not your current password.", field="current_password")
+    new_email = normalise_email(new_email)
+    if new_email == user.email:
+        raise ServiceError("That is already your email address.", field="email")
+    return EmailChange(new_email, taken=find_user(new_email) is not None)
+
+
+def change_email(token: str) -> tuple[User, str]:
+    """Follow the link: the account moves to the new address (confirmed by this very
+    link). The user and the address it left."""
+    data = tokens.read(token, "email-change", tokens.CONFIRM_MAX_AGE)
+    user = db.session.get(User, data.get("uid"))
+    if user is None or user.email != data.get("old"):
+        raise tokens.TokenError("This link was already used or is no longer valid. Ask for a new one.")
+    old, new = user.email, data.get("new", "")
+    if find_user(new) is not None:
+        raise tokens.TokenError(f"{new} already has an account of its own; your address was not changed.")
+    user.email, user.email_confirmed_at = new, utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:  # taken at the same moment
+        db.session.rollback()
+        raise tokens.TokenError(f"{new} already has an account of its own; your address was not changed.") from None
+    return user, old

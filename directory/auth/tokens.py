@@ -1,6 +1,7 @@
-"""Signed, expiring, single-use tokens for email confirmation and password reset.
+"""Signed, expiring, single-use tokens for email confirmation, email change and password reset.
 
-Single use: a confirmation token names the email it confirms and is refused once
+Single use: an email-change token names the address it moves from, so it dies
+once the move is made; a confirmation token names the email it confirms and is refused once
 that email is confirmed; a reset token carries a fingerprint of the password
 hash, so it dies the moment the password changes.
 """
@@ -36,6 +37,12 @@ def make_confirm_token(user) -> str:
 
 def make_reset_token(user) -> str:
     return _serializer("reset").dumps({"uid": user.id, "pw": _fingerprint(user.password_hash)})
+
+
+def make_email_change_token(user, new_email: str) -> str:
+    """Names the account, its current address and the new one: a link for an address
+    the account no longer has, or already moved to, is refused."""
+    return _serializer("email-change").dumps({"uid": user.id, "old": user.email, "new": new_email})
 
 
 def read(token: str, purpose: str, max_age: int) -> dict:

@@ -1,8 +1,8 @@
-"""/auth/...: register, sign in and out, confirm email, reset password."""
+"""/auth/...: register, sign in and out, confirm email, reset password, change email or password."""
 
 import hashlib
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import notifications
@@ -11,8 +11,10 @@ from ..extensions import limiter
 from ..models import Role
 from ..service_errors import ServiceError
 from . import bp, services, tokens
-from .decorators import safe_next
+from .decorators import PENDING_BOOKING, safe_next
 from .forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
     DeleteAccountForm,
     ForgotPasswordForm,
     LoginForm,
@@ -76,7 +78,9 @@ def _register(role: Role, landing: str):
                 "success",
             )
             return redirect(url_for("auth.login", next=next_url or url_for(landing)))
-    page = render_template("auth/register.html", form=form, role=role.value, next_url=next_url)
+    page = render_template(
+        "auth/register.html", form=form, role=role.value, next_url=next_url, pending=bool(session.get(PENDING_BOOKING))
+    )
     return page, 400 if form.errors else 200
 
 
@@ -112,7 +116,10 @@ def login():
             login_user(user)
             return redirect(next_url or url_for("practice.dashboard"))
         form.password.errors.append("That email and password do not match an account.")
-    return render_template("auth/login.html", form=form, next_url=next_url), 400 if form.errors else 200
+    pending = bool(session.get(PENDING_BOOKING))
+    return render_template(
+        "auth/login.html", form=form, next_url=next_url, pending=pending
+    ), 400 if form.errors else 200
 
 
 @bp.post("/logout")
@@ -121,6 +128,7 @@ def logout():
     if current_user.is_authenticated:
         services.sign_out_everywhere(current_user._get_current_object())
     logout_user()
+    session.pop(PENDING_BOOKING, None)  # a booking form kept for sign-in stays with the one who typed it
     flash("You are signed out.", "success")
     return redirect(url_for("public.home"))
 
@@ -174,6 +182,67 @@ def reset_password(token: str):
         flash("Your password is changed. Sign in with the new one.", "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form, email=user.email), 400 if form.errors else 200
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return _account_page(ChangeEmailForm(formdata=None, prefix="change"), ChangePasswordForm(formdata=None))
+
+
+def _account_page(email_form, password_form, status=200):
+    return render_template("auth/account.html", email_form=email_form, password_form=password_form), status
+
+
+@bp.post("/account/password")
+@login_required
+@limiter.limit("10 per hour")
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            services.change_password(user, form.current_password.data, form.password.data)
+        except ServiceError as exc:
+            return _account_page(ChangeEmailForm(formdata=None, prefix="change"), form, show_on_form(form, exc))
+        login_user(user)  # this device carries the new session token; every other one is signed out
+        notifications.password_changed(user)
+        flash("Your password is changed. Your other devices were signed out.", "success")
+        return redirect(url_for("auth.account"))
+    return _account_page(ChangeEmailForm(formdata=None, prefix="change"), form, 400)
+
+
+@bp.post("/account/email")
+@login_required
+@limiter.limit("5 per hour")
+def request_email_change():
+    form = ChangeEmailForm(prefix="change")
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            change = services.request_email_change(user, form.current_password.data, form.email.data)
+        except ServiceError as exc:
+            return _account_page(form, ChangePasswordForm(formdata=None), show_on_form(form, exc))
+        token = None if change.taken else tokens.make_email_change_token(user, change.new_email)
+        notifications.email_change(user, change.new_email, token)
+        flash(
+            f"We sent a link to {change.new_email}. Your address changes once you open it; until then, "
+            f"keep using {user.email}.",
+            "success",
+        )
+        return redirect(url_for("auth.account"))
+    return _account_page(form, ChangePasswordForm(formdata=None), 400)
+
+
+@bp.get("/email/<token>")
+def change_email(token: str):
+    try:
+        user, old_email = services.change_email(token)
+    except TokenError as exc:
+        return render_template("auth/token_problem.html", message=str(exc), resend=False), 400
+    notifications.email_changed(user, old_email)
+    flash(f"Thank you: your account now uses {user.email}.", "success")
+    return redirect(url_for("auth.account") if current_user.is_authenticated else url_for("auth.login"))
 
 
 @bp.get("/dev/outbox")

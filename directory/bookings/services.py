@@ -1,4 +1,4 @@
-"""Booking rules: request, decide, cancel, complete; one transaction each.
+"""Booking rules: request, decide, cancel, reschedule, complete; one transaction each.
 
 Two pending or confirmed bookings of one therapist never overlap: each holds
 its quarter hours as rows of booking_slots, whose primary key the database
@@ -10,8 +10,9 @@ time ranges refuses an overlap on any grid.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,9 +21,21 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..matching.rules import CERTIFICATION_NAMES, join_words, technique_list
 from ..matching.safety import screen_conditions
-from ..models import Booking, BookingSlot, BookingStatus, Intake, TherapistProfile, TimeOff, User, WeeklyHours, utcnow
+from ..models import (
+    Booking,
+    BookingMessage,
+    BookingSettings,
+    BookingSlot,
+    BookingStatus,
+    Intake,
+    TherapistProfile,
+    TimeOff,
+    User,
+    WeeklyHours,
+    utcnow,
+)
 from ..receipts.services import Payment, issue
-from ..service_errors import Conflict, Forbidden, ServiceError, raise_all
+from ..service_errors import Conflict, Forbidden, NotFound, ServiceError, raise_all
 from .availability import GRID_RULE, WEEKDAYS, is_free, on_grid, slots_for
 
 TAKEN = "That time was just taken. Please choose another time."
@@ -66,6 +79,21 @@ def check_safety(profile: TherapistProfile, conditions) -> None:
         )
 
 
+def check_request(profile: TherapistProfile, start: datetime, minutes: int, intake: IntakeData, *, now=None) -> None:
+    """Everything about a request that does not depend on who sends it: a free time on
+    the grid, a priced length, an intake the safety rules accept. ServiceError otherwise."""
+    start = start.astimezone(UTC)
+    if not on_grid(start):
+        raise ServiceError(f"{start:%H:%M} is not an offered start time. {GRID_RULE}", field="start")
+    if not profile.is_listable:
+        raise ServiceError(f"{profile.name} is not taking bookings through the directory right now.")
+    if profile.price_by_minutes.get(minutes) is None:
+        raise ServiceError(f"{profile.name} does not offer {minutes}-minute sessions.", field="minutes")
+    check_safety(profile, intake.conditions)
+    if not is_free(profile, start, minutes, now=now):
+        raise Conflict(TAKEN, field="start")
+
+
 def request_booking(
     client: User,
     profile: TherapistProfile,
@@ -75,28 +103,21 @@ def request_booking(
     *,
     now: datetime | None = None,
 ) -> Booking:
-    """A pending booking for a free time, at today's price; BookingError otherwise."""
+    """A pending booking for a free time, at today's price; ServiceError otherwise."""
     start = start.astimezone(UTC)
-    if not on_grid(start):
-        raise ServiceError(f"{start:%H:%M} is not an offered start time. {GRID_RULE}", field="start")
     if client.id == profile.user_id:
         raise Forbidden("You cannot book yourself.")
-    if not profile.is_listable:
-        raise ServiceError(f"{profile.name} is not taking bookings through the directory right now.")
-    price = profile.price_by_minutes.get(minutes)
-    if price is None:
-        raise ServiceError(f"{profile.name} does not offer {minutes}-minute sessions.", field="minutes")
-    check_safety(profile, intake.conditions)
-    if not is_free(profile, start, minutes, now=now):
-        raise Conflict(TAKEN, field="start")
+    check_request(profile, start, minutes, intake, now=now)
+    buffer = settings_of(profile).buffer_minutes
     booking = Booking(
         therapist_id=profile.id,
         client_id=client.id,
         starts_at=start,
         ends_at=start + timedelta(minutes=minutes),
         minutes=minutes,
-        price_amount=price,
+        price_amount=profile.price_by_minutes[minutes],
         status=BookingStatus.PENDING,
+        buffer_minutes=buffer,
         intake=Intake(
             concerns=intake.concerns.strip(),
             goals=";".join(intake.goals),
@@ -105,9 +126,59 @@ def request_booking(
             history=intake.history.strip(),
         ),
     )
-    booking.slots = [BookingSlot(therapist_id=profile.id, slot_start=s) for s in slots_for(start, minutes)]
+    # The buffer after the session is held with it: the slots' key then keeps it free.
+    booking.slots = [BookingSlot(therapist_id=profile.id, slot_start=s) for s in slots_for(start, minutes + buffer)]
     db.session.add(booking)
     try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(TAKEN, field="start") from None
+    return booking
+
+
+def client_change_deadline(booking: Booking) -> datetime:
+    """Until when the client may cancel or move this booking online (the therapist's notice)."""
+    return booking.starts_at - timedelta(hours=settings_of(booking.therapist).notice_hours)
+
+
+def _within_notice(booking: Booking, now: datetime, what: str) -> None:
+    deadline = client_change_deadline(booking)
+    if now > deadline:
+        hours = settings_of(booking.therapist).notice_hours
+        raise ServiceError(
+            f"{booking.therapist.name} asks for {hours} hours' notice to {what} a booking, so it can no longer "
+            f"be done online. Send {booking.therapist.name} a message below instead."
+        )
+
+
+def reschedule(booking: Booking, start: datetime, *, now: datetime | None = None) -> Booking:
+    """The client moves their booking: the old time is freed and the new one taken in one
+    transaction; the length, price, status and intake stay. ServiceError otherwise."""
+    now = now or datetime.now(UTC)
+    start = start.astimezone(UTC)
+    if not booking.holds_time:
+        raise Conflict(f"This booking is {booking.status.value}; it cannot be moved.")
+    if booking.status == BookingStatus.CONFIRMED:
+        _within_notice(booking, now, "move")
+    if start == booking.starts_at:
+        raise ServiceError("Choose a time other than the one you have.", field="start")
+    profile = booking.therapist
+    if not on_grid(start):
+        raise ServiceError(f"{start:%H:%M} is not an offered start time. {GRID_RULE}", field="start")
+    if not is_free(profile, start, booking.minutes, now=now, moving=booking):
+        raise Conflict(TAKEN, field="start")
+    buffer = settings_of(profile).buffer_minutes
+    try:
+        booking.slots = []  # the old time is freed first, so the new slots may reuse its quarter hours
+        db.session.flush()
+        booking.starts_at, booking.ends_at = start, start + timedelta(minutes=booking.minutes)
+        booking.buffer_minutes = buffer
+        booking.calendar_sequence = (booking.calendar_sequence or 0) + 1
+        booking.reminded_at = None  # the reminder belongs to the new time
+        booking.slots = [
+            BookingSlot(therapist_id=profile.id, slot_start=s) for s in slots_for(start, booking.minutes + buffer)
+        ]
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -126,14 +197,18 @@ def decide(profile: TherapistProfile, booking: Booking, *, accept: bool, message
     return booking
 
 
-def cancel(booking: Booking, *, by: str, reason: str) -> Booking:
+def cancel(booking: Booking, *, by: str, reason: str, now: datetime | None = None) -> Booking:
+    """Either side cancels with a reason; a client only until the therapist's notice."""
+    now = now or datetime.now(UTC)
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Give a reason for cancelling: the other side will read it.", field="reason")
     if not booking.holds_time:
         raise Conflict(f"This booking is {booking.status.value}; it cannot be cancelled.")
-    if booking.starts_at <= datetime.now(UTC):
+    if booking.starts_at <= now:
         raise ServiceError("This session has already started.")
+    if by == "client" and booking.status == BookingStatus.CONFIRMED:
+        _within_notice(booking, now, "cancel")
     booking.cancel(by=by, reason=reason)
     db.session.commit()
     return booking
@@ -191,29 +266,66 @@ def visible_to(user: User, booking_id: int) -> tuple[Booking, str] | None:
     return None
 
 
-def weekly_hours(profile: TherapistProfile) -> dict[int, WeeklyHours]:
-    return {h.weekday: h for h in db.session.scalars(select(WeeklyHours).filter_by(therapist_id=profile.id))}
+def weekly_hours(profile: TherapistProfile) -> dict[int, list[tuple[time, time]]]:
+    """weekday -> its time ranges, earliest first."""
+    hours: dict[int, list[tuple[time, time]]] = {}
+    rows = db.session.scalars(
+        select(WeeklyHours).filter_by(therapist_id=profile.id).order_by(WeeklyHours.weekday, WeeklyHours.start_time)
+    )
+    for h in rows:
+        hours.setdefault(h.weekday, []).append((h.start_time, h.end_time))
+    return hours
+
+
+def range_field(day: int, index: int, end: str) -> str:
+    """The form field of a day's range: d0_start, d0_end for the first; d0_start_2 for the second."""
+    return f"d{day}_{end}" + (f"_{index + 1}" if index else "")
 
 
 def set_weekly_hours(profile: TherapistProfile, spans: dict) -> None:
-    """Replace the weekly hours: weekday -> (start, end), or None for a day off; one transaction."""
-    problems = [
-        ServiceError(f"On {WEEKDAYS[day]}, {moment:%H:%M} is not on the quarter hour. {GRID_RULE}", field=field)
-        for day, span in sorted(spans.items())
-        if span is not None
-        for moment, field in zip(span, (f"d{day}_start", f"d{day}_end"))
-        if not on_grid(moment)
-    ]
+    """Replace the weekly hours, one transaction: weekday -> a list of (start, end) ranges
+    (or one range, or None for a day off). Every time on the grid, each range's end
+    after its start, and a day's ranges apart from each other."""
+    days = {
+        day: [] if span is None else [span] if isinstance(span, tuple) else list(span) for day, span in spans.items()
+    }
+    problems = []
+    for day, ranges in sorted(days.items()):
+        for index, (start, end) in enumerate(ranges):
+            for moment, which in ((start, "start"), (end, "end")):
+                if not on_grid(moment):
+                    problems.append(
+                        ServiceError(
+                            f"On {WEEKDAYS[day]}, {moment:%H:%M} is not on the quarter hour. {GRID_RULE}",
+                            field=range_field(day, index, which),
+                        )
+                    )
+            if start >= end:
+                problems.append(
+                    ServiceError(
+                        f"On {WEEKDAYS[day]} the end must come after the start.", field=range_field(day, index, "end")
+                    )
+                )
+        ordered = sorted(ranges)
+        for (_, earlier_end), (later_start, _) in zip(ordered, ordered[1:]):
+            if later_start < earlier_end:
+                index = ranges.index(next(r for r in ranges if r[0] == later_start))
+                problems.append(
+                    ServiceError(
+                        f"On {WEEKDAYS[day]} two ranges overlap ({later_start:%H:%M} starts before "
+                        f"{earlier_end:%H:%M} ends): make them apart, or one range.",
+                        field=range_field(day, index, "start"),
+                    )
+                )
     raise_all(problems)
-    have = weekly_hours(profile)
-    for day, span in spans.items():
-        if span is None:
-            if day in have:
-                db.session.delete(have[day])
-            continue
-        hours = have.get(day) or WeeklyHours(therapist_id=profile.id, weekday=day)
-        hours.start_time, hours.end_time = span
-        db.session.add(hours)
+    for hours in db.session.scalars(
+        select(WeeklyHours).where(WeeklyHours.therapist_id == profile.id, WeeklyHours.weekday.in_(list(days)))
+    ):
+        db.session.delete(hours)
+    db.session.flush()
+    for day, ranges in days.items():
+        for start, end in sorted(ranges):
+            db.session.add(WeeklyHours(therapist_id=profile.id, weekday=day, start_time=start, end_time=end))
     db.session.commit()
 
 
@@ -235,3 +347,132 @@ def remove_time_off(profile: TherapistProfile, off_id: int) -> bool:
     db.session.delete(off)
     db.session.commit()
     return True
+
+
+# --- policies and the private calendar ---------------------------------------------
+
+NOTICE_CHOICES = (0, 2, 6, 12, 24, 48, 72)
+BUFFER_CHOICES = (0, 15, 30, 45, 60)
+
+
+@dataclass(frozen=True)
+class PolicyData:
+    notice_hours: int = 0
+    buffer_minutes: int = 0
+    address_after_confirmation: bool = False
+    phone: str = ""
+
+
+def settings_of(profile: TherapistProfile) -> BookingSettings:
+    """The therapist's settings, or the defaults (not stored) when they never saved any."""
+    found = db.session.get(BookingSettings, profile.id)
+    if found is not None:
+        return found
+    return BookingSettings(
+        therapist_id=profile.id, notice_hours=0, buffer_minutes=0, address_after_confirmation=False, phone=""
+    )
+
+
+def _stored_settings(profile: TherapistProfile) -> BookingSettings:
+    found = db.session.get(BookingSettings, profile.id)
+    if found is None:
+        found = settings_of(profile)
+        db.session.add(found)
+    return found
+
+
+def set_policies(profile: TherapistProfile, data: PolicyData) -> BookingSettings:
+    """Notice, buffer, address and phone; bookings already made keep the buffer they hold."""
+    problems = []
+    if data.notice_hours not in NOTICE_CHOICES:
+        problems.append(
+            ServiceError(
+                "Choose a notice of " + ", ".join(str(h) for h in NOTICE_CHOICES) + " hours.", field="notice_hours"
+            )
+        )
+    if data.buffer_minutes not in BUFFER_CHOICES:
+        problems.append(ServiceError("Choose a buffer of 0, 15, 30, 45 or 60 minutes.", field="buffer_minutes"))
+    phone = " ".join((data.phone or "").split())
+    if phone and (
+        len(phone) > 30 or sum(ch.isdigit() for ch in phone) < 7 or not set(phone) <= set("0123456789+-() .x")
+    ):
+        problems.append(
+            ServiceError(
+                "Give a phone number of 7 or more digits, such as (312) 555-0123, or leave it empty.", field="phone"
+            )
+        )
+    raise_all(problems)
+    settings = _stored_settings(profile)
+    settings.notice_hours, settings.buffer_minutes = data.notice_hours, data.buffer_minutes
+    settings.address_after_confirmation, settings.phone = data.address_after_confirmation, phone
+    db.session.commit()
+    return settings
+
+
+def new_calendar_address(profile: TherapistProfile) -> str:
+    """A new secret for the private iCal feed: the previous address stops working at once."""
+    settings = _stored_settings(profile)
+    settings.calendar_token = secrets.token_urlsafe(32)
+    db.session.commit()
+    return settings.calendar_token
+
+
+def stop_calendar_feed(profile: TherapistProfile) -> None:
+    settings = _stored_settings(profile)
+    settings.calendar_token = None
+    db.session.commit()
+
+
+def feed_owner(token: str) -> TherapistProfile | None:
+    """The therapist whose feed this secret opens, if any."""
+    if not token or len(token) > 64:
+        return None
+    settings = db.session.scalar(select(BookingSettings).where(BookingSettings.calendar_token == token))
+    return settings.therapist if settings is not None else None
+
+
+def feed_bookings(profile: TherapistProfile, *, now: datetime | None = None) -> list[Booking]:
+    """What the therapist's calendar shows: pending and confirmed sessions from 30 days back."""
+    since = (now or datetime.now(UTC)) - timedelta(days=30)
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.therapist_id == profile.id,
+                Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.COMPLETED)),
+                Booking.starts_at >= since,
+            )
+            .options(selectinload(Booking.client))
+            .order_by(Booking.starts_at)
+        )
+    )
+
+
+# --- messages ------------------------------------------------------------------------
+
+MESSAGE_MAX = 2000
+
+
+def messages(booking: Booking) -> list[BookingMessage]:
+    return list(
+        db.session.scalars(
+            select(BookingMessage).where(BookingMessage.booking_id == booking.id).order_by(BookingMessage.id)
+        )
+    )
+
+
+def post_message(booking: Booking, author: User, side: str, body: str) -> BookingMessage:
+    """A message from one side of the booking to the other."""
+    body = (body or "").strip()
+    if not body:
+        raise ServiceError("Write a message first.", field="body")
+    if len(body) > MESSAGE_MAX:
+        raise ServiceError(f"Keep a message under {MESSAGE_MAX} characters.", field="body")
+    if side == "therapist" and booking.client_id is None:
+        raise Conflict("This client has deleted their account: messages can no longer reach them.")
+    if side not in ("client", "therapist"):
+        raise NotFound("No such booking.")
+    message = BookingMessage(booking_id=booking.id, author_id=author.id, side=side, body=body)
+    db.session.add(message)
+    db.session.commit()
+    return message

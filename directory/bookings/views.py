@@ -1,39 +1,61 @@
-"""Booking pages: choose a time and send an intake; the bookings of each side;
-availability."""
+"""Booking pages: choose a time and send an intake (signing in on the way if need
+be); the bookings of each side, with messages, moving and cancelling; availability,
+policies and the private calendar feed."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from .. import notifications
-from ..auth.decorators import therapist_required
+from ..auth.decorators import PENDING_BOOKING, therapist_required
 from ..errors import flash_error, show_on_form
+from ..links import public_url
 from ..models import Role
 from ..receipts.services import Payment
 from ..reviews.forms import ReplyForm, ReviewForm
 from ..service_errors import ServiceError
 from ..therapists.services import get_listable
-from . import bp, services
-from .availability import free_starts
-from .forms import BookingForm, CancelForm, CompleteForm, DecisionForm, TimeOffForm, WeeklyHoursForm
+from . import bp, drafts, services
+from .availability import WEEKDAYS, default_length, free_starts
+from .forms import (
+    BookingForm,
+    CancelForm,
+    CompleteForm,
+    DecisionForm,
+    MessageForm,
+    PolicyForm,
+    RescheduleForm,
+    SearchContext,
+    TimeOffForm,
+    WeeklyHoursForm,
+    parse_day,
+    parse_start,
+)
+
+# --- choosing a time and sending the intake ----------------------------------------------
 
 
-def _booking_page(profile, form, status=200):
+def _choose(days: dict, day: date | None, start: datetime | None) -> tuple[date | None, str | None]:
+    """The day on show and the start time ticked: the one asked for when it is offered."""
+    if start is not None and day is None:
+        day = next((d for d, starts in days.items() if any(s.astimezone(UTC) == start for s in starts)), None)
+    if day not in days:
+        day = next(iter(days), None)
+    offered = {s.astimezone(UTC) for s in days.get(day, [])}
+    return day, start.isoformat() if start is not None and start in offered else None
+
+
+def _booking_page(profile, form, status=200, *, context=None, resumed=False):
     lengths = [p.minutes for p in profile.prices]
-    minutes = request.values.get("minutes", type=int) or (60 if 60 in lengths else (lengths[0] if lengths else None))
+    minutes = request.values.get("minutes", type=int)
     if minutes not in lengths:
-        minutes = lengths[0] if lengths else None
+        minutes = default_length(lengths)
     days = free_starts(profile, minutes) if minutes else {}
-    chosen_day = None
-    if request.values.get("day"):
-        try:
-            chosen_day = date.fromisoformat(request.values["day"])
-        except ValueError:
-            chosen_day = None
-    if chosen_day not in days:
-        chosen_day = next(iter(days), None)
+    start = parse_start(form.start.data or request.args.get("start"))
+    day, chosen = _choose(days, parse_day(form.day.data or request.values.get("day")), start)
+    context = context or SearchContext.from_args(request.args)
     return render_template(
         "bookings/book.html",
         t=profile,
@@ -41,8 +63,12 @@ def _booking_page(profile, form, status=200):
         minutes=minutes,
         lengths=lengths,
         days=days,
-        chosen_day=chosen_day,
+        chosen_day=day,
+        chosen=chosen,
         zone=profile.zone,
+        context=context,
+        resumed=resumed,
+        policy=services.settings_of(profile),
     ), status
 
 
@@ -51,41 +77,52 @@ def book(therapist_id: int):
     profile = get_listable(therapist_id)
     if profile is None:
         abort(404)
-    return _booking_page(profile, BookingForm(formdata=None))
+    form = BookingForm(formdata=None)
+    draft = drafts.find(session.get(PENDING_BOOKING))
+    if draft is not None and draft.therapist_id == profile.id:
+        # Back from signing in: everything typed, as it was.
+        form.fill(draft.intake)
+        form.start.data = draft.start.isoformat() if draft.start else None
+        return _booking_page(profile, form, resumed=True)
+    context = SearchContext.from_args(request.args)
+    form.goals.data, form.conditions.data = list(context.goals), list(context.conditions)
+    return _booking_page(profile, form, context=context)
 
 
 @bp.post("/therapists/<int:therapist_id>/book")
-@login_required
 def request_booking(therapist_id: int):
+    """A client's request; anyone else's form is kept while they sign in or sign up."""
     profile = get_listable(therapist_id)
     if profile is None:
         abort(404)
-    if current_user.role != Role.CLIENT:
+    if current_user.is_authenticated and current_user.role != Role.CLIENT:
         abort(403)
     form = BookingForm()
-    if form.validate_on_submit():
-        try:
-            start = datetime.fromisoformat(form.start.data)
-            if start.tzinfo is None:
-                raise ValueError
-        except ValueError:
-            form.start.errors.append("Choose one of the offered start times.")
-            return _booking_page(profile, form, 400)
-        intake = services.IntakeData(
-            concerns=form.concerns.data or "",
-            goals=tuple(form.goals.data or ()),
-            conditions=tuple(form.conditions.data or ()),
-            medications=form.medications.data or "",
-            history=form.history.data or "",
-        )
-        try:
-            booking = services.request_booking(current_user, profile, start, int(form.minutes.data), intake)
-        except ServiceError as exc:
-            return _booking_page(profile, form, show_on_form(form, exc, default_field="start"))
-        notifications.booking_requested(booking)
-        flash(f"Request sent to {profile.name}. You will get an email when they answer.", "success")
-        return redirect(url_for("bookings.detail", booking_id=booking.id))
-    return _booking_page(profile, form, 400)
+    if not form.validate_on_submit():
+        return _booking_page(profile, form, 400)
+    start, minutes, intake = parse_start(form.start.data), int(form.minutes.data), form.intake()
+    assert start is not None  # validate_start
+    try:
+        if not current_user.is_authenticated:
+            services.check_request(profile, start, minutes, intake)
+            session[PENDING_BOOKING] = drafts.keep(session.get(PENDING_BOOKING), profile.id, start, minutes, intake)
+            back = url_for(
+                "bookings.book",
+                therapist_id=profile.id,
+                minutes=minutes,
+                day=start.astimezone(profile.zone).date().isoformat(),
+            )
+            return redirect(url_for("auth.login", next=back))
+        booking = services.request_booking(current_user, profile, start, minutes, intake)
+    except ServiceError as exc:
+        return _booking_page(profile, form, show_on_form(form, exc, default_field="start"))
+    drafts.discard(session.pop(PENDING_BOOKING, None))
+    notifications.booking_requested(booking)
+    flash(f"Request sent to {profile.name}. You will get an email when they answer.", "success")
+    return redirect(url_for("bookings.detail", booking_id=booking.id))
+
+
+# --- the bookings of each side ------------------------------------------------------------
 
 
 @bp.get("/account/bookings")
@@ -120,10 +157,11 @@ def detail(booking_id: int):
     return _detail_page(booking, side)
 
 
-def _detail_page(booking, side: str, complete_form: CompleteForm | None = None, status: int = 200):
+def _detail_page(booking, side: str, complete_form=None, status: int = 200, message_form=None):
     if complete_form is None:
         complete_form = CompleteForm(formdata=None)
         complete_form.offer(booking)
+    now = datetime.now(UTC)
     return render_template(
         "bookings/detail.html",
         b=booking,
@@ -133,8 +171,12 @@ def _detail_page(booking, side: str, complete_form: CompleteForm | None = None, 
         complete_form=complete_form,
         review_form=ReviewForm(),
         reply_form=ReplyForm(),
+        message_form=message_form or MessageForm(formdata=None),
+        messages=services.messages(booking),
+        policy=services.settings_of(booking.therapist),
+        deadline=services.client_change_deadline(booking),
         zone=booking.therapist.zone,
-        now=datetime.now(UTC),
+        now=now,
     ), status
 
 
@@ -179,6 +221,75 @@ def cancel(booking_id: int):
     return _act(booking_id, run)
 
 
+@bp.post("/account/bookings/<int:booking_id>/messages")
+@login_required
+def message(booking_id: int):
+    booking, side = _mine_or_404(booking_id)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        return _detail_page(booking, side, status=400, message_form=form)
+    try:
+        services.post_message(booking, current_user, side, form.body.data)
+    except ServiceError as exc:
+        return _detail_page(booking, side, status=show_on_form(form, exc), message_form=form)
+    notifications.booking_message(booking, side)
+    flash("Message sent. The other side gets an email saying there is a message, without its text.", "success")
+    return redirect(url_for("bookings.detail", booking_id=booking_id, _anchor="messages"))
+
+
+def _client_booking_or_404(booking_id: int):
+    booking, side = _mine_or_404(booking_id)
+    if side != "client":
+        abort(403)
+    return booking
+
+
+def _reschedule_page(booking, form, status=200):
+    days = free_starts(booking.therapist, booking.minutes, moving=booking)
+    start = parse_start(form.start.data)
+    asked = parse_day(form.day.data or request.args.get("day"))
+    if asked is None and start is None:  # first shown: the day the booking is on
+        asked = booking.starts_at.astimezone(booking.therapist.zone).date()
+    day, chosen = _choose(days, asked, start)
+    return render_template(
+        "bookings/reschedule.html",
+        b=booking,
+        t=booking.therapist,
+        form=form,
+        days=days,
+        chosen_day=day,
+        chosen=chosen,
+        zone=booking.therapist.zone,
+        deadline=services.client_change_deadline(booking),
+    ), status
+
+
+@bp.get("/account/bookings/<int:booking_id>/reschedule")
+@login_required
+def reschedule(booking_id: int):
+    booking = _client_booking_or_404(booking_id)
+    return _reschedule_page(booking, RescheduleForm(formdata=None))
+
+
+@bp.post("/account/bookings/<int:booking_id>/reschedule")
+@login_required
+def move(booking_id: int):
+    booking = _client_booking_or_404(booking_id)
+    form = RescheduleForm()
+    if not form.validate_on_submit():
+        return _reschedule_page(booking, form, 400)
+    old_when = notifications.when_of(booking)
+    try:
+        services.reschedule(booking, parse_start(form.start.data))  # type: ignore[arg-type]  # validated
+    except ServiceError as exc:
+        return _reschedule_page(booking, form, show_on_form(form, exc, default_field="start"))
+    notifications.booking_rescheduled(booking, old_when)
+    flash(
+        f"Moved to {notifications.when_of(booking)}. The old time is free again; both of you were emailed.", "success"
+    )
+    return redirect(url_for("bookings.detail", booking_id=booking_id))
+
+
 @bp.post("/account/bookings/<int:booking_id>/complete")
 @login_required
 def complete(booking_id: int):
@@ -203,35 +314,108 @@ def complete(booking_id: int):
     return redirect(url_for("bookings.detail", booking_id=booking_id))
 
 
+# --- availability, policies, calendar ------------------------------------------------------
+
+
 @bp.route("/account/availability", methods=["GET", "POST"])
 @therapist_required
 def availability():
     profile = current_user.therapist
-    data = {}
-    for day, h in services.weekly_hours(profile).items():
-        data[f"d{day}_start"], data[f"d{day}_end"] = h.start_time, h.end_time
-    form = WeeklyHoursForm(data=data if request.method == "GET" else None)
-    if form.validate_on_submit():
+    form = WeeklyHoursForm(formdata=None if request.method == "GET" else request.form)
+    if request.method == "GET":
+        form.load(services.weekly_hours(profile))
+    elif form.validate_on_submit():
+        source = request.form.get("copy_from", type=int)
+        copied = form.copy_to_weekdays(source) if source is not None and 0 <= source < 7 else []
         try:
             services.set_weekly_hours(profile, form.spans())
         except ServiceError as exc:
             show_on_form(form, exc)
         else:
-            flash("Weekly hours saved.", "success")
+            if copied and source is not None:
+                flash(f"{WEEKDAYS[source]}'s hours copied to Monday to Friday and saved.", "success")
+            else:
+                flash("Weekly hours saved.", "success")
             return redirect(url_for("bookings.availability"))
-    return _availability_page(profile, form, TimeOffForm(formdata=None), 400 if request.method == "POST" else 200)
+    return _availability_page(profile, form, status=400 if request.method == "POST" else 200)
 
 
-def _availability_page(profile, form, off_form, status=200):
+def _policy_form(profile) -> PolicyForm:
+    settings = services.settings_of(profile)
+    form = PolicyForm(formdata=None)
+    form.notice_hours.data, form.buffer_minutes.data = str(settings.notice_hours), str(settings.buffer_minutes)
+    form.address_after_confirmation.data, form.phone.data = settings.address_after_confirmation, settings.phone
+    return form
+
+
+def _availability_page(profile, form=None, off_form=None, policy_form=None, status=200):
+    if form is None:
+        form = WeeklyHoursForm(formdata=None)
+        form.load(services.weekly_hours(profile))
+    token = services.settings_of(profile).calendar_token
     return render_template(
         "bookings/availability.html",
         t=profile,
         form=form,
-        off_form=off_form,
+        off_form=off_form or TimeOffForm(formdata=None),
+        policy_form=policy_form or _policy_form(profile),
+        feed_url=public_url("bookings.calendar_feed", token=token) if token else None,
         time_off=services.time_off(profile),
         zone=profile.zone,
         today=date.today(),
     ), status
+
+
+@bp.post("/account/availability/policies")
+@therapist_required
+def policies():
+    profile = current_user.therapist
+    form = PolicyForm()
+    if form.validate_on_submit():
+        try:
+            services.set_policies(profile, form.data_for_service())
+        except ServiceError as exc:
+            show_on_form(form, exc)
+        else:
+            flash("Booking policies saved.", "success")
+            return redirect(url_for("bookings.availability", _anchor="policies-h"))
+    return _availability_page(profile, policy_form=form, status=400)
+
+
+@bp.post("/account/availability/calendar")
+@therapist_required
+def calendar_address():
+    if DecisionForm().validate_on_submit():
+        if request.form.get("action") == "stop":
+            services.stop_calendar_feed(current_user.therapist)
+            flash("Your calendar feed is off: its address no longer works.", "success")
+        else:
+            services.new_calendar_address(current_user.therapist)
+            flash("Your calendar has a new private address; any older one no longer works.", "success")
+    return redirect(url_for("bookings.availability", _anchor="calendar-h"))
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    """A therapist's sessions for their calendar app; the secret address is the only key."""
+    profile = services.feed_owner(token)
+    if profile is None:
+        abort(404)
+    entries = [
+        (
+            b,
+            f"Massage: {b.client.name if b.client else 'former client'}"
+            + (" (request, not yet accepted)" if b.status.value == "pending" else ""),
+            ", ".join(profile.address_lines),
+            public_url("bookings.detail", booking_id=b.id),
+        )
+        for b in services.feed_bookings(profile)
+    ]
+    body = notifications.calendar.feed(f"{profile.name}: bookings", entries, host=notifications.site_host())
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Disposition"] = 'inline; filename="bookings.ics"'
+    return response
 
 
 @bp.post("/account/availability/time-off")
@@ -243,7 +427,7 @@ def add_time_off():
         services.add_time_off(profile, off_form.starts_on.data, off_form.ends_on.data, off_form.note.data)
         flash("Time off added.", "success")
         return redirect(url_for("bookings.availability"))
-    return _availability_page(profile, WeeklyHoursForm(formdata=None), off_form, 400)
+    return _availability_page(profile, off_form=off_form, status=400)
 
 
 @bp.post("/account/availability/time-off/<int:off_id>/remove")

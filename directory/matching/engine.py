@@ -354,10 +354,21 @@ def ruled_out_choices(req: ClientRequest, screen: SafetyScreen) -> list[str]:
     return notes
 
 
-def match_listings(req: ClientRequest, rows: Sequence, *, on: date, offset: int = 0, limit: int = 20) -> MatchOutcome:
+# Orders a page of results may take: each ranked entry is (-score, distance, price, id, row).
+ORDERS = {
+    "best": None,  # the entry itself: best score, then nearer, cheaper, older
+    "nearest": lambda e: (e[1], e[0], e[3]),
+    "price": lambda e: (e[2], e[0], e[1], e[3]),
+}
+
+
+def match_listings(
+    req: ClientRequest, rows: Sequence, *, on: date, offset: int = 0, limit: int = 20, order: str = "best"
+) -> MatchOutcome:
     """Filter, rank and explain rows of listed therapists, as the search index holds them.
 
     Deterministic: ties go to the nearer, cheaper, older profile, whatever the input order.
+    `order` (one of ORDERS) sorts the page by the best match, the nearest or the lowest price.
     """
     screen = screen_conditions(req.conditions)
     plan = recommend_plan(req.areas, req.goals, req.session_minutes)
@@ -388,7 +399,7 @@ def match_listings(req: ClientRequest, rows: Sequence, *, on: date, offset: int 
     ranked = judge.rank(rows, eliminated)
     considered = len(ranked) + sum(eliminated.values())
     page = []
-    for neg_score, _, price, _, row in heapq.nsmallest(offset + limit, ranked)[offset:]:
+    for neg_score, _, price, _, row in heapq.nsmallest(offset + limit, ranked, key=ORDERS[order])[offset:]:
         c = to_candidate(row, on)
         exact = distance_miles(judge.origin, (c.latitude, c.longitude))
         reasons = explain(req, c, exact, price, plan, screen, judge.goal_fit(c.techniques)[1])

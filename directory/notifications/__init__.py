@@ -12,14 +12,17 @@ HTML part, templates/email/<name>.html.
 from __future__ import annotations
 
 import re
+from email.utils import parseaddr
+from urllib.parse import urlsplit
 
-from flask import render_template
+from flask import current_app, render_template
 
 from .. import jobs
 from ..links import public_url
 from ..models import Booking, BookingStatus, CredentialStatus, License, User
 from ..vocabulary import CERTIFICATIONS
-from .delivery import DELIVER, Letter
+from . import calendar
+from .delivery import DELIVER, Attachment, Letter
 
 
 def confirm_email(user: User, token: str) -> None:
@@ -28,6 +31,32 @@ def confirm_email(user: User, token: str) -> None:
 
 def password_reset(user: User, token: str) -> None:
     _mail(user, "password_reset", link=public_url("auth.reset_password", token=token), html=True)
+
+
+def email_change(user: User, new_email: str, token: str | None) -> None:
+    """To the new address: the link that makes the change, or (`token` None) word that
+    the address already has an account, so the form tells the asker nothing."""
+    letter = render(
+        new_email,
+        "email_change",
+        name=user.name,
+        taken=token is None,
+        link=public_url("auth.change_email", token=token) if token else "",
+        login=public_url("auth.login"),
+    )
+    jobs.enqueue(DELIVER, letter)
+
+
+def email_changed(user: User, old_email: str) -> None:
+    """To the address the account left, in case it was not its owner who moved it."""
+    letter = render(
+        old_email, "email_changed", name=user.name, new_email=user.email, reset=public_url("auth.forgot_password")
+    )
+    jobs.enqueue(DELIVER, letter)
+
+
+def password_changed(user: User) -> None:
+    _mail(user, "password_changed", reset=public_url("auth.forgot_password"))
 
 
 def account_exists(user: User) -> None:
@@ -74,40 +103,125 @@ def booking_requested(booking: Booking) -> None:
 
 
 def booking_decided(booking: Booking) -> None:
-    verb = "accepted" if booking.status == BookingStatus.CONFIRMED else "declined"
-    _about_booking(booking.client, "booking_decided_client", booking, verb=verb)
-    _about_booking(booking.therapist.user, "booking_decided_therapist", booking, verb=verb)
+    """Accepted: both sides get the session as a calendar invitation (METHOD:REQUEST)."""
+    accepted = booking.status == BookingStatus.CONFIRMED
+    verb = "accepted" if accepted else "declined"
+    method = "REQUEST" if accepted else None
+    _about_booking(booking.client, "booking_decided_client", booking, verb=verb, invite=method)
+    _about_booking(booking.therapist.user, "booking_decided_therapist", booking, verb=verb, invite=method)
 
 
 def booking_cancelled(booking: Booking, *, tell_client: bool = True) -> None:
+    """A session that was in calendars (it had been accepted) is withdrawn from them (METHOD:CANCEL)."""
     who = "the client" if booking.cancelled_by == "client" else booking.therapist.name
+    method = "CANCEL" if booking.decided_at is not None else None
     for user in (booking.client if tell_client else None, booking.therapist.user):
-        _about_booking(user, "booking_cancelled", booking, who=who)
+        _about_booking(user, "booking_cancelled", booking, who=who, invite=method)
 
 
-def _about_booking(user: User | None, template: str, booking: Booking, **context) -> None:
-    """Names, time and price only: never the intake."""
+def booking_rescheduled(booking: Booking, old_when: str) -> None:
+    """The client moved the session: a confirmed one is updated in calendars (a higher SEQUENCE)."""
+    method = "REQUEST" if booking.status == BookingStatus.CONFIRMED else None
+    for user in (booking.client, booking.therapist.user):
+        _about_booking(user, "booking_rescheduled", booking, old_when=old_when, invite=method)
+
+
+def booking_message(booking: Booking, side: str) -> None:
+    """A new message on the booking's thread: the other side is told, never what it says."""
+    to = booking.therapist.user if side == "client" else booking.client
+    sender = booking.client.name if side == "client" and booking.client else booking.therapist.name
+    _about_booking(to, "booking_message", booking, sender=sender)
+
+
+def booking_reminder(booking: Booking) -> None:
+    """The day before: both sides, with where to go and who to call."""
+    _about_booking(booking.client, "booking_reminder_client", booking)
+    _about_booking(booking.therapist.user, "booking_reminder_therapist", booking)
+
+
+def review_prompt(booking: Booking) -> None:
+    _about_booking(
+        booking.client,
+        "review_prompt",
+        booking,
+        review_link=public_url("bookings.detail", booking_id=booking.id) + "#review",
+    )
+
+
+def when_of(booking: Booking) -> str:
+    """ "Wednesday, December 2 at 10:00 AM (CST)", in the therapist's time zone."""
     local = booking.starts_at.astimezone(booking.therapist.zone)
-    when = f"{local:%A, %B} {local.day} at {local:%I:%M %p} ({local.tzname()})".replace(" 0", " ")
+    return f"{local:%A, %B} {local.day} at {local:%I:%M %p} ({local.tzname()})".replace(" 0", " ")
+
+
+def _where(booking: Booking) -> dict:
+    """Where to go and who to call, as far as the client may be told yet."""
+    t = booking.therapist
+    shown = booking.address_shown
+    settings = t.booking_settings
+    phone = settings.phone if settings and booking.status == BookingStatus.CONFIRMED else ""
+    return {
+        "address": ", ".join(t.address_lines) if shown else t.area,
+        "address_private": not shown,
+        "map_link": t.map_link(exact=shown) or "",
+        "phone": phone,
+    }
+
+
+def _about_booking(user: User | None, template: str, booking: Booking, invite: str | None = None, **context) -> None:
+    """Names, time, price and place only: never the intake, never a message's text."""
+    if user is None:
+        return
+    link = public_url("bookings.detail", booking_id=booking.id)
+    where = _where(booking)
+    attachments = []
+    if invite:
+        attachments.append(_invitation(booking, user, invite, link, where["address"]))
     _mail(
         user,
         template,
+        attachments=attachments,
         therapist_name=booking.therapist.name,
         client_name=booking.client.name if booking.client else "A former client",
         minutes=booking.minutes,
         price=booking.price_amount,
-        when=when,
+        when=when_of(booking),
         therapist_message=booking.therapist_message,
         cancel_reason=booking.cancel_reason,
-        link=public_url("bookings.detail", booking_id=booking.id),
+        link=link,
+        **where,
         **context,
     )
 
 
-def _mail(user: User | None, template: str, *, html: bool = False, **context) -> None:
+def _invitation(booking: Booking, user: User, method: str, link: str, location: str) -> Attachment:
+    for_client = booking.client is not None and user.id == booking.client.id
+    other = booking.therapist.name if for_client else (booking.client.name if booking.client else "a former client")
+    text = calendar.invitation(
+        booking,
+        method=method,
+        summary=f"Massage session with {other}",
+        location=location,
+        link=link,
+        organizer=parseaddr(current_app.config.get("MAIL_FROM", ""))[1] or "no-reply@truetouch.example",
+        attendee=user.email,
+        host=site_host(),
+    )
+    name = "cancel.ics" if method == "CANCEL" else "invite.ics"
+    return {"filename": name, "content_type": f"text/calendar; method={method}", "text": text}
+
+
+def site_host() -> str:
+    return urlsplit(current_app.config["PUBLIC_URL"]).hostname or "truetouch.example"
+
+
+def _mail(user: User | None, template: str, *, html: bool = False, attachments=(), **context) -> None:
     if user is None:  # e.g. a client who deleted their account
         return
-    jobs.enqueue(DELIVER, render(user.email, template, name=user.name, html=html, **context))
+    letter = render(user.email, template, name=user.name, html=html, **context)
+    if attachments:
+        letter["attachments"] = list(attachments)
+    jobs.enqueue(DELIVER, letter)
 
 
 def render(to: str, template: str, *, html: bool = False, **context) -> Letter:

@@ -8,7 +8,7 @@ needs neither the request nor the database to deliver it.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from celery import shared_task
 from flask import current_app
@@ -16,11 +16,18 @@ from flask import current_app
 DELIVER = "directory.notifications.deliver"
 
 
+class Attachment(TypedDict):
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=REQUEST"
+    text: str
+
+
 class Letter(TypedDict):
     to: str
     subject: str
     text: str
     html: str | None
+    attachments: NotRequired[list[Attachment]]
 
 
 @shared_task(
@@ -32,4 +39,6 @@ class Letter(TypedDict):
     max_retries=8,
 )
 def deliver(letter: Letter) -> None:
-    current_app.extensions["mailer"].send(letter["to"], letter["subject"], letter["text"], html=letter["html"])
+    current_app.extensions["mailer"].send(
+        letter["to"], letter["subject"], letter["text"], html=letter["html"], attachments=letter.get("attachments")
+    )

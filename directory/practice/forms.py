@@ -44,7 +44,11 @@ class ProfileForm(FlaskForm):
         validators=[Optional()],
         description="Leave empty if you do not make home visits.",
     )
-    address = StringField("Street address", description="Optional: only the city and state are shown to clients.")
+    address = StringField(
+        "Street address",
+        description="Optional. Clients see it on your profile and bookings, with a map link; for a practice at "
+        "home, choose on the Availability page to show only your area until you confirm a booking.",
+    )
     city = StringField("City")
     state = SelectField("State", choices=state_choices("Choose a state"), validators=[Optional()])
     postal_code = StringField(

@@ -49,19 +49,36 @@ def dashboard():
 def profile():
     t = _profile()
     form = ProfileForm(obj=None if request.method == "POST" else _form_data(t))
+    photo_form = PhotoForm()
     status = 200
     if form.validate_on_submit():
+        # A photo chosen in the same form is saved with it, never silently dropped; when it
+        # is refused, nothing is saved and the page says why at the photo.
+        upload = profiles.Upload.of(photo_form.photo.data)
         try:
-            profiles.update_profile(t, form.data_for_service(), current_app.extensions["geocoder"])
+            if upload is not None:
+                profiles.set_photo(t, upload)
         except ServiceError as exc:
-            status = show_on_form(form, exc)
+            status = show_on_form(photo_form, exc, default_field="photo")
         else:
-            flash(f"Profile saved. We placed you at {t.location_label}.", "success")
-            return redirect(url_for("practice.profile"))
+            try:
+                profiles.update_profile(t, form.data_for_service(), current_app.extensions["geocoder"])
+            except ServiceError as exc:
+                status = show_on_form(form, exc)
+                if upload is not None:
+                    flash("Your new photo is saved; the rest of the profile is not yet: correct the marked fields.")
+            else:
+                saved = "Profile and photo saved" if upload is not None else "Profile saved"
+                flash(f"{saved}. We placed you at {t.location_label}.", "success")
+                return redirect(url_for("practice.profile"))
     elif request.method == "POST":
         status = 400
+        if profiles.Upload.of(photo_form.photo.data) is not None:
+            photo_form.photo.errors = [
+                "Your photo was not saved because of the mistakes below: choose it again, then save."
+            ]
     return render_template(
-        "practice/profile.html", form=form, t=t, photo_form=PhotoForm(), remove_form=ConfirmForm()
+        "practice/profile.html", form=form, t=t, photo_form=photo_form, remove_form=ConfirmForm()
     ), status
 
 
@@ -102,7 +119,7 @@ def photo():
         else:
             flash("Photo saved.", "success")
             return redirect(url_for("practice.profile"))
-    form = ProfileForm(formdata=None, obj=_form_data(t))
+    form = ProfileForm(obj=_form_data(t))  # anything typed in the profile fields is shown again, not lost
     return render_template(
         "practice/profile.html", form=form, t=t, photo_form=photo_form, remove_form=ConfirmForm()
     ), 400

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from .. import stats, uploads
 from ..bookings.availability import next_free
+from ..bookings.forms import SearchContext
 from ..extensions import db, replica_reads
 from ..matching.rules import published
 from ..models import TherapistProfile
@@ -42,8 +43,13 @@ def therapist(therapist_id: int):
         abort(404)
     if not (current_user.is_authenticated and current_user.id == profile.user_id):
         stats.count_opened(profile.id)
+    context = SearchContext.from_args(request.args)  # what the client asked the search, carried on
     return render_template(
-        "public/therapist.html", t=profile, reviews=visible_reviews(profile), next_free=next_free(profile)
+        "public/therapist.html",
+        t=profile,
+        reviews=visible_reviews(profile),
+        next_free=next_free(profile, minutes=context.minutes),
+        context=context,
     )
 
 

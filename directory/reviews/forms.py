@@ -18,6 +18,7 @@ class ReviewForm(FlaskForm):
     )
     text = TextAreaField(
         "Your review",
+        description="Public, with your name. Say how the visit went; leave out health details.",
         validators=[
             DataRequired("Write a few words about the visit."),
             Length(max=MAX_TEXT, message=f"Keep it under {MAX_TEXT} characters."),

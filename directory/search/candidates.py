@@ -104,6 +104,7 @@ _PAGE = (
         P.city,
         P.state,
         P.postal_code,
+        P.photo,
         License.state,
         License.number,
         License.expires_on,
@@ -127,8 +128,8 @@ def fill_page(candidates: list[Candidate], on: date) -> tuple[list[Candidate], d
     rows = db.session.connection().execute(_PAGE, {"ids": [c.id for c in candidates], "on": on})
     details, licenses = {}, {}
     for r in rows:  # ordered by expiry, so the last license seen per id is the one listed
-        details[r[0]] = (r[1], {"city": r[2], "state": r[3], "postal_code": r[4]})
-        licenses[r[0]] = PageLicense(r[5], r[6], r[7], r[8])
+        details[r[0]] = (r[1], {"city": r[2], "state": r[3], "postal_code": r[4], "photo": bool(r[5])})
+        licenses[r[0]] = PageLicense(r[6], r[7], r[8], r[9])
     filled = [c._replace(name=details[c.id][0], extra=details[c.id][1]) for c in candidates]
     return filled, licenses
 

@@ -1,0 +1,94 @@
+"""Bookings as iCalendar (RFC 5545), written by the `icalendar` package.
+
+A confirmation mail carries METHOD:REQUEST, a cancellation METHOD:CANCEL, for the
+same UID, so a calendar app adds the session and later removes or moves it
+(SEQUENCE rises with each change). Times are given in the therapist's time zone
+(DTSTART;TZID=...) with its VTIMEZONE. The therapist's private feed lists their
+sessions the same way. Nothing from an intake is ever written here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from ..models import Booking, BookingStatus
+
+PRODUCT = "-//TrueTouch Directory//Bookings//EN"
+
+
+def _calendar(method: str | None, name: str | None = None) -> Calendar:
+    cal = Calendar()
+    cal.add("prodid", PRODUCT)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method:
+        cal.add("method", method)
+    if name:
+        cal.add("x-wr-calname", name)
+    return cal
+
+
+def _event(booking: Booking, *, summary: str, location: str, link: str, host: str, cancelled: bool) -> Event:
+    zone = booking.therapist.zone
+    event = Event()
+    event.add("uid", f"booking-{booking.id}@{host}")
+    event.add("sequence", booking.calendar_sequence or 0)
+    event.add("dtstamp", datetime.now(UTC))
+    event.add("dtstart", booking.starts_at.astimezone(zone))
+    event.add("dtend", booking.ends_at.astimezone(zone))
+    event.add("summary", summary)
+    if location:
+        event.add("location", location)
+    event.add("description", f"{booking.minutes}-minute session. Details and messages: {link}")
+    event.add("url", link)
+    if cancelled:
+        status = "CANCELLED"
+    elif booking.status == BookingStatus.PENDING:
+        status = "TENTATIVE"
+    else:
+        status = "CONFIRMED"
+    event.add("status", status)
+    return event
+
+
+def invitation(
+    booking: Booking,
+    *,
+    method: str,
+    summary: str,
+    location: str,
+    link: str,
+    organizer: str,
+    attendee: str,
+    host: str,
+) -> str:
+    """One booking as an invitation (REQUEST) or its withdrawal (CANCEL) for one recipient."""
+    cal = _calendar(method)
+    event = _event(booking, summary=summary, location=location, link=link, host=host, cancelled=method == "CANCEL")
+    who = vCalAddress(f"mailto:{organizer}")
+    who.params["cn"] = vText(booking.therapist.name)
+    event.add("organizer", who)
+    guest = vCalAddress(f"mailto:{attendee}")
+    guest.params["role"] = vText("REQ-PARTICIPANT")
+    guest.params["partstat"] = vText("ACCEPTED")
+    event.add("attendee", guest)
+    cal.add_component(event)
+    _zones(cal, booking.starts_at.date())
+    return cal.to_ical().decode()
+
+
+def feed(title: str, entries: list[tuple[Booking, str, str, str]], *, host: str) -> str:
+    """A therapist's private feed: (booking, summary, location, link) each."""
+    cal = _calendar(None, title)
+    for booking, summary, location, link in entries:
+        cal.add_component(_event(booking, summary=summary, location=location, link=link, host=host, cancelled=False))
+    first = min((b.starts_at.date() for b, *_ in entries), default=datetime.now(UTC).date())
+    _zones(cal, first)
+    return cal.to_ical().decode()
+
+
+def _zones(cal: Calendar, first: date) -> None:
+    """The VTIMEZONE of every TZID used, with its rules around the dates in question."""
+    cal.add_missing_timezones(first_date=first - timedelta(days=366), last_date=first + timedelta(days=3 * 366))
