@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from .. import notifications
 from ..auth.decorators import PENDING_BOOKING, therapist_required
 from ..errors import flash_error, show_on_form
+from ..extensions import limiter
 from ..links import public_url
 from ..models import Role
 from ..receipts.services import Payment
@@ -90,6 +91,7 @@ def book(therapist_id: int):
 
 
 @bp.post("/therapists/<int:therapist_id>/book")
+@limiter.limit("60 per hour")  # a signed-out form is stored as a draft: no flood of them
 def request_booking(therapist_id: int):
     """A client's request; anyone else's form is kept while they sign in or sign up."""
     profile = get_listable(therapist_id)
