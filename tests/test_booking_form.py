@@ -155,3 +155,10 @@ def test_signing_out_leaves_no_draft_for_the_next_person(app, client, rita, cleo
     login(client, cleo.email)
     post_form(client, "/auth/logout", {}, form_page=f"/therapists/{rita.id}/book")
     assert SECRET not in client.get(f"/therapists/{rita.id}/book").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_a_start_at_the_edge_of_time_is_refused_not_crashed(start):
+    from directory.bookings.forms import parse_start
+
+    assert parse_start(start) is None

@@ -359,3 +359,8 @@ def test_every_search_field_has_a_label(client):
         if element_id in ("home-location",):
             continue
         assert f'for="{element_id}"' in page, element_id
+
+
+def test_a_search_page_with_conditions_in_its_address_is_never_stored(client):
+    response = client.get("/search", query_string={"location": "60601", "conditions": "pregnancy"})
+    assert response.headers["Cache-Control"] == "private, no-store"

@@ -70,9 +70,9 @@ def parse_start(text: str | None) -> datetime | None:
     """An offered start time as the page sends it (ISO 8601 with its offset), in UTC."""
     try:  # a "+" typed into an address arrives as a space
         start = datetime.fromisoformat((text or "").strip().replace(" ", "+"))
-    except ValueError:
+        return start.astimezone(UTC) if start.tzinfo is not None else None
+    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset, 9999 with a negative one
         return None
-    return start.astimezone(UTC) if start.tzinfo is not None else None
 
 
 def parse_day(text: str | None) -> date | None:

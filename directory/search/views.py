@@ -42,6 +42,8 @@ def search():
                 status = show_on_form(form, exc)
         else:
             status = 400
-    return render_template(
+    page = render_template(
         "search/search.html", form=form, result=result, not_understood=not_understood, sort=sort, sorts=SORTS
-    ), status
+    )
+    # The address can carry a client's health conditions: no cache, shared or not, keeps the page.
+    return page, status, {"Cache-Control": "private, no-store"} if request.args else {}
