@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime
 
 from ..bookings.availability import next_free_for
@@ -43,22 +43,9 @@ class SearchQuery:
     sort: str = "best"  # the page's order (one of SORTS); the API keeps the best match
 
     def request_at(self, place: Place) -> ClientRequest:
-        return ClientRequest(
-            latitude=place.latitude,
-            longitude=place.longitude,
-            radius_miles=self.radius_miles,
-            goals=self.goals,
-            areas=self.areas,
-            conditions=self.conditions,
-            techniques=self.techniques,
-            languages=self.languages,
-            session_minutes=self.session_minutes,
-            max_price=self.max_price,
-            gender=self.gender,
-            hsa_fsa=self.hsa_fsa,
-            home_visit=self.home_visit,
-            accepting_new_clients=self.accepting_new_clients,
-        )
+        """The engine's request: the same criteria, at the resolved place."""
+        criteria = {f.name: getattr(self, f.name) for f in fields(ClientRequest) if hasattr(self, f.name)}
+        return ClientRequest(**{**criteria, "latitude": place.latitude, "longitude": place.longitude})
 
 
 @dataclass
