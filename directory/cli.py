@@ -20,8 +20,9 @@ from .registry.nppes import file_date_from_name, import_nppes
 from .schedule import expire_licenses_today
 from .service_errors import ServiceError
 from .therapists import export
+from .therapists.bulk import vacuum
 from .therapists.demo import seed_demo, therapist_count
-from .therapists.importer import Progress, import_therapists
+from .therapists.importer import VACUUM_AFTER, Progress, import_therapists
 from .therapists.listing import refresh_all
 
 therapists_cli = AppGroup("therapists", help="Manage therapist profiles.")
@@ -125,6 +126,8 @@ def reindex_command() -> None:
 
     count = refresh_all(db.session())
     db.session.commit()
+    if count >= VACUUM_AFTER:
+        vacuum(db.engine)  # the search's index-only scan needs the visibility map current
     click.echo(f"Recomputed the listing summary of {count} therapists.")
 
 

@@ -45,6 +45,10 @@ def many(n, start=1, **overrides):
     ]
 
 
+# Each chunk is checked against the lines before it: any chunk size gives the answer of one chunk.
+ACROSS_CHUNKS = pytest.mark.parametrize("chunk_rows", [importer.CHUNK_ROWS, 1, 2])
+
+
 # Issue 11, item 8: an import never changes the email of an account someone has claimed.
 
 
@@ -72,14 +76,18 @@ def test_an_unclaimed_account_follows_the_file(runner, ctx, tmp_path):
     assert db.session.scalar(select(User.email)) == "ana.lopez@example.com"
 
 
-def test_an_email_of_a_client_or_admin_is_refused(runner, ctx, tmp_path, make_user):
+@ACROSS_CHUNKS
+def test_an_email_of_a_client_or_admin_is_refused(runner, ctx, tmp_path, make_user, monkeypatch, chunk_rows):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
     make_user(Role.CLIENT, "client@example.com")
     result = run_import(runner, tmp_path, [row(), row(email="client@example.com", license_number="MT-2")])
     assert error_lines(result) == ["line 3: email client@example.com belongs to an existing client account"]
     assert count(TherapistProfile) == 0
 
 
-def test_two_rows_for_one_therapist_are_refused(runner, ctx, tmp_path):
+@ACROSS_CHUNKS
+def test_two_rows_for_one_therapist_are_refused(runner, ctx, tmp_path, monkeypatch, chunk_rows):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
     run_import(runner, tmp_path, [row()])
     # By its license, the first row moves Ana to a new email; by the old email, the second names her too.
     result = run_import(
@@ -198,7 +206,9 @@ def test_the_first_1000_errors_are_listed_and_all_counted(runner, ctx, tmp_path)
     assert "nothing imported: 1,200 rows need fixing (the first 1,000 above)" in result.output
 
 
-def test_duplicates_and_row_errors_are_listed_together_in_line_order(runner, ctx, tmp_path):
+@ACROSS_CHUNKS
+def test_duplicates_and_row_errors_are_listed_together_in_line_order(runner, ctx, tmp_path, monkeypatch, chunk_rows):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
     rows = many(3) + [row(email="t1@example.com", license_number="NEW-1"), row(techniques="bogus")] + many(2)
     result = run_import(runner, tmp_path, rows)
     assert [line.split(":")[0] for line in error_lines(result)] == ["line 5", "line 6", "line 7", "line 8"]
@@ -209,7 +219,9 @@ def test_duplicates_and_row_errors_are_listed_together_in_line_order(runner, ctx
 # What the set-based writes store is what the profile service and the listing summary say.
 
 
-def test_the_summary_written_in_bulk_is_the_listing_summary(runner, ctx, tmp_path, factory):
+@ACROSS_CHUNKS
+def test_the_summary_written_in_bulk_is_the_listing_summary(runner, ctx, tmp_path, factory, monkeypatch, chunk_rows):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
     soon = (date.today() + timedelta(days=30)).isoformat()
     first = [
         row(),

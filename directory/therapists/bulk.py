@@ -1,19 +1,33 @@
-"""Set-based writes for the therapist import: staging tables, one check, a few statements.
+"""Set-based writes for the therapist import: a chunk at a time, checked, then written.
 
 The import (importer.py) checks each row by the profile service's rules
-(profiles.py) and hands the checked rows here a chunk at a time. They go into
-temporary staging tables, by COPY on PostgreSQL and executemany on SQLite, so
-Python holds one chunk whatever the length of the file. Then, over the whole
-file at once and inside the import's one transaction:
+(profiles.py) and hands the checked rows here a chunk at a time, inside the
+import's one transaction. For each chunk, with a few statements whatever its
+length:
 
-- `resolve` finds each row's license, account and profile with a join per
-  kind, not a query per row;
-- `problems` is one query for the rows that repeat a license, an email or a
-  therapist of an earlier row, and for rows that clash with existing accounts
-  (an email held by someone else, a claimed account whose email would change);
-- `write` inserts and updates users, profiles, licenses, techniques, prices
-  and certifications set-based, with each profile's listing summary (the
-  strings of matching/summary.py that therapists/listing.py keeps).
+1. **load**: the rows go into temporary chunk tables (COPY on PostgreSQL, the
+   driver's executemany on SQLite), emptied for the next chunk, so neither
+   Python nor the staging grows with the file;
+2. **resolve**: one INSERT ... SELECT finds each row's license, the account
+   holding the license (owner), the account holding its email (holder) and the
+   profile, and gives rows that bring a new account or profile its id up front
+   (the tables' own sequence on PostgreSQL, max(id) + n on SQLite, whose writer
+   holds the database's one write lock), into `import_keys`, which keeps one
+   narrow row per line for the whole file;
+3. **check**: one query, by index, for the rows that repeat a license, an email
+   or a therapist of an earlier line of the file (`import_keys`, this chunk
+   included), and for rows that clash with existing accounts (an email held by
+   someone else, a claimed account whose email would change);
+4. **write**, while no row of the file so far has a problem: users, profiles,
+   licenses, techniques, prices and certifications, inserted and updated
+   set-based, with each profile's listing summary (the strings of
+   matching/summary.py that therapists/listing.py keeps).
+
+Any problem anywhere and the import rolls back: nothing is written. Once one
+is found the later chunks are still loaded and checked (every bad row is
+reported) but no longer written. An email an earlier chunk took off an account
+stays that therapist's for the rest of the file (`import_freed`), so the
+checks give the answer they would give over the whole file at once.
 
 The credential transitions are the models' (`submit`: a changed license waits
 for an administrator again; `verify`, with `--verified`), stated here as SQL
@@ -38,6 +52,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -105,62 +120,89 @@ def _like(table: Table, name: str, as_name: str | None = None, **kw) -> Column:
 
 _staging = MetaData()
 TEMPORARY_TABLE: dict[str, typing.Any] = {"prefixes": ["TEMPORARY"], "postgresql_on_commit": "DROP"}
+# One chunk's rows, as checked (emptied for each chunk).
 ROWS = Table(
     "import_rows",
     _staging,
-    Column("line", Integer, primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
     _like(USERS, "email"),
+    _like(USERS, "session_token"),
     *(_like(PROFILES, name) for name in PROFILE_FIELDS + SUMMARY_FIELDS),
+    _like(PROFILES, "years_experience"),  # none: a new profile has none, an update keeps it
     _like(LICENSES, "number", "license_number"),
     _like(LICENSES, "state", "license_state"),
     _like(LICENSES, "expires_on", "license_expires"),
     _like(LICENSES, "credential"),
-    Column("new_profile", Boolean),
-    # Found by `resolve`: the row's license, the account holding the license (owner),
-    # the account holding the row's email (holder), the account and profile written.
-    Column("license_id", Integer),
-    Column("owner_id", Integer),
-    Column("holder_id", Integer),
-    Column("user_id", Integer),
-    Column("profile_id", Integer, index=True),
     **TEMPORARY_TABLE,
 )
 ROW_TECHNIQUES = Table(
     "import_techniques",
     _staging,
-    Column("line", Integer, primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
     _like(TECHNIQUES, "technique", primary_key=True),
     **TEMPORARY_TABLE,
 )
 ROW_CERTIFICATIONS = Table(
     "import_certifications",
     _staging,
-    Column("line", Integer, primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
     _like(CERTIFICATIONS, "slug", primary_key=True),
     **TEMPORARY_TABLE,
 )
 ROW_PRICES = Table(
     "import_prices",
     _staging,
-    Column("line", Integer, primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
     _like(PRICES, "minutes", primary_key=True),
     _like(PRICES, "amount"),
     **TEMPORARY_TABLE,
 )
-STAGING = (ROWS, ROW_TECHNIQUES, ROW_CERTIFICATIONS, ROW_PRICES)
-RESOLVED = ("license_id", "owner_id", "holder_id", "user_id", "profile_id")
-LOADED = tuple(c.name for c in ROWS.c if c.name not in RESOLVED)
+CHUNK = (ROWS, ROW_TECHNIQUES, ROW_CERTIFICATIONS, ROW_PRICES)
+# Every line of the file so far: what it is, found by `resolve` (narrow: a few ids a line).
+KEYS = Table(
+    "import_keys",
+    _staging,
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    _like(USERS, "email", index=True),
+    _like(LICENSES, "state", "license_state"),
+    _like(LICENSES, "number", "license_number"),
+    Column("license_line", Integer),  # the first line of the file with this license
+    Column("license_id", Integer),
+    Column("owner_id", Integer),  # the account whose profile holds the license
+    Column("holder_id", Integer),  # the account holding the row's email
+    _like(USERS, "role", "holder_role"),
+    Column("claimed", Boolean),  # the owner set a password, and the row would change its email
+    Column("freed_line", Integer),  # the line that took this email off its therapist's account
+    Column("user_id", Integer),
+    Column("profile_id", Integer, index=True),
+    Column("new_user", Boolean),
+    Column("new_profile", Boolean),
+    **TEMPORARY_TABLE,
+)
+FREED = Table(
+    "import_freed",
+    _staging,
+    _like(USERS, "email", primary_key=True),
+    Column("line", Integer),
+    **TEMPORARY_TABLE,
+)
+STAGING = (*CHUNK, KEYS, FREED)
+LOADED = tuple(c.name for c in ROWS.c)
 
 
 @dataclass(frozen=True)
 class StagedRow:
-    """One checked row as stored: `values` holds every column of LOADED (the
-    summary as a new profile would have it), and its lists."""
+    """One checked row as the chunk table holds it: `values`, one per column of LOADED
+    (the summary as a new profile would have it), and its lists."""
 
-    values: dict
+    values: tuple
     techniques: tuple[str, ...]
     certifications: tuple[str, ...]
     prices: dict[int, Decimal]
+
+    @property
+    def line(self) -> int:
+        return self.values[0]
 
 
 class BulkWriter:
@@ -172,18 +214,39 @@ class BulkWriter:
         self.verified, self.via = verified, via
         self.now = literal(now, UTCDateTime())
         self.staged = 0
+        self.writing = True
         if self.postgres:
-            # Room for the sorts and hashes over the whole file, and no JIT compiling (seconds
-            # spent on statements whose cost is mostly writing); this transaction only.
-            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-            conn.exec_driver_sql("SET LOCAL jit = off")
+            # Room for sorts and hashes, no JIT compiling (seconds spent on statements whose cost
+            # is mostly writing), and plans by index: a chunk is a few thousand rows against
+            # tables of millions, whose statistics lag the rows this transaction adds.
+            for setting in ("work_mem = '64MB'", "jit = off", "enable_hashjoin = off", "enable_mergejoin = off"):
+                conn.exec_driver_sql("SET LOCAL " + setting)
+            self.sequences = {
+                table.name: conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar()
+                for table in (USERS, PROFILES)
+            }
         elif not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-            # pysqlite begins a transaction only at the first write: begin it now, so that
-            # a rollback takes the staging tables with it, as on PostgreSQL.
-            conn.exec_driver_sql("BEGIN")
+            # pysqlite begins a transaction only at the first write: begin it now, holding the
+            # write lock (the ids are given out as max(id) + n), and so that a rollback takes
+            # the staging tables with it, as on PostgreSQL.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         for table in STAGING:
             table.drop(conn, checkfirst=True)
             table.create(conn)
+        conn.exec_driver_sql(f"CREATE INDEX ix_{KEYS.name}_license ON {KEYS.name} (license_state, license_number)")
+        # The statements, built once: each chunk runs the same ones.
+        self.resolving: list = []
+        self._resolve(self.resolving.append)
+        self.checking = self._problems()
+        self.writing_statements: list = []
+        for write in (
+            self._write_users,
+            self._write_new_profiles,
+            self._write_licenses,
+            self._replace_lists,
+            self._write_existing_profiles,
+        ):
+            write(self.writing_statements.append)
 
     def discard(self) -> None:
         """Drop the staging tables before a commit (PostgreSQL drops them itself at commit)."""
@@ -191,153 +254,194 @@ class BulkWriter:
             for table in STAGING:
                 table.drop(self.conn, checkfirst=True)
 
+    def add(self, rows: list[StagedRow], *, write: bool) -> list[tuple[int, str]]:
+        """Load, resolve and check one chunk; write it when `write` and no row of it has a
+        problem. The chunk's problems as (line, message), in line order."""
+        if not rows:
+            return []
+        self._load(rows)
+        for statement in self.resolving:
+            self.conn.execute(statement)
+        found = self.conn.execute(self.checking, {"first": rows[0].line, "last": rows[-1].line})
+        problems = [(row.line, _message(row)) for row in found]
+        self.staged += len(rows)
+        self.writing = self.writing and write and not problems
+        if self.writing:
+            for statement in self.writing_statements:
+                self.conn.execute(statement)
+        return problems
+
     # Loading.
 
-    def stage(self, rows: list[StagedRow]) -> None:
+    def _load(self, rows: list[StagedRow]) -> None:
         lists = {
-            ROWS: [tuple(row.values[c] for c in LOADED) for row in rows],
-            ROW_TECHNIQUES: [(row.values["line"], t) for row in rows for t in row.techniques],
-            ROW_CERTIFICATIONS: [(row.values["line"], c) for row in rows for c in row.certifications],
-            ROW_PRICES: [(row.values["line"], m, a) for row in rows for m, a in row.prices.items()],
+            ROWS: [row.values for row in rows],
+            ROW_TECHNIQUES: [(row.line, t) for row in rows for t in row.techniques],
+            ROW_CERTIFICATIONS: [(row.line, c) for row in rows for c in row.certifications],
+            # (sqlite3 takes no Decimal: a float, as SQLAlchemy binds a Numeric there.)
+            ROW_PRICES: [
+                (row.line, m, a if self.postgres else float(a)) for row in rows for m, a in row.prices.items()
+            ],
         }
+        cursor = self.conn.connection.cursor()
         for table, tuples in lists.items():
-            columns = LOADED if table is ROWS else tuple(c.name for c in table.c)
-            if tuples:
-                self._load(table, columns, tuples)
-        self.staged += len(rows)
-
-    def _load(self, table: Table, columns: tuple[str, ...], tuples: list[tuple]) -> None:
-        if self.postgres:
-            cursor = self.conn.connection.cursor()
-            with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                for item in tuples:
-                    copy.write_row(item)
-        else:
-            self.conn.execute(insert(table), [dict(zip(columns, item)) for item in tuples])
+            # The last chunk's rows go (a temporary table: TRUNCATE is cheap, and only ours).
+            self.conn.exec_driver_sql(f"{'TRUNCATE' if self.postgres else 'DELETE FROM'} {table.name}")
+            if not tuples:
+                continue
+            columns = ", ".join(c.name for c in table.c)
+            if self.postgres:
+                with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                    for item in tuples:
+                        copy.write_row(item)
+            else:
+                marks = ", ".join("?" * len(table.c))
+                cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", tuples)
 
     # Finding what each row is, and what is wrong.
 
-    def resolve(self) -> None:
-        """Each row's license, owner, email holder and profile, by one join each."""
-        s, run = ROWS.c, self.conn.execute
-        self._analyze("license_state", "license_number", "email")
-        run(
-            update(ROWS)
-            .values(license_id=LICENSES.c.id, profile_id=LICENSES.c.therapist_id)
-            .where(LICENSES.c.state == s.license_state, LICENSES.c.number == s.license_number)
-        )
-        run(
-            update(ROWS)
-            .values(owner_id=PROFILES.c.user_id, user_id=PROFILES.c.user_id)
-            .where(PROFILES.c.id == s.profile_id)
-        )
-        run(
-            update(ROWS)
-            .values(holder_id=USERS.c.id, user_id=func.coalesce(s.user_id, USERS.c.id))
-            .where(USERS.c.email == s.email)
-        )
-        run(
-            update(ROWS)
-            .values(profile_id=PROFILES.c.id)
-            .where(s.profile_id.is_(None), PROFILES.c.user_id == s.holder_id)
-        )
-        self._analyze(*RESOLVED)
-
-    def _analyze(self, *columns: str) -> None:
-        """Statistics on the staging columns the next statements select by (autovacuum never
-        sees a temporary table): without them PostgreSQL guesses, and on a re-import of every
-        row it guesses a plan of index probes. A few columns cost a fraction of the whole row."""
+    def _new_ids(self, table: Table, needed, order_by):
+        """An id for each row where `needed`: from the table's sequence, or after its max(id)."""
         if self.postgres:
-            self.conn.exec_driver_sql(f"ANALYZE {ROWS.name} ({', '.join(columns)})")
+            return func.nextval(literal(self.sequences[table.name]))
+        base = select(func.coalesce(func.max(table.c.id), 0)).scalar_subquery()
+        return base + func.sum(case((needed, 1), else_=0)).over(order_by=order_by)
 
-    def problems(self):
-        """(line, message) for every row that cannot be written, in line order."""
+    def _resolve(self, run) -> None:
+        """Each row's license, owner, email holder, account and profile, by one statement."""
         s = ROWS.c
-        first = select(
-            s.line,
-            s.email,
-            s.license_state,
-            s.license_number,
-            s.owner_id,
-            s.holder_id,
-            s.profile_id,
-            func.min(s.line).over(partition_by=(s.license_state, s.license_number)).label("license_line"),
-        ).subquery()
-        kept = case((first.c.line == first.c.license_line, first.c.line))
-        second = select(
-            first,
-            func.min(kept).over(partition_by=first.c.email).label("email_line"),
-            func.min(kept).over(partition_by=first.c.profile_id).label("profile_line"),
-        ).subquery()
-        r = second.c
-        owner, holder = USERS.alias("owner"), USERS.alias("holder")
-        claimed = and_(owner.c.email != r.email, owner.c.password_hash.is_not(None))
-        other_therapist = and_(r.owner_id.is_not(None), r.holder_id.is_not(None), r.owner_id != r.holder_id)
+        lic, lp, owner = LICENSES.alias("lic"), PROFILES.alias("lp"), USERS.alias("owner")
+        holder, hp, freed = USERS.alias("holder"), PROFILES.alias("hp"), FREED.alias("freed")
+        user_id = func.coalesce(lp.c.user_id, holder.c.id)
+        profile_id = func.coalesce(lic.c.therapist_id, hp.c.id)
+        new_user, new_profile = user_id.is_(None), profile_id.is_(None)
         query = (
-            select(*r, claimed.label("claimed"), holder.c.role.label("holder_role"), other_therapist.label("other"))
-            .select_from(
-                second.outerjoin(owner, owner.c.id == r.owner_id).outerjoin(holder, holder.c.id == r.holder_id)
+            select(
+                s.line,
+                s.email,
+                s.license_state,
+                s.license_number,
+                lic.c.id,
+                lp.c.user_id,
+                holder.c.id,
+                holder.c.role,
+                and_(owner.c.email != s.email, owner.c.password_hash.is_not(None)),
+                freed.c.line,
+                case((new_user, self._new_ids(USERS, new_user, s.line)), else_=user_id),
+                case((new_profile, self._new_ids(PROFILES, new_profile, s.line)), else_=profile_id),
+                new_user,
+                new_profile,
             )
+            .select_from(
+                ROWS.outerjoin(lic, and_(lic.c.state == s.license_state, lic.c.number == s.license_number))
+                .outerjoin(lp, lp.c.id == lic.c.therapist_id)
+                .outerjoin(owner, owner.c.id == lp.c.user_id)
+                .outerjoin(holder, holder.c.email == s.email)
+                .outerjoin(hp, and_(lic.c.id.is_(None), hp.c.user_id == holder.c.id))
+                .outerjoin(freed, freed.c.email == s.email)
+            )
+            .order_by(s.line)
+        )
+        # The first line of the file with this license: an earlier chunk's, else this chunk's.
+        other = KEYS.alias("other")
+        earlier = select(func.min(other.c.line)).where(
+            other.c.license_state == s.license_state, other.c.license_number == s.license_number
+        )
+        here = func.min(s.line).over(partition_by=(s.license_state, s.license_number))
+        query = query.add_columns(func.coalesce(earlier.scalar_subquery(), here))
+        names = ["line", "email", "license_state", "license_number", "license_id", "owner_id", "holder_id"]
+        names += ["holder_role", "claimed", "freed_line", "user_id", "profile_id", "new_user", "new_profile"]
+        run(insert(KEYS).from_select([*names, "license_line"], query))
+
+    def _problems(self):
+        """The rows of the chunk (lines `first` to `last`) that cannot be written, in line order.
+        An earlier line counts only when it was the first with its license (a repeat is
+        reported as that, once)."""
+        k, other = KEYS.c, KEYS.alias("other")
+
+        def first_kept(column):
+            return (
+                select(func.min(other.c.line))
+                .where(other.c[column] == k[column], other.c.line == other.c.license_line)
+                .scalar_subquery()
+            )
+
+        email_line, profile_line = first_kept("email").label("email_line"), first_kept("profile_id")
+        differs = and_(k.owner_id.is_not(None), k.holder_id.is_not(None), k.owner_id != k.holder_id)
+        checked = (
+            select(*k, email_line, profile_line.label("profile_line"), differs.label("other"))
+            .where(k.line.between(bindparam("first"), bindparam("last")))
+            .subquery()
+        )
+        r = checked.c
+        query = (
+            select(checked)
             .where(
                 or_(
                     r.line != r.license_line,
                     r.line != r.email_line,
-                    and_(r.profile_id.is_not(None), r.line != r.profile_line),
-                    claimed,
-                    holder.c.role != Role.THERAPIST,
-                    other_therapist,
+                    r.line != r.profile_line,
+                    r.claimed,
+                    r.holder_role != Role.THERAPIST,
+                    r.other,
+                    r.freed_line.is_not(None),
                 )
             )
             .order_by(r.line)
         )
-        for row in self.conn.execute(query.execution_options(yield_per=1000)):
-            yield row.line, _message(row)
-
-    def created(self) -> int:
-        """How many rows bring a license not yet on file (the others update)."""
-        return self.conn.scalar(select(func.count()).select_from(ROWS).where(ROWS.c.license_id.is_(None))) or 0
+        return query
 
     # Writing.
 
-    def write(self) -> None:
-        self._write_users()
-        self._write_new_profiles()
-        self._write_licenses()
-        self._replace_lists()
-        self._write_existing_profiles()
+    def created(self) -> int:
+        """How many rows of the file brought a license not yet on file (the others update)."""
+        k = KEYS.c
+        return self.conn.scalar(select(func.count()).select_from(KEYS).where(k.license_id.is_(None))) or 0
 
-    def _write_users(self) -> None:
-        s, u, run = ROWS.c, USERS.c, self.conn.execute
+    def _chunk(self, *columns, where=None):
+        """The chunk's rows beside what `resolve` found for them."""
+        s, k = ROWS.c, KEYS.c
+        query = select(*columns).select_from(ROWS.join(KEYS, k.line == s.line))
+        return query if where is None else query.where(where)
+
+    def _write_users(self, run) -> None:
+        s, k, u = ROWS.c, KEYS.c, USERS.c
+        # An email taken off an account stays that therapist's for the rest of the file.
+        upsert = postgresql.insert if self.postgres else sqlite.insert
+        run(
+            upsert(FREED)
+            .from_select(
+                ["email", "line"],
+                self._chunk(u.email, k.line).join(USERS, u.id == k.user_id).where(u.email != s.email),
+            )
+            .on_conflict_do_nothing()
+        )
+        changed = self._chunk(s.email, s.name, k.user_id, where=k.new_user.is_(False)).subquery()
         run(
             update(USERS)
-            .values(email=s.email, name=s.name)
-            .where(u.id == s.user_id, or_(u.email != s.email, u.name != s.name))
+            .values(email=changed.c.email, name=changed.c.name)
+            .where(u.id == changed.c.user_id, or_(u.email != changed.c.email, u.name != changed.c.name))
         )
         run(
             insert(USERS).from_select(
-                ["email", "role", "name", "created_at"],
-                select(s.email, literal(Role.THERAPIST, u.role.type), s.name, self.now).where(s.user_id.is_(None)),
+                ["id", "email", "role", "name", "created_at", "session_token"],
+                self._chunk(
+                    k.user_id, s.email, literal(Role.THERAPIST, u.role.type), s.name, self.now, s.session_token
+                ).where(k.new_user),
             )
         )
-        run(update(ROWS).values(user_id=u.id).where(s.user_id.is_(None), u.email == s.email))
 
-    def _write_new_profiles(self) -> None:
-        s, run = ROWS.c, self.conn.execute
-        fields = PROFILE_FIELDS + SUMMARY_FIELDS
+    def _write_new_profiles(self, run) -> None:
+        s, k = ROWS.c, KEYS.c
+        fields = (*PROFILE_FIELDS, *SUMMARY_FIELDS, "years_experience")
         run(
             insert(PROFILES).from_select(
-                ["user_id", *fields, "rating_count", "created_at", "updated_at"],
-                select(s.user_id, *(s[f] for f in fields), literal(0), self.now, self.now).where(
-                    s.profile_id.is_(None)
+                ["id", "user_id", *fields, "rating_count", "created_at", "updated_at"],
+                self._chunk(k.profile_id, k.user_id, *(s[f] for f in fields), literal(0), self.now, self.now).where(
+                    k.new_profile
                 ),
             )
         )
-        run(
-            update(ROWS)
-            .values(profile_id=PROFILES.c.id, new_profile=True)
-            .where(s.profile_id.is_(None), PROFILES.c.user_id == s.user_id)
-        )
-        self._analyze("profile_id", "new_profile")
 
     def _verified_columns(self) -> tuple:
         """status, verified_at and verified_via of a credential this import creates."""
@@ -345,34 +449,36 @@ class BulkWriter:
             return literal(VERIFIED), self.now, literal(self.via)
         return literal(PENDING), null(), null()
 
-    def _write_licenses(self) -> None:
-        s, lic, run = ROWS.c, LICENSES.c, self.conn.execute
+    def _write_licenses(self, run) -> None:
+        s, k, lic = ROWS.c, KEYS.c, LICENSES.c
         run(
             insert(LICENSES).from_select(
                 ["therapist_id", "number", "state", "expires_on", "credential", "status", "verified_at"]
                 + ["verified_via", "submitted_at"],
-                select(
-                    s.profile_id,
+                self._chunk(
+                    k.profile_id,
                     s.license_number,
                     s.license_state,
                     s.license_expires,
                     s.credential,
                     *self._verified_columns(),
                     self.now,
-                ).where(s.license_id.is_(None)),
+                ).where(k.license_id.is_(None)),
             )
         )
         # A change to what was checked sends the license back to pending (`submit`);
         # --verified then verifies it, and any license not yet verified (`verify`).
-        changed = or_(lic.expires_on != s.license_expires, lic.credential.is_distinct_from(s.credential))
+        given = self._chunk(k.license_id, s.license_expires, s.credential, where=k.license_id.is_not(None)).subquery()
+        g = given.c
+        changed = or_(lic.expires_on != g.license_expires, lic.credential.is_distinct_from(g.credential))
         resubmit = and_(changed, lic.status != PENDING)
         decide = or_(changed, lic.status != VERIFIED) if self.verified else resubmit
         when = lambda value, otherwise: case((decide, value), else_=otherwise)
         run(
             update(LICENSES)
             .values(
-                expires_on=s.license_expires,
-                credential=s.credential,
+                expires_on=g.license_expires,
+                credential=g.credential,
                 submitted_at=case((resubmit, self.now), else_=lic.submitted_at),
                 status=when(literal(VERIFIED if self.verified else PENDING), lic.status),
                 verified_at=when(self.now if self.verified else null(), lic.verified_at),
@@ -380,13 +486,13 @@ class BulkWriter:
                 verified_via=when(literal(self.via) if self.verified else null(), lic.verified_via),
                 rejection_reason=when(null(), lic.rejection_reason),
             )
-            .where(lic.id == s.license_id, or_(changed, decide))
+            .where(lic.id == g.license_id, or_(changed, decide))
         )
 
-    def _replace_lists(self) -> None:
+    def _replace_lists(self, run) -> None:
         """Techniques, prices and certifications become the row's; kept items stay as they are."""
-        s, run = ROWS.c, self.conn.execute
-        old_profiles = select(s.profile_id).where(s.new_profile.is_(False))
+        k = KEYS.c
+        old_profiles = self._chunk(k.profile_id, where=k.new_profile.is_(False))
         t, p, c = ROW_TECHNIQUES.c, ROW_PRICES.c, ROW_CERTIFICATIONS.c
         lists = (
             (TECHNIQUES, ROW_TECHNIQUES, "technique", {"technique": t.technique}, False),
@@ -396,14 +502,15 @@ class BulkWriter:
         upsert = postgresql.insert if self.postgres else sqlite.insert
         for target, staged, key, columns, update_kept in lists:
             listed = exists().where(
-                staged.c.line == s.line, s.profile_id == target.c.therapist_id, staged.c[key] == target.c[key]
+                staged.c.line == k.line, k.profile_id == target.c.therapist_id, staged.c[key] == target.c[key]
             )
-            run(delete(target).where(target.c.therapist_id.in_(old_profiles), ~listed))
+            mine = select(k.profile_id).where(k.line.in_(select(ROWS.c.line)), k.new_profile.is_(False))
+            run(delete(target).where(target.c.therapist_id.in_(mine), ~listed))
             names = ["therapist_id", *columns]
-            rows = select(s.profile_id, *columns.values()).where(staged.c.line == s.line)
+            rows = select(k.profile_id, *columns.values()).select_from(staged.join(KEYS, k.line == staged.c.line))
             # New profiles hold nothing yet: a plain insert, cheaper than one that looks for conflicts.
-            run(insert(target).from_select(names, rows.where(s.new_profile.is_(True))))
-            kept = upsert(target).from_select(names, rows.where(s.new_profile.is_(False)))
+            run(insert(target).from_select(names, rows.where(k.new_profile.is_(True))))
+            kept = upsert(target).from_select(names, rows.where(k.new_profile.is_(False)))
             if update_kept:
                 kept = kept.on_conflict_do_update(
                     index_elements=["therapist_id", key],
@@ -422,7 +529,7 @@ class BulkWriter:
                     verified_via=self.via,
                     rejection_reason=None,
                 )
-                .where(cert.therapist_id == s.profile_id, s.new_profile.is_(False), cert.status != VERIFIED)
+                .where(cert.therapist_id.in_(old_profiles), cert.status != VERIFIED)
             )
 
     def _new_certifications(self, slug) -> dict:
@@ -435,43 +542,87 @@ class BulkWriter:
             "submitted_at": self.now,
         }
 
-    def _write_existing_profiles(self) -> None:
+    def _write_existing_profiles(self, run) -> None:
         """The row's fields and the summary, on profiles that were there before; only where something changed."""
-        s, p, run = ROWS.c, PROFILES.c, self.conn.execute
-        lic = LICENSES.c
-        latest = select(func.max(lic.expires_on)).where(lic.therapist_id == s.profile_id, lic.status == VERIFIED)
-        run(
-            update(ROWS)
-            .values(
-                listed_until=latest.scalar_subquery(),
-                search_certifications=func.coalesce(self._certifications_text(s.profile_id), ""),
-            )
-            .where(s.new_profile.is_(False))
-        )
-        target: dict[str, typing.Any] = {f: s[f] for f in PROFILE_FIELDS + SUMMARY_FIELDS}
-        target["listed_until"] = case((p.suspended_at.is_(None), s.listed_until))
+        s, k, p = ROWS.c, KEYS.c, PROFILES.c
+        fields = (*PROFILE_FIELDS, *SUMMARY_FIELDS[1:], "years_experience")
+        given = self._chunk(k.profile_id, *(s[f] for f in fields)).where(k.new_profile.is_(False))
+        g = given.subquery().c
+        target: dict[str, typing.Any] = {f: g[f] for f in fields}
+        target["years_experience"] = func.coalesce(g.years_experience, p.years_experience)
+        stored = stored_summary(p.id, p.suspended_at, postgres=self.postgres)
+        target.update(listed_until=stored["listed_until"], search_certifications=stored["search_certifications"])
         run(
             update(PROFILES)
             .values(**target, updated_at=self.now)
-            .where(
-                p.id == s.profile_id,
-                s.new_profile.is_(False),
-                or_(*(p[f].is_distinct_from(value) for f, value in target.items())),
-            )
+            .where(p.id == g.profile_id, or_(*(p[f].is_distinct_from(value) for f, value in target.items())))
         )
 
-    def _certifications_text(self, profile_id):
-        """summary.certifications_text in SQL: verified slugs, `slug@YYYY-MM-DD` when they expire, sorted."""
-        c = CERTIFICATIONS.c
-        mine = and_(c.therapist_id == profile_id, c.status == VERIFIED)
-        if self.postgres:
-            day = func.to_char(c.expires_on, "YYYY-MM-DD", type_=String)
-            item = c.slug + func.coalesce(literal("@") + day, "")
-            joined = func.string_agg(item, postgresql.aggregate_order_by(literal_column("','"), item.collate("C")))
-            return select(joined).where(mine).scalar_subquery()
-        item = c.slug + func.coalesce(literal("@") + cast(c.expires_on, String), "")
-        whole = func.group_concat(item, ",").over(order_by=item, rows=(None, None))
-        return select(whole).where(mine).limit(1).scalar_subquery()
+
+def _joined(item, *, where, postgres: bool, order_by=None):
+    """The `item`s of the rows `where`, joined by commas in code-point order (Python's `sorted`), or ""."""
+    order_by = item if order_by is None else order_by
+    if postgres:
+        key = order_by.collate("C") if isinstance(order_by.type, String) else order_by
+        joined = func.string_agg(item, postgresql.aggregate_order_by(literal_column("','"), key))
+        return func.coalesce(select(joined).where(where).scalar_subquery(), "")
+    whole = func.group_concat(item, ",").over(order_by=order_by, rows=(None, None))
+    return func.coalesce(select(whole).where(where).limit(1).scalar_subquery(), "")
+
+
+def stored_summary(profile_id, suspended_at, *, postgres: bool) -> dict:
+    """listing.summarise in SQL: the summary columns of the profile `profile_id`, from its rows."""
+    lic, cert, tech, price = LICENSES.c, CERTIFICATIONS.c, TECHNIQUES.c, PRICES.c
+    latest = select(func.max(lic.expires_on)).where(lic.therapist_id == profile_id, lic.status == VERIFIED)
+    if postgres:
+        expiry = literal("@") + func.to_char(cert.expires_on, "YYYY-MM-DD", type_=String)
+        amount = cast(price.minutes, String) + literal(":") + func.to_char(price.amount, "FM999999990.00")
+    else:
+        expiry = literal("@") + cast(cert.expires_on, String)
+        amount = func.printf("%d:%.2f", price.minutes, price.amount)
+    return {
+        "listed_until": case((suspended_at.is_(None), latest.scalar_subquery())),
+        "search_techniques": _joined(tech.technique, where=tech.therapist_id == profile_id, postgres=postgres),
+        "search_certifications": _joined(
+            cert.slug + func.coalesce(expiry, ""),
+            where=and_(cert.therapist_id == profile_id, cert.status == VERIFIED),
+            postgres=postgres,
+        ),
+        "search_prices": _joined(
+            amount,
+            where=and_(price.therapist_id == profile_id, price.amount.is_not(None)),
+            postgres=postgres,
+            order_by=price.minutes,
+        ),
+    }
+
+
+def refresh_summaries(conn: Connection, batch: int = 10_000) -> int:
+    """Recompute every profile's listing summary in SQL, `batch` profiles a statement
+    (after SQL that bypassed the application); how many profiles there are. Only the
+    rows whose summary was wrong are written."""
+    p = PROFILES.c
+    postgres = conn.dialect.name == "postgresql"
+    ids = select(p.id).where(p.id > bindparam("after")).order_by(p.id).limit(batch).subquery()
+    upto = select(func.max(ids.c.id), func.count())
+    stored = stored_summary(p.id, p.suspended_at, postgres=postgres)
+    fresh = (
+        select(p.id, *(value.label(name) for name, value in stored.items()))
+        .where(p.id > bindparam("after"), p.id <= bindparam("upto"))
+        .subquery()
+    )
+    statement = (
+        update(PROFILES)
+        .values({name: fresh.c[name] for name in stored})
+        .where(p.id == fresh.c.id, or_(*(p[name].is_distinct_from(fresh.c[name]) for name in stored)))
+    )
+    after = count = 0
+    while True:
+        last, found = conn.execute(upto, {"after": after}).one()
+        if not found:
+            return count
+        conn.execute(statement, {"after": after, "upto": last})
+        after, count = last, count + found
 
 
 def _message(row) -> str:
@@ -489,10 +640,8 @@ def _message(row) -> str:
         return f"email {row.email} belongs to an existing {Role(row.holder_role).value} account"
     if row.other:
         return f"email {row.email} belongs to a different therapist"
-    return (
-        f"the therapist of this row (by its license or email) is also on line {row.profile_line}: "
-        "give each therapist one row"
-    )
+    earlier = row.freed_line if row.freed_line is not None else row.profile_line
+    return f"the therapist of this row (by its license or email) is also on line {earlier}: give each therapist one row"
 
 
 def vacuum(engine: Engine) -> None:

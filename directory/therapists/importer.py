@@ -18,6 +18,7 @@ import heapq
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -29,9 +30,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from ..extensions import db
+from ..geo import GazetteerGeocoder
 from ..geocoding import PracticePlace
 from ..matching import summary
-from ..models import CredentialStatus, Role, TherapistProfile, User
+from ..models import CredentialStatus, Role, TherapistProfile, User, new_session_token
 from ..service_errors import ServiceError
 from ..vocabulary import CERTIFICATIONS, GENDERS, LANGUAGES, SESSION_LENGTHS, STATES, TECHNIQUES
 from . import bulk, profiles
@@ -70,7 +72,7 @@ MAX_LINE = 128 * 1024
 EMAIL_MAX = 254
 LABEL_MAX = 200  # the profile's location label (an online geocoder may answer at length)
 ERRORS_SHOWN = 1_000
-CHUNK_ROWS = 5_000
+CHUNK_ROWS = 10_000
 VACUUM_AFTER = 1_000  # rows: a smaller import leaves it to autovacuum
 # Characters no value may hold: NUL, and bytes that were not UTF-8 (read as lone surrogates).
 BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
@@ -105,6 +107,7 @@ class TherapistRow:
     bio: str
     years_experience: int | None = None  # not in the CSV; kept when the row has none
     label: str = ""
+    data: profiles.ProfileData | None = field(default=None, repr=False, compare=False)  # as checked
 
     def profile_data(self) -> profiles.ProfileData:
         return profiles.ProfileData(
@@ -163,6 +166,16 @@ def _list(value: str) -> list[str]:
 
 
 def _slugs(value: str, allowed: dict, column: str) -> list[str]:
+    assert VOCABULARIES[column] is allowed
+    return list(_slugs_of(value or "", column))
+
+
+VOCABULARIES = {"techniques": TECHNIQUES, "certifications": CERTIFICATIONS, "languages": LANGUAGES}
+
+
+@lru_cache(maxsize=4096)  # a roster repeats a few dozen lists of techniques, certifications, languages
+def _slugs_of(value: str, column: str) -> tuple[str, ...]:
+    allowed = VOCABULARIES[column]
     items = [s.lower() for s in _list(value)]
     unknown = [s for s in items if s not in allowed]
     if unknown:
@@ -170,7 +183,7 @@ def _slugs(value: str, allowed: dict, column: str) -> list[str]:
             f"{column}: unknown {'value' if len(unknown) == 1 else 'values'} "
             f"{', '.join(repr(u[:40]) for u in unknown[:5])}; allowed: {', '.join(allowed)}"
         )
-    return list(dict.fromkeys(items))
+    return tuple(dict.fromkeys(items))
 
 
 def _yes_no(value: str, column: str, default: bool) -> bool:
@@ -298,7 +311,7 @@ def parse_row(line: int, raw: dict[str, str], geocoder) -> TherapistRow:
         bio=(raw.get("bio") or "").strip(),
     )
     # The shared rules, for what parsed; each reported once, at its column.
-    data = row.profile_data()
+    data = row.data = row.profile_data()
     rule_problems = [(PROFILE_COLUMNS.get(p.field or "", p.field), p) for p in profiles.check_profile(data)]
     if expires is not None and license_state in STATES and number:
         rule_problems += [
@@ -337,10 +350,12 @@ Progress = Callable[[str, int], None]  # (phase, rows read so far): "checking", 
 def import_therapists(
     source: TextIO | str, geocoder, *, verified: bool = False, progress: Progress | None = None
 ) -> ImportReport:
-    """Check every row, then write them all in one transaction (or nothing).
+    """Check every row and write them all in one transaction (or nothing).
 
-    `source` is the file as text (open it with newline="" and, to report bytes
-    that are not UTF-8 by line, errors="surrogateescape")."""
+    The rows are read, checked and written a chunk at a time (bulk.py); on PostgreSQL the
+    database writes one chunk while this process checks the next. Any bad row and the
+    transaction is rolled back, so nothing is written. `source` is the file as text (open it
+    with newline="" and, to report bytes that are not UTF-8 by line, errors="surrogateescape")."""
     fh = io.StringIO(source, newline="") if isinstance(source, str) else source
     report = ImportReport()
     try:
@@ -351,24 +366,27 @@ def import_therapists(
         if header_problem:
             found.add(1, header_problem)
         else:
-            for chunk in _chunks(_checked_rows(reader, _Remembering(geocoder), found), CHUNK_ROWS):
-                writer.stage([staged(row, verified) for row in chunk])
+            rows = _checked_rows(reader, _Remembering(geocoder), found)
+            # Offline places touch no database, so the writes can go on beside the checks.
+            beside = writer.postgres and isinstance(geocoder, GazetteerGeocoder)
+            with _Pipeline(beside) as pipeline:
+                for chunk in _chunks(rows, CHUNK_ROWS):
+                    chunk_rows = [staged(row, verified) for row in chunk]
+                    found.extend(pipeline.wait())
+                    pipeline.submit(writer.add, chunk_rows, write=not found.count)
+                    if progress:
+                        progress("checking", writer.staged + len(chunk_rows) + found.count)
                 if progress:
-                    progress("checking", writer.staged + found.count)
-        if progress:
-            progress("writing", writer.staged + found.count)
-        if not header_problem:
-            writer.resolve()
-            found = found.merged(writer.problems())
+                    progress("writing", writer.staged + found.count)
+                found.extend(pipeline.wait())
         if not found.count and not writer.staged:
             found.add(1, "the file has no therapist rows")
         if found.count:
-            report.errors, report.error_count = found.shown, found.count
+            report.errors, report.error_count = found.sorted(), found.count
             db.session.rollback()  # the staging tables too
             return report
         report.created = writer.created()
         report.updated = writer.staged - report.created
-        writer.write()
         writer.discard()
         db.session.commit()
     except Exception:
@@ -379,28 +397,61 @@ def import_therapists(
     return report
 
 
+class _Pipeline:
+    """Runs each chunk's database work in one thread beside this one (`beside`), or in
+    this thread. One chunk at a time: `wait` before the next `submit`."""
+
+    def __init__(self, beside: bool):
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import") if beside else None
+        self.pending: Future | None = None
+        self.done: list = []
+
+    def submit(self, fn, *args, **kwargs) -> None:
+        if self.executor is None:
+            self.done = fn(*args, **kwargs)
+        else:
+            self.pending = self.executor.submit(fn, *args, **kwargs)
+
+    def wait(self) -> list:
+        done, self.done = self.done, []
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            done = pending.result()
+        return done
+
+    def __enter__(self) -> _Pipeline:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.executor is not None:
+            if self.pending is not None:  # an error in this thread: let the database finish first
+                wait([self.pending])
+            self.executor.shutdown()
+
+
 def staged(row: TherapistRow, verified: bool) -> bulk.StagedRow:
     """A checked row as the staging tables hold it: the profile's columns as the profile
     service stores them, and the listing summary a new profile would have."""
-    data = row.profile_data()
+    data = row.data or row.profile_data()
     values = profiles.profile_values(data, row.place())
-    del values["years_experience"]  # not in the file: an update keeps what the profile has
-    values["location_label"] = values["location_label"][:LABEL_MAX]
     amounts = profiles.price_amounts(data)
     values.update(
         line=row.line,
         email=row.email,
+        session_token=new_session_token(),
+        location_label=values["location_label"][:LABEL_MAX],
         license_number=row.license_number,
         license_state=row.license_state,
         license_expires=row.license_expires,
         credential=profiles.imported_credential(row.license_state),
-        new_profile=False,
         listed_until=row.license_expires if verified else None,
         search_techniques=summary.techniques_text(row.techniques),
         search_certifications=summary.certifications_text((c, None) for c in row.certifications) if verified else "",
         search_prices=summary.prices_text(amounts.items()),
     )
-    return bulk.StagedRow(values, tuple(dict.fromkeys(row.techniques)), tuple(row.certifications), amounts)
+    return bulk.StagedRow(
+        tuple(values[c] for c in bulk.LOADED), tuple(dict.fromkeys(row.techniques)), tuple(row.certifications), amounts
+    )
 
 
 class _Problems:
@@ -410,16 +461,18 @@ class _Problems:
         self.shown, self.count = shown or [], count
 
     def add(self, line: int, message: str) -> None:
-        self.count += 1
-        if len(self.shown) < ERRORS_SHOWN:
-            self.shown.append((line, message))
+        self.extend([(line, message)])
 
-    def merged(self, more: Iterable[tuple[int, str]]) -> _Problems:
-        other = _Problems()
+    def extend(self, more: Iterable[tuple[int, str]]) -> None:
+        """Problems found by the database, for lines already passed: kept in line order."""
         for line, message in more:
-            other.add(line, message)
-        shown = list(islice(heapq.merge(self.shown, other.shown), ERRORS_SHOWN))
-        return _Problems(shown, self.count + other.count)
+            self.count += 1
+            self.shown.append((line, message))
+        if len(self.shown) > 2 * ERRORS_SHOWN:
+            self.shown = self.sorted()
+
+    def sorted(self) -> list[tuple[int, str]]:
+        return heapq.nsmallest(ERRORS_SHOWN, self.shown)
 
 
 class _Remembering:

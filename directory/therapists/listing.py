@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from ..matching import summary
 from ..models import (
@@ -24,6 +24,7 @@ from ..models import (
     TherapistTechnique,
     listed_until_of,
 )
+from . import bulk
 
 _CHILDREN = (License, Certification, TherapistTechnique, SessionPrice)
 
@@ -75,27 +76,11 @@ def _keep_listing_summary(session: Session, flush_context, instances) -> None:
         refresh(profile, frozenset(removed))
 
 
-def refresh_all(session: Session, batch: int = 1000) -> int:
-    """Recompute every summary (after bulk SQL that bypassed the ORM); the count."""
-    count = 0
-    last = 0
-    while True:
-        profiles = session.scalars(
-            select(TherapistProfile)
-            .where(TherapistProfile.id > last)
-            .order_by(TherapistProfile.id)
-            .limit(batch)
-            .options(
-                selectinload(TherapistProfile.licenses),
-                selectinload(TherapistProfile.certifications),
-                selectinload(TherapistProfile.techniques),
-                selectinload(TherapistProfile.prices),
-            )
-        ).all()
-        if not profiles:
-            return count
-        for profile in profiles:
-            refresh(profile)
-        session.flush()
-        count += len(profiles)
-        last = profiles[-1].id
+def refresh_all(session: Session, batch: int = 10_000) -> int:
+    """Recompute every summary (after bulk SQL that bypassed the ORM), set-based in SQL
+    (bulk.py), `batch` profiles a statement; the count. Objects already loaded in
+    `session` are expired, so they read the new values."""
+    session.flush()
+    count = bulk.refresh_summaries(session.connection(), batch)
+    session.expire_all()
+    return count

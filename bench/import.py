@@ -9,7 +9,7 @@ unindexed table (PostgreSQL), a bare executemany of the same tuples (SQLite).
 After the re-import it shows that the search's box fetch reads the index alone
 (the import ends with VACUUM (ANALYZE)).
 
-    .venv/bin/python bench/import_bulk.py [--count 400000] [--sqlite-count 50000] [--skip-sqlite]
+    .venv/bin/python bench/import.py [--count 400000] [--sqlite-count 400000] [--skip-sqlite] [--skip-postgres]
 
 PostgreSQL: the database `bulk_big` (--pg-url), dropped and created afresh.
 """
@@ -239,7 +239,7 @@ def bench(label: str, url: str, count: int, folder: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=400_000)
-    parser.add_argument("--sqlite-count", type=int, default=50_000)
+    parser.add_argument("--sqlite-count", type=int, default=400_000)
     parser.add_argument("--pg-url", default=PG_URL)
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
