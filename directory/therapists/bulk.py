@@ -112,6 +112,7 @@ PROFILE_FIELDS = (
 )
 SUMMARY_FIELDS = ("listed_until", "search_techniques", "search_certifications", "search_prices")
 VERIFIED, PENDING = CredentialStatus.VERIFIED.value, CredentialStatus.PENDING.value
+TEMP_BUFFERS = "256MB"  # PostgreSQL's memory for this import's staging (the session's, at most)
 
 
 def _like(table: Table, name: str, as_name: str | None = None, **kw) -> Column:
@@ -205,6 +206,34 @@ class StagedRow:
         return self.values[0]
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive rows of the file, ready for the chunk tables (see BulkWriter.chunk)."""
+
+    first: int  # line
+    last: int
+    count: int
+    lists: dict[Table, list]
+
+
+# COPY's text format: a tab between values, \N for none, backslash escapes in text.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)  # int, float (shortest exact repr), Decimal, date
+
+
+def _copy_line(values: tuple) -> str:
+    return "\t".join(map(_copy_value, values)) + "\n"
+
+
 class BulkWriter:
     """The staging tables of one import, on the import's connection (its transaction)."""
 
@@ -221,6 +250,14 @@ class BulkWriter:
             # tables of millions, whose statistics lag the rows this transaction adds.
             for setting in ("work_mem = '64MB'", "jit = off", "enable_hashjoin = off", "enable_mergejoin = off"):
                 conn.exec_driver_sql("SET LOCAL " + setting)
+            # The staging (a narrow row a line, and its indexes) in memory rather than in temporary
+            # files. PostgreSQL takes this only before a session's first temporary table; a
+            # connection that had one keeps its size.
+            try:
+                with conn.begin_nested():
+                    conn.exec_driver_sql(f"SET LOCAL temp_buffers = '{TEMP_BUFFERS}'")
+            except DBAPIError:
+                log.info("temp_buffers stays as it was: this connection has used temporary tables")
             self.sequences = {
                 table.name: conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar()
                 for table in (USERS, PROFILES)
@@ -254,26 +291,10 @@ class BulkWriter:
             for table in STAGING:
                 table.drop(self.conn, checkfirst=True)
 
-    def add(self, rows: list[StagedRow], *, write: bool) -> list[tuple[int, str]]:
-        """Load, resolve and check one chunk; write it when `write` and no row of it has a
-        problem. The chunk's problems as (line, message), in line order."""
-        if not rows:
-            return []
-        self._load(rows)
-        for statement in self.resolving:
-            self.conn.execute(statement)
-        found = self.conn.execute(self.checking, {"first": rows[0].line, "last": rows[-1].line})
-        problems = [(row.line, _message(row)) for row in found]
-        self.staged += len(rows)
-        self.writing = self.writing and write and not problems
-        if self.writing:
-            for statement in self.writing_statements:
-                self.conn.execute(statement)
-        return problems
-
-    # Loading.
-
-    def _load(self, rows: list[StagedRow]) -> None:
+    def chunk(self, rows: list[StagedRow]) -> Chunk:
+        """The rows as the chunk tables take them: COPY's text on PostgreSQL (made here, in
+        the thread that checks the rows, so the thread that writes only sends it), tuples
+        for executemany on SQLite."""
         lists = {
             ROWS: [row.values for row in rows],
             ROW_TECHNIQUES: [(row.line, t) for row in rows for t in row.techniques],
@@ -283,20 +304,48 @@ class BulkWriter:
                 (row.line, m, a if self.postgres else float(a)) for row in rows for m, a in row.prices.items()
             ],
         }
+        if self.postgres:
+            lists = {table: [_copy_line(item) for item in items] for table, items in lists.items()}
+        return Chunk(rows[0].line if rows else 0, rows[-1].line if rows else 0, len(rows), lists)
+
+    def add(self, chunk: Chunk, *, write: bool) -> list[tuple[int, str]]:
+        """Load, resolve and check one chunk; write it when `write` and no row of it has a
+        problem. The chunk's problems as (line, message), in line order."""
+        if not chunk.count:
+            return []
+        self._load(chunk)
+        for statement in self.resolving:
+            self.conn.execute(statement)
+        found = self.conn.execute(self.checking, {"first": chunk.first, "last": chunk.last})
+        problems = [(row.line, _message(row)) for row in found]
+        self.staged += chunk.count
+        self.writing = self.writing and write and not problems
+        if self.writing:
+            for statement in self.writing_statements:
+                self.conn.execute(statement)
+        return problems
+
+    def profiles(self, first: int, last: int) -> dict[int, int]:
+        """line -> profile id, for the lines `first` to `last` (already added)."""
+        k = KEYS.c
+        return dict(self.conn.execute(select(k.line, k.profile_id).where(k.line.between(first, last))).all())
+
+    # Loading.
+
+    def _load(self, chunk: Chunk) -> None:
         cursor = self.conn.connection.cursor()
-        for table, tuples in lists.items():
+        for table, items in chunk.lists.items():
             # The last chunk's rows go (a temporary table: TRUNCATE is cheap, and only ours).
             self.conn.exec_driver_sql(f"{'TRUNCATE' if self.postgres else 'DELETE FROM'} {table.name}")
-            if not tuples:
+            if not items:
                 continue
             columns = ", ".join(c.name for c in table.c)
             if self.postgres:
                 with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                    for item in tuples:
-                        copy.write_row(item)
+                    copy.write("".join(items))
             else:
                 marks = ", ".join("?" * len(table.c))
-                cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", tuples)
+                cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", items)
 
     # Finding what each row is, and what is wrong.
 
@@ -597,25 +646,19 @@ def stored_summary(profile_id, suspended_at, *, postgres: bool) -> dict:
     }
 
 
-def refresh_summaries(conn: Connection, batch: int = 10_000) -> int:
+def refresh_summaries(conn: Connection, batch: int = 10_000, only: list[int] | None = None) -> int:
     """Recompute every profile's listing summary in SQL, `batch` profiles a statement
-    (after SQL that bypassed the application); how many profiles there are. Only the
-    rows whose summary was wrong are written."""
+    (after SQL that bypassed the application), or the profiles `only`; how many there
+    are. Only the rows whose summary was wrong are written."""
     p = PROFILES.c
-    postgres = conn.dialect.name == "postgresql"
+    if only is not None:
+        for start in range(0, len(only), batch):
+            ids = sorted(only[start : start + batch])
+            conn.execute(_refresh(conn, p.id.in_(ids)))
+        return len(only)
     ids = select(p.id).where(p.id > bindparam("after")).order_by(p.id).limit(batch).subquery()
     upto = select(func.max(ids.c.id), func.count())
-    stored = stored_summary(p.id, p.suspended_at, postgres=postgres)
-    fresh = (
-        select(p.id, *(value.label(name) for name, value in stored.items()))
-        .where(p.id > bindparam("after"), p.id <= bindparam("upto"))
-        .subquery()
-    )
-    statement = (
-        update(PROFILES)
-        .values({name: fresh.c[name] for name in stored})
-        .where(p.id == fresh.c.id, or_(*(p[name].is_distinct_from(fresh.c[name]) for name in stored)))
-    )
+    statement = _refresh(conn, and_(p.id > bindparam("after"), p.id <= bindparam("upto")))
     after = count = 0
     while True:
         last, found = conn.execute(upto, {"after": after}).one()
@@ -642,6 +685,18 @@ def _message(row) -> str:
         return f"email {row.email} belongs to a different therapist"
     earlier = row.freed_line if row.freed_line is not None else row.profile_line
     return f"the therapist of this row (by its license or email) is also on line {earlier}: give each therapist one row"
+
+
+def _refresh(conn: Connection, which):
+    """The UPDATE that writes the summary of the profiles `which`, where it is wrong."""
+    p = PROFILES.c
+    stored = stored_summary(p.id, p.suspended_at, postgres=conn.dialect.name == "postgresql")
+    fresh = select(p.id, *(value.label(name) for name, value in stored.items())).where(which).subquery()
+    return (
+        update(PROFILES)
+        .values({name: fresh.c[name] for name in stored})
+        .where(p.id == fresh.c.id, or_(*(p[name].is_distinct_from(fresh.c[name]) for name in stored)))
+    )
 
 
 def vacuum(engine: Engine) -> None:

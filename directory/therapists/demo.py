@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import islice
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 
 from ..extensions import db
 from ..geo import gazetteer, normalise_city
-from ..models import TherapistProfile, WeeklyHours
-from .importer import TherapistRow, save_row
-from .profiles import set_suspension
+from ..models import CredentialStatus, License, TherapistProfile, WeeklyHours, utcnow
+from . import bulk
+from .importer import CHUNK_ROWS, VACUUM_AFTER, TherapistRow, staged
+
+DEMO_VIA = "demo data"  # how the demo's credentials were verified
 
 METROS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("New York", "NY", ("es", "zh", "ru", "ko")),
@@ -175,9 +179,13 @@ def _price(rng: random.Random, low: int, high: int) -> Decimal:
 
 
 def make_rows(count: int, seed: int, today: date) -> list[TherapistRow]:
+    return list(iter_rows(count, seed, today))
+
+
+def iter_rows(count: int, seed: int, today: date) -> Iterator[TherapistRow]:
+    """The demo therapists one at a time (a national-size seed never holds them all)."""
     rng = random.Random(seed)
     practices = [p for p in PRACTICES for _ in range(p[2])]
-    rows = []
     for i in range(count):
         city, state, local_languages = METROS[i % len(METROS)]
         place = rng.choice(_metro_zips(city, state))
@@ -204,8 +212,10 @@ def make_rows(count: int, seed: int, today: date) -> list[TherapistRow]:
             [f"Licensed massage therapist with {years} year{'s' if years > 1 else ''} of practice in {place.city}."]
             + [SPECIALTY_SENTENCES[t] for t in techniques]
         )
-        number = f"CAMTC-{rng.randint(10000, 99999)}" if state == "CA" else f"{state}-LMT-{rng.randint(100000, 999999)}"
-        rows.append(
+        # The row's number keeps each license its own, at any count.
+        serial = f"{rng.randint(10, 99)}{i + 1:07d}"
+        number = f"CAMTC-{serial}" if state == "CA" else f"{state}-LMT-{serial}"
+        yield (
             TherapistRow(
                 line=i + 1,
                 name=f"{first} {last}",
@@ -232,52 +242,94 @@ def make_rows(count: int, seed: int, today: date) -> list[TherapistRow]:
                 years_experience=years,
             )
         )
-    return rows
 
 
 def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> dict[str, int]:
-    """Create demo therapists in one transaction; most listable, a few not (to show the rules)."""
+    """Create demo therapists in one transaction; most listable, a few not (to show the rules).
+
+    Written as the import writes (bulk.py), a chunk at a time, so a national-size seed
+    (`--count 400000`) takes the import's time and memory, then the demo's own touches
+    (weekly hours, a few pending, lapsed or suspended) set-based per chunk."""
     today = today or date.today()
     rng = random.Random(seed * 7919)
     verified_at = datetime.combine(today - timedelta(days=30), time(12), tzinfo=UTC)
     counts = {"listed": 0, "pending": 0, "expired": 0, "suspended": 0}
     try:
-        for row in make_rows(count, seed, today):
-            profile, _ = save_row(row, verified=True, now=verified_at)
-            if not profile.id:
-                db.session.flush()
-            add_demo_hours(profile, rng)
-            lic = profile.licenses[0]
-            lic.verified_via = "demo data"
-            for cert in profile.certifications:
-                cert.verified_via = "demo data"
-            roll = rng.random()
-            if roll < 0.04:
-                lic.submit()
-                counts["pending"] += 1
-            elif roll < 0.07:
-                lic.expires_on = today - timedelta(days=rng.randint(1, 200))
-                counts["expired"] += 1
-            elif roll < 0.09:
-                set_suspension(profile, suspended=True, reason="Demo: suspended pending a complaint review.")
-                counts["suspended"] += 1
-            else:
-                counts["listed"] += 1
-            db.session.flush()
+        conn = db.session.connection()
+        writer = bulk.BulkWriter(conn, verified=True, now=verified_at, via=DEMO_VIA)
+        touched: list[int] = []
+        rows = iter_rows(count, seed, today)
+        while chunk := list(islice(rows, CHUNK_ROWS)):
+            problems = writer.add(writer.chunk([staged(row, verified=True) for row in chunk]), write=True)
+            if problems:
+                raise ValueError(f"demo rows clash: line {problems[0][0]}: {problems[0][1]}")
+            profile_of = writer.profiles(chunk[0].line, chunk[-1].line)
+            hours, pending, expired, suspended = [], [], [], []
+            for row in chunk:
+                profile_id = profile_of[row.line]
+                hours += [{"therapist_id": profile_id, **h} for h in demo_hours(rng)]
+                roll = rng.random()
+                if roll < 0.04:
+                    pending.append(profile_id)
+                elif roll < 0.07:
+                    expired.append({"profile": profile_id, "lapsed_on": today - timedelta(days=rng.randint(1, 200))})
+                elif roll < 0.09:
+                    suspended.append(profile_id)
+                else:
+                    counts["listed"] += 1
+            _touch(conn, hours, pending, expired, suspended)
+            counts["pending"] += len(pending)
+            counts["expired"] += len(expired)
+            counts["suspended"] += len(suspended)
+            touched += pending + [e["profile"] for e in expired] + suspended
+        bulk.refresh_summaries(conn, only=touched)
+        writer.discard()
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    if count >= VACUUM_AFTER:
+        bulk.vacuum(db.engine)
     return counts
+
+
+def _touch(conn, hours: list[dict], pending: list[int], expired: list[dict], suspended: list[int]) -> None:
+    """The demo's own changes to profiles the chunk just wrote: the credential transitions
+    of the models (`submit`), stated as SQL for many rows."""
+    lic, profile = License.__table__, TherapistProfile.__table__
+    conn.execute(insert(WeeklyHours.__table__), hours)
+    if pending:
+        conn.execute(
+            update(lic)
+            .where(lic.c.therapist_id.in_(pending))
+            .values(
+                status=CredentialStatus.PENDING,
+                verified_at=None,
+                verified_by_id=None,
+                verified_via=None,
+                rejection_reason=None,
+                submitted_at=utcnow(),
+            )
+        )
+    if expired:
+        conn.execute(
+            update(lic).where(lic.c.therapist_id == bindparam("profile")).values(expires_on=bindparam("lapsed_on")),
+            expired,
+        )
+    if suspended:
+        conn.execute(
+            update(profile)
+            .where(profile.c.id.in_(suspended))
+            .values(suspended_at=utcnow(), suspension_reason="Demo: suspended pending a complaint review.")
+        )
 
 
 def therapist_count() -> int:
     return db.session.scalar(select(func.count()).select_from(TherapistProfile)) or 0
 
 
-def add_demo_hours(profile, rng: random.Random) -> None:
+def demo_hours(rng: random.Random) -> list[dict]:
     """Realistic weekly hours: most work weekdays, some Saturdays, a few evenings."""
     start, end = rng.choice(((time(9), time(17)), (time(10), time(18)), (time(12), time(20)), (time(8), time(14))))
     days = [0, 1, 2, 3, 4] if rng.random() < 0.7 else [1, 2, 3, 4, 5]
-    for day in days:
-        db.session.add(WeeklyHours(therapist_id=profile.id, weekday=day, start_time=start, end_time=end))
+    return [{"weekday": day, "start_time": start, "end_time": end} for day in days]

@@ -371,11 +371,11 @@ def import_therapists(
             beside = writer.postgres and isinstance(geocoder, GazetteerGeocoder)
             with _Pipeline(beside) as pipeline:
                 for chunk in _chunks(rows, CHUNK_ROWS):
-                    chunk_rows = [staged(row, verified) for row in chunk]
+                    ready = writer.chunk([staged(row, verified) for row in chunk])
                     found.extend(pipeline.wait())
-                    pipeline.submit(writer.add, chunk_rows, write=not found.count)
+                    pipeline.submit(writer.add, ready, write=not found.count)
                     if progress:
-                        progress("checking", writer.staged + len(chunk_rows) + found.count)
+                        progress("checking", writer.staged + ready.count + found.count)
                 if progress:
                     progress("writing", writer.staged + found.count)
                 found.extend(pipeline.wait())
