@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 from flask import Response, current_app
 from PIL import Image, UnidentifiedImageError
-from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 from .service_errors import ServiceError
 from .storage import Storage, StoredFileMissing
@@ -202,6 +200,8 @@ _ACTIVE_PDF_KEYS = {
 def _check_pdf(data: bytes) -> None:
     """A PDF that parses (pypdf), has pages, and carries no JavaScript, launch
     action or embedded file; UploadError otherwise."""
+    from pypdf import PdfReader  # here: 26 MB that only a document upload needs, not every process
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pypdf warns about harmless oddities
@@ -224,6 +224,8 @@ def _check_pdf(data: bytes) -> None:
 
 def _active_content(root) -> set[str]:
     """What active content the objects reachable from `root` carry (names of _ACTIVE_PDF_KEYS)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
     found: set[str] = set()
     seen: set[tuple[int, int]] = set()
     stack = [root]

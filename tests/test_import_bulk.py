@@ -16,7 +16,7 @@ from directory.extensions import db
 from directory.geo import GazetteerGeocoder, PlaceNotFound, gazetteer
 from directory.geo.gazetteer import city_and_state
 from directory.models import Certification, CredentialStatus, License, Role, TherapistProfile, User
-from directory.therapists import importer
+from directory.therapists import bulk, importer
 from directory.therapists.importer import COLUMNS, import_therapists, normalise_email
 from directory.therapists.listing import summarise
 
@@ -79,6 +79,7 @@ def test_an_unclaimed_account_follows_the_file(runner, ctx, tmp_path):
 @ACROSS_CHUNKS
 def test_an_email_of_a_client_or_admin_is_refused(runner, ctx, tmp_path, make_user, monkeypatch, chunk_rows):
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(bulk, "EMPTY_EVERY", 3)  # the chunk tables emptied along the way
     make_user(Role.CLIENT, "client@example.com")
     result = run_import(runner, tmp_path, [row(), row(email="client@example.com", license_number="MT-2")])
     assert error_lines(result) == ["line 3: email client@example.com belongs to an existing client account"]
@@ -88,6 +89,7 @@ def test_an_email_of_a_client_or_admin_is_refused(runner, ctx, tmp_path, make_us
 @ACROSS_CHUNKS
 def test_two_rows_for_one_therapist_are_refused(runner, ctx, tmp_path, monkeypatch, chunk_rows):
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(bulk, "EMPTY_EVERY", 3)  # the chunk tables emptied along the way
     run_import(runner, tmp_path, [row()])
     # By its license, the first row moves Ana to a new email; by the old email, the second names her too.
     result = run_import(
@@ -209,6 +211,7 @@ def test_the_first_1000_errors_are_listed_and_all_counted(runner, ctx, tmp_path)
 @ACROSS_CHUNKS
 def test_duplicates_and_row_errors_are_listed_together_in_line_order(runner, ctx, tmp_path, monkeypatch, chunk_rows):
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(bulk, "EMPTY_EVERY", 3)  # the chunk tables emptied along the way
     rows = many(3) + [row(email="t1@example.com", license_number="NEW-1"), row(techniques="bogus")] + many(2)
     result = run_import(runner, tmp_path, rows)
     assert [line.split(":")[0] for line in error_lines(result)] == ["line 5", "line 6", "line 7", "line 8"]
@@ -222,6 +225,7 @@ def test_duplicates_and_row_errors_are_listed_together_in_line_order(runner, ctx
 @ACROSS_CHUNKS
 def test_the_summary_written_in_bulk_is_the_listing_summary(runner, ctx, tmp_path, factory, monkeypatch, chunk_rows):
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(bulk, "EMPTY_EVERY", 3)  # the chunk tables emptied along the way
     soon = (date.today() + timedelta(days=30)).isoformat()
     first = [
         row(),

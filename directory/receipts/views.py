@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from ..errors import show_on_form
 from ..models import Role
 from ..service_errors import ServiceError
-from . import bp, pdf, services
+from . import bp, services
 from .forms import ConfirmForm, LetterForm
 
 
@@ -45,6 +45,8 @@ def receipt(booking_id: int):
 @login_required
 def receipt_pdf(booking_id: int):
     _found, _side, text = _receipt_or_404(booking_id)
+    from . import pdf  # here: fpdf2 is 43 MB that only a PDF download needs, not every process
+
     return _pdf_download(pdf.receipt_pdf(text), f"receipt-{text.number}.pdf")
 
 
@@ -96,6 +98,8 @@ def yearly(year: int):
 def yearly_pdf(year: int):
     _client_only()
     summary = services.statement(current_user, _year_or_404(year))
+    from . import pdf
+
     return _pdf_download(pdf.statement_pdf(summary), f"hsa-fsa-statement-{year}.pdf")
 
 

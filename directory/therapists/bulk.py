@@ -82,13 +82,13 @@ from ..models import (
 )
 
 
-def _table(model) -> Table:
+def table_of(model) -> Table:
     return typing.cast(Table, model.__table__)
 
 
 log = logging.getLogger(__name__)
-USERS, PROFILES, LICENSES = _table(User), _table(TherapistProfile), _table(License)
-CERTIFICATIONS, TECHNIQUES, PRICES = _table(Certification), _table(TherapistTechnique), _table(SessionPrice)
+USERS, PROFILES, LICENSES = table_of(User), table_of(TherapistProfile), table_of(License)
+CERTIFICATIONS, TECHNIQUES, PRICES = table_of(Certification), table_of(TherapistTechnique), table_of(SessionPrice)
 TOUCHED = (USERS, PROFILES, LICENSES, CERTIFICATIONS, TECHNIQUES, PRICES)
 
 # The profile columns a row sets (years of experience is not in the file: an update keeps it),
@@ -112,6 +112,9 @@ PROFILE_FIELDS = (
 )
 SUMMARY_FIELDS = ("listed_until", "search_techniques", "search_certifications", "search_prices")
 VERIFIED, PENDING = CredentialStatus.VERIFIED.value, CredentialStatus.PENDING.value
+SQLITE_IMPORT_PRAGMAS = {"mmap_size": 0, "cache_size": -8000}  # KiB: 8 MB
+EMPTY_EVERY = 100_000  # rows: how often PostgreSQL's chunk tables are emptied
+FIRST, LAST = bindparam("first", type_=Integer), bindparam("last", type_=Integer)  # a chunk's lines
 TEMP_BUFFERS = "256MB"  # PostgreSQL's memory for this import's staging (the session's, at most)
 
 
@@ -216,24 +219,6 @@ class Chunk:
     lists: dict[Table, list]
 
 
-# COPY's text format: a tab between values, \N for none, backslash escapes in text.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_value(value) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    return str(value)  # int, float (shortest exact repr), Decimal, date
-
-
-def _copy_line(values: tuple) -> str:
-    return "\t".join(map(_copy_value, values)) + "\n"
-
-
 class BulkWriter:
     """The staging tables of one import, on the import's connection (its transaction)."""
 
@@ -242,7 +227,7 @@ class BulkWriter:
         self.postgres = conn.dialect.name == "postgresql"
         self.verified, self.via = verified, via
         self.now = literal(now, UTCDateTime())
-        self.staged = 0
+        self.staged = self.emptied = 0
         self.writing = True
         if self.postgres:
             # Room for sorts and hashes, no JIT compiling (seconds spent on statements whose cost
@@ -262,20 +247,29 @@ class BulkWriter:
                 table.name: conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar()
                 for table in (USERS, PROFILES)
             }
-        elif not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-            # pysqlite begins a transaction only at the first write: begin it now, holding the
-            # write lock (the ids are given out as max(id) + n), and so that a rollback takes
-            # the staging tables with it, as on PostgreSQL.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            # Writes gain nothing from reading the file through memory maps, and every page
+            # mapped counts in the process's memory: none for the import (`close` puts them back).
+            # Nor from a large page cache (measured: the same speed with 2 MB as with 64 MB).
+            self.driver = conn.connection.driver_connection
+            self.pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in SQLITE_IMPORT_PRAGMAS}
+            for name, value in SQLITE_IMPORT_PRAGMAS.items():
+                conn.exec_driver_sql(f"PRAGMA {name} = {value}")
+            if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+                # pysqlite begins a transaction only at the first write: begin it now, holding the
+                # write lock (the ids are given out as max(id) + n), and so that a rollback takes
+                # the staging tables with it, as on PostgreSQL.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
         for table in STAGING:
             table.drop(conn, checkfirst=True)
             table.create(conn)
         conn.exec_driver_sql(f"CREATE INDEX ix_{KEYS.name}_license ON {KEYS.name} (license_state, license_number)")
         # The statements, built once: each chunk runs the same ones.
         self.resolving: list = []
-        self._resolve(self.resolving.append)
+        self._resolve(lambda statement: self.resolving.append(statement))
         self.checking = self._problems()
-        self.writing_statements: list = []
+        self.counting = self._kinds()
+        self.writing_statements: list[tuple[str, typing.Any]] = []
         for write in (
             self._write_users,
             self._write_new_profiles,
@@ -283,7 +277,7 @@ class BulkWriter:
             self._replace_lists,
             self._write_existing_profiles,
         ):
-            write(self.writing_statements.append)
+            write(lambda statement, kind: self.writing_statements.append((kind, statement)))
 
     def discard(self) -> None:
         """Drop the staging tables before a commit (PostgreSQL drops them itself at commit)."""
@@ -291,10 +285,14 @@ class BulkWriter:
             for table in STAGING:
                 table.drop(self.conn, checkfirst=True)
 
+    def close(self) -> None:
+        """After the commit or the rollback: the connection as it was."""
+        if not self.postgres:
+            for name, value in self.pragmas.items():
+                self.driver.execute(f"PRAGMA {name} = {int(value or 0)}")  # type: ignore[union-attr]
+
     def chunk(self, rows: list[StagedRow]) -> Chunk:
-        """The rows as the chunk tables take them: COPY's text on PostgreSQL (made here, in
-        the thread that checks the rows, so the thread that writes only sends it), tuples
-        for executemany on SQLite."""
+        """The rows as the chunk tables take them: a tuple a row, for COPY or executemany."""
         lists = {
             ROWS: [row.values for row in rows],
             ROW_TECHNIQUES: [(row.line, t) for row in rows for t in row.techniques],
@@ -304,8 +302,6 @@ class BulkWriter:
                 (row.line, m, a if self.postgres else float(a)) for row in rows for m, a in row.prices.items()
             ],
         }
-        if self.postgres:
-            lists = {table: [_copy_line(item) for item in items] for table, items in lists.items()}
         return Chunk(rows[0].line if rows else 0, rows[-1].line if rows else 0, len(rows), lists)
 
     def add(self, chunk: Chunk, *, write: bool) -> list[tuple[int, str]]:
@@ -314,35 +310,58 @@ class BulkWriter:
         if not chunk.count:
             return []
         self._load(chunk)
+        lines = {"first": chunk.first, "last": chunk.last}
         for statement in self.resolving:
-            self.conn.execute(statement)
-        found = self.conn.execute(self.checking, {"first": chunk.first, "last": chunk.last})
-        problems = [(row.line, _message(row)) for row in found]
+            self.conn.execute(statement, lines)
+        problems = [(row.line, _message(row)) for row in self.conn.execute(self.checking, lines)]
         self.staged += chunk.count
         self.writing = self.writing and write and not problems
         if self.writing:
-            for statement in self.writing_statements:
-                self.conn.execute(statement)
+            # Only the statements that have rows to write (a first import creates, a second updates).
+            kinds = self.conn.execute(self.counting, lines).one()._asdict()
+            for kind, statement in self.writing_statements:
+                if kinds[kind]:
+                    self.conn.execute(statement, lines)
         return problems
+
+    def _kinds(self):
+        """How many rows of the chunk bring a new account, profile, license, or an existing one."""
+        k = KEYS.c
+        count = lambda condition: func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+        return select(
+            count(k.new_user).label("new_user"),
+            count(~k.new_user).label("old_user"),
+            count(k.new_profile).label("new_profile"),
+            count(~k.new_profile).label("old_profile"),
+            count(k.license_id.is_(None)).label("new_license"),
+            count(k.license_id.is_not(None)).label("old_license"),
+        ).where(k.line.between(FIRST, LAST))
 
     def profiles(self, first: int, last: int) -> dict[int, int]:
         """line -> profile id, for the lines `first` to `last` (already added)."""
         k = KEYS.c
-        return dict(self.conn.execute(select(k.line, k.profile_id).where(k.line.between(first, last))).all())
+        found = self.conn.execute(select(k.line, k.profile_id).where(k.line.between(first, last)))
+        return {line: profile_id for line, profile_id in found}
 
     # Loading.
 
     def _load(self, chunk: Chunk) -> None:
         cursor = self.conn.connection.cursor()
+        # Earlier chunks' rows go now and then (every statement reads its chunk's lines alone):
+        # on PostgreSQL a TRUNCATE costs a chunk's worth of work, so not every chunk.
+        empty = not self.postgres or self.staged - self.emptied >= EMPTY_EVERY
+        if empty:
+            self.emptied = self.staged
         for table, items in chunk.lists.items():
-            # The last chunk's rows go (a temporary table: TRUNCATE is cheap, and only ours).
-            self.conn.exec_driver_sql(f"{'TRUNCATE' if self.postgres else 'DELETE FROM'} {table.name}")
+            if empty:
+                self.conn.exec_driver_sql(f"{'TRUNCATE' if self.postgres else 'DELETE FROM'} {table.name}")
             if not items:
                 continue
             columns = ", ".join(c.name for c in table.c)
             if self.postgres:
-                with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                    copy.write("".join(items))
+                with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+                    for item in items:  # (psycopg formats a row in C: about a microsecond)
+                        copy.write_row(item)
             else:
                 marks = ", ".join("?" * len(table.c))
                 cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", items)
@@ -389,6 +408,7 @@ class BulkWriter:
                 .outerjoin(hp, and_(lic.c.id.is_(None), hp.c.user_id == holder.c.id))
                 .outerjoin(freed, freed.c.email == s.email)
             )
+            .where(s.line.between(FIRST, LAST))
             .order_by(s.line)
         )
         # The first line of the file with this license: an earlier chunk's, else this chunk's.
@@ -419,7 +439,7 @@ class BulkWriter:
         differs = and_(k.owner_id.is_not(None), k.holder_id.is_not(None), k.owner_id != k.holder_id)
         checked = (
             select(*k, email_line, profile_line.label("profile_line"), differs.label("other"))
-            .where(k.line.between(bindparam("first"), bindparam("last")))
+            .where(k.line.between(FIRST, LAST))
             .subquery()
         )
         r = checked.c
@@ -450,7 +470,7 @@ class BulkWriter:
     def _chunk(self, *columns, where=None):
         """The chunk's rows beside what `resolve` found for them."""
         s, k = ROWS.c, KEYS.c
-        query = select(*columns).select_from(ROWS.join(KEYS, k.line == s.line))
+        query = select(*columns).select_from(ROWS.join(KEYS, k.line == s.line)).where(s.line.between(FIRST, LAST))
         return query if where is None else query.where(where)
 
     def _write_users(self, run) -> None:
@@ -463,13 +483,15 @@ class BulkWriter:
                 ["email", "line"],
                 self._chunk(u.email, k.line).join(USERS, u.id == k.user_id).where(u.email != s.email),
             )
-            .on_conflict_do_nothing()
+            .on_conflict_do_nothing(),
+            "old_user",
         )
         changed = self._chunk(s.email, s.name, k.user_id, where=k.new_user.is_(False)).subquery()
         run(
             update(USERS)
             .values(email=changed.c.email, name=changed.c.name)
-            .where(u.id == changed.c.user_id, or_(u.email != changed.c.email, u.name != changed.c.name))
+            .where(u.id == changed.c.user_id, or_(u.email != changed.c.email, u.name != changed.c.name)),
+            "old_user",
         )
         run(
             insert(USERS).from_select(
@@ -477,7 +499,8 @@ class BulkWriter:
                 self._chunk(
                     k.user_id, s.email, literal(Role.THERAPIST, u.role.type), s.name, self.now, s.session_token
                 ).where(k.new_user),
-            )
+            ),
+            "new_user",
         )
 
     def _write_new_profiles(self, run) -> None:
@@ -489,7 +512,8 @@ class BulkWriter:
                 self._chunk(k.profile_id, k.user_id, *(s[f] for f in fields), literal(0), self.now, self.now).where(
                     k.new_profile
                 ),
-            )
+            ),
+            "new_profile",
         )
 
     def _verified_columns(self) -> tuple:
@@ -513,7 +537,8 @@ class BulkWriter:
                     *self._verified_columns(),
                     self.now,
                 ).where(k.license_id.is_(None)),
-            )
+            ),
+            "new_license",
         )
         # A change to what was checked sends the license back to pending (`submit`);
         # --verified then verifies it, and any license not yet verified (`verify`).
@@ -535,7 +560,8 @@ class BulkWriter:
                 verified_via=when(literal(self.via) if self.verified else null(), lic.verified_via),
                 rejection_reason=when(null(), lic.rejection_reason),
             )
-            .where(lic.id == g.license_id, or_(changed, decide))
+            .where(lic.id == g.license_id, or_(changed, decide)),
+            "old_license",
         )
 
     def _replace_lists(self, run) -> None:
@@ -553,12 +579,16 @@ class BulkWriter:
             listed = exists().where(
                 staged.c.line == k.line, k.profile_id == target.c.therapist_id, staged.c[key] == target.c[key]
             )
-            mine = select(k.profile_id).where(k.line.in_(select(ROWS.c.line)), k.new_profile.is_(False))
-            run(delete(target).where(target.c.therapist_id.in_(mine), ~listed))
+            mine = select(k.profile_id).where(k.line.between(FIRST, LAST), k.new_profile.is_(False))
+            run(delete(target).where(target.c.therapist_id.in_(mine), ~listed), "old_profile")
             names = ["therapist_id", *columns]
-            rows = select(k.profile_id, *columns.values()).select_from(staged.join(KEYS, k.line == staged.c.line))
+            rows = (
+                select(k.profile_id, *columns.values())
+                .select_from(staged.join(KEYS, k.line == staged.c.line))
+                .where(staged.c.line.between(FIRST, LAST))
+            )
             # New profiles hold nothing yet: a plain insert, cheaper than one that looks for conflicts.
-            run(insert(target).from_select(names, rows.where(k.new_profile.is_(True))))
+            run(insert(target).from_select(names, rows.where(k.new_profile.is_(True))), "new_profile")
             kept = upsert(target).from_select(names, rows.where(k.new_profile.is_(False)))
             if update_kept:
                 kept = kept.on_conflict_do_update(
@@ -566,7 +596,7 @@ class BulkWriter:
                     set_={"amount": kept.excluded.amount},
                     where=target.c.amount != kept.excluded.amount,
                 )
-            run(kept.on_conflict_do_nothing() if not update_kept else kept)
+            run(kept.on_conflict_do_nothing() if not update_kept else kept, "old_profile")
         if self.verified:
             cert = CERTIFICATIONS.c
             run(
@@ -578,7 +608,8 @@ class BulkWriter:
                     verified_via=self.via,
                     rejection_reason=None,
                 )
-                .where(cert.therapist_id.in_(old_profiles), cert.status != VERIFIED)
+                .where(cert.therapist_id.in_(old_profiles), cert.status != VERIFIED),
+                "old_profile",
             )
 
     def _new_certifications(self, slug) -> dict:
@@ -604,7 +635,8 @@ class BulkWriter:
         run(
             update(PROFILES)
             .values(**target, updated_at=self.now)
-            .where(p.id == g.profile_id, or_(*(p[f].is_distinct_from(value) for f, value in target.items())))
+            .where(p.id == g.profile_id, or_(*(p[f].is_distinct_from(value) for f, value in target.items()))),
+            "old_profile",
         )
 
 
@@ -653,8 +685,7 @@ def refresh_summaries(conn: Connection, batch: int = 10_000, only: list[int] | N
     p = PROFILES.c
     if only is not None:
         for start in range(0, len(only), batch):
-            ids = sorted(only[start : start + batch])
-            conn.execute(_refresh(conn, p.id.in_(ids)))
+            conn.execute(_refresh(conn, p.id.in_(sorted(only[start : start + batch]))))
         return len(only)
     ids = select(p.id).where(p.id > bindparam("after")).order_by(p.id).limit(batch).subquery()
     upto = select(func.max(ids.c.id), func.count())

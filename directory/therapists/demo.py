@@ -14,6 +14,7 @@ from ..extensions import db
 from ..geo import gazetteer, normalise_city
 from ..models import CredentialStatus, License, TherapistProfile, WeeklyHours, utcnow
 from . import bulk
+from .bulk import table_of
 from .importer import CHUNK_ROWS, VACUUM_AFTER, TherapistRow, staged
 
 DEMO_VIA = "demo data"  # how the demo's credentials were verified
@@ -254,6 +255,7 @@ def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> 
     rng = random.Random(seed * 7919)
     verified_at = datetime.combine(today - timedelta(days=30), time(12), tzinfo=UTC)
     counts = {"listed": 0, "pending": 0, "expired": 0, "suspended": 0}
+    writer: bulk.BulkWriter | None = None
     try:
         conn = db.session.connection()
         writer = bulk.BulkWriter(conn, verified=True, now=verified_at, via=DEMO_VIA)
@@ -264,7 +266,10 @@ def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> 
             if problems:
                 raise ValueError(f"demo rows clash: line {problems[0][0]}: {problems[0][1]}")
             profile_of = writer.profiles(chunk[0].line, chunk[-1].line)
-            hours, pending, expired, suspended = [], [], [], []
+            hours: list[dict] = []
+            pending: list[int] = []
+            expired: list[dict] = []
+            suspended: list[int] = []
             for row in chunk:
                 profile_id = profile_of[row.line]
                 hours += [{"therapist_id": profile_id, **h} for h in demo_hours(rng)]
@@ -288,6 +293,9 @@ def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> 
     except Exception:
         db.session.rollback()
         raise
+    finally:
+        if writer is not None:
+            writer.close()
     if count >= VACUUM_AFTER:
         bulk.vacuum(db.engine)
     return counts
@@ -296,8 +304,8 @@ def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> 
 def _touch(conn, hours: list[dict], pending: list[int], expired: list[dict], suspended: list[int]) -> None:
     """The demo's own changes to profiles the chunk just wrote: the credential transitions
     of the models (`submit`), stated as SQL for many rows."""
-    lic, profile = License.__table__, TherapistProfile.__table__
-    conn.execute(insert(WeeklyHours.__table__), hours)
+    lic, profile = table_of(License), table_of(TherapistProfile)
+    conn.execute(insert(table_of(WeeklyHours)), hours)
     if pending:
         conn.execute(
             update(lic)

@@ -72,7 +72,7 @@ MAX_LINE = 128 * 1024
 EMAIL_MAX = 254
 LABEL_MAX = 200  # the profile's location label (an online geocoder may answer at length)
 ERRORS_SHOWN = 1_000
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 5_000
 VACUUM_AFTER = 1_000  # rows: a smaller import leaves it to autovacuum
 # Characters no value may hold: NUL, and bytes that were not UTF-8 (read as lone surrogates).
 BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
@@ -358,6 +358,7 @@ def import_therapists(
     with newline="" and, to report bytes that are not UTF-8 by line, errors="surrogateescape")."""
     fh = io.StringIO(source, newline="") if isinstance(source, str) else source
     report = ImportReport()
+    writer: bulk.BulkWriter | None = None
     try:
         writer = bulk.BulkWriter(db.session.connection(), verified=verified, now=datetime.now(UTC), via=IMPORT_VIA)
         found = _Problems()
@@ -392,6 +393,9 @@ def import_therapists(
     except Exception:
         db.session.rollback()
         raise
+    finally:
+        if writer is not None:
+            writer.close()
     if writer.staged >= VACUUM_AFTER:
         bulk.vacuum(db.engine)
     return report
