@@ -17,6 +17,8 @@ from directory import ROOT
 # Module globals that hold state, and why each may stay in the process.
 MODULE_STATE = {
     "directory.geo.gazetteer.gazetteer": "read-only ZIP gazetteer from the zipcodes package, the same everywhere",
+    "directory.therapists.importer._slugs_of": "a cache of parsed slug lists (techniques, certifications, "
+    "languages): a pure function of the text, the same in every process",
     "directory.therapists.importer._email_domain": "a cache of email-domain syntax checks: a pure function, "
     "the same answer in every process",
 }

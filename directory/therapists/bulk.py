@@ -567,7 +567,6 @@ class BulkWriter:
     def _replace_lists(self, run) -> None:
         """Techniques, prices and certifications become the row's; kept items stay as they are."""
         k = KEYS.c
-        old_profiles = self._chunk(k.profile_id, where=k.new_profile.is_(False))
         t, p, c = ROW_TECHNIQUES.c, ROW_PRICES.c, ROW_CERTIFICATIONS.c
         lists = (
             (TECHNIQUES, ROW_TECHNIQUES, "technique", {"technique": t.technique}, False),
@@ -579,8 +578,12 @@ class BulkWriter:
             listed = exists().where(
                 staged.c.line == k.line, k.profile_id == target.c.therapist_id, staged.c[key] == target.c[key]
             )
-            mine = select(k.profile_id).where(k.line.between(FIRST, LAST), k.new_profile.is_(False))
-            run(delete(target).where(target.c.therapist_id.in_(mine), ~listed), "old_profile")
+            old = and_(k.line.between(FIRST, LAST), k.new_profile.is_(False))
+            if self.postgres:  # DELETE ... USING: a join (an IN would be planned as a loop over the table)
+                gone = delete(target).where(target.c.therapist_id == k.profile_id, old, ~listed)
+            else:  # SQLite has no DELETE ... USING, and plans the IN by an index of its own
+                gone = delete(target).where(target.c.therapist_id.in_(select(k.profile_id).where(old)), ~listed)
+            run(gone, "old_profile")
             names = ["therapist_id", *columns]
             rows = (
                 select(k.profile_id, *columns.values())
@@ -608,7 +611,12 @@ class BulkWriter:
                     verified_via=self.via,
                     rejection_reason=None,
                 )
-                .where(cert.therapist_id.in_(old_profiles), cert.status != VERIFIED),
+                .where(
+                    cert.therapist_id == k.profile_id,
+                    k.line.between(FIRST, LAST),
+                    k.new_profile.is_(False),
+                    cert.status != VERIFIED,
+                ),
                 "old_profile",
             )
 
