@@ -634,12 +634,18 @@ class BulkWriter:
         """The row's fields and the summary, on profiles that were there before; only where something changed."""
         s, k, p = ROWS.c, KEYS.c, PROFILES.c
         fields = (*PROFILE_FIELDS, *SUMMARY_FIELDS[1:], "years_experience")
-        given = self._chunk(k.profile_id, *(s[f] for f in fields)).where(k.new_profile.is_(False))
+        # The summary's parts read from the credentials as written, once a row (not in SET and again in WHERE).
+        stored = stored_summary(k.profile_id, null(), postgres=self.postgres)
+        given = self._chunk(
+            k.profile_id,
+            *(s[f] for f in fields if f != "search_certifications"),
+            stored["listed_until"].label("latest"),
+            stored["search_certifications"].label("search_certifications"),
+        ).where(k.new_profile.is_(False))
         g = given.subquery().c
         target: dict[str, typing.Any] = {f: g[f] for f in fields}
         target["years_experience"] = func.coalesce(g.years_experience, p.years_experience)
-        stored = stored_summary(p.id, p.suspended_at, postgres=self.postgres)
-        target.update(listed_until=stored["listed_until"], search_certifications=stored["search_certifications"])
+        target["listed_until"] = case((p.suspended_at.is_(None), g.latest))
         run(
             update(PROFILES)
             .values(**target, updated_at=self.now)
