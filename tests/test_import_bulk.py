@@ -104,6 +104,34 @@ def test_two_rows_for_one_therapist_are_refused(runner, ctx, tmp_path, monkeypat
     ]
 
 
+@ACROSS_CHUNKS
+def test_a_bad_row_early_leaves_every_later_row_judged_on_its_own(runner, ctx, tmp_path, monkeypatch, chunk_rows):
+    """Once a problem stops the writing, later chunks still get ids of their own: no row
+    is taken for another therapist because nothing was written before it."""
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(bulk, "EMPTY_EVERY", 3)
+    result = run_import(runner, tmp_path, [row(techniques="bogus"), *many(12)])
+    assert result.exit_code == 1
+    assert [line.split(":")[0] for line in error_lines(result)] == ["line 2"]
+    assert count(TherapistProfile) == 0 and count(User) == 0
+
+
+@ACROSS_CHUNKS
+def test_an_email_freed_by_an_earlier_line_still_names_its_therapist(runner, ctx, tmp_path, monkeypatch, chunk_rows):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
+    run_import(runner, tmp_path, [row(), row(name="Ben", email="ben@example.com", license_number="B-1")])
+    # Line 2 moves Ana to a new address; line 3 gives Ben the address Ana had: Ben is not Ana.
+    result = run_import(
+        runner,
+        tmp_path,
+        [row(email="ana.new@example.com"), row(name="Ben", email="ana@example.com", license_number="B-1")],
+        name="b.csv",
+    )
+    assert error_lines(result) == ["line 3: email ana@example.com belongs to a different therapist"]
+    db.session.expire_all()
+    assert {u.email for u in db.session.scalars(select(User))} == {"ana@example.com", "ben@example.com"}
+
+
 # Issue 11, item 10: hostile files. Each is a line-numbered error, the same on both databases.
 
 

@@ -176,7 +176,6 @@ KEYS = Table(
     Column("holder_id", Integer),  # the account holding the row's email
     _like(USERS, "role", "holder_role"),
     Column("claimed", Boolean),  # the owner set a password, and the row would change its email
-    Column("freed_line", Integer),  # the line that took this email off its therapist's account
     Column("user_id", Integer),
     Column("profile_id", Integer, index=True),
     Column("new_user", Boolean),
@@ -187,7 +186,7 @@ FREED = Table(
     "import_freed",
     _staging,
     _like(USERS, "email", primary_key=True),
-    Column("line", Integer),
+    Column("user_id", Integer),  # the account it was taken off
     **TEMPORARY_TABLE,
 )
 STAGING = (*CHUNK, KEYS, FREED)
@@ -228,6 +227,7 @@ class BulkWriter:
         self.verified, self.via = verified, via
         self.now = literal(now, UTCDateTime())
         self.staged = self.emptied = 0
+        self.given = {f"after_{USERS.name}": 0, f"after_{PROFILES.name}": 0}  # SQLite: the last ids handed out
         self.writing = True
         if self.postgres:
             # Room for sorts and hashes, no JIT compiling (seconds spent on statements whose cost
@@ -248,6 +248,11 @@ class BulkWriter:
                 for table in (USERS, PROFILES)
             }
         else:
+            if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+                # pysqlite begins a transaction only at the first write: begin it now, holding the
+                # write lock (the ids are given out as max(id) + n), and so that a rollback takes
+                # the staging tables with it, as on PostgreSQL.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             # Writes gain nothing from reading the file through memory maps, and every page
             # mapped counts in the process's memory: none for the import (`close` puts them back).
             # Nor from a large page cache (measured: the same speed with 2 MB as with 64 MB).
@@ -255,11 +260,6 @@ class BulkWriter:
             self.pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in SQLITE_IMPORT_PRAGMAS}
             for name, value in SQLITE_IMPORT_PRAGMAS.items():
                 conn.exec_driver_sql(f"PRAGMA {name} = {value}")
-            if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-                # pysqlite begins a transaction only at the first write: begin it now, holding the
-                # write lock (the ids are given out as max(id) + n), and so that a rollback takes
-                # the staging tables with it, as on PostgreSQL.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
         for table in STAGING:
             table.drop(conn, checkfirst=True)
             table.create(conn)
@@ -312,7 +312,16 @@ class BulkWriter:
         self._load(chunk)
         lines = {"first": chunk.first, "last": chunk.last}
         for statement in self.resolving:
-            self.conn.execute(statement, lines)
+            self.conn.execute(statement, lines if self.postgres else lines | self.given)
+        if not self.postgres:
+            k = KEYS.c
+            users, profiles = self.conn.execute(
+                select(func.max(k.user_id), func.max(k.profile_id)).where(k.line.between(FIRST, LAST)), lines
+            ).one()
+            self.given = {
+                f"after_{USERS.name}": max(self.given[f"after_{USERS.name}"], users or 0),
+                f"after_{PROFILES.name}": max(self.given[f"after_{PROFILES.name}"], profiles or 0),
+            }
         problems = [(row.line, _message(row)) for row in self.conn.execute(self.checking, lines)]
         self.staged += chunk.count
         self.writing = self.writing and write and not problems
@@ -372,7 +381,11 @@ class BulkWriter:
         """An id for each row where `needed`: from the table's sequence, or after its max(id)."""
         if self.postgres:
             return func.nextval(literal(self.sequences[table.name]))
-        base = select(func.coalesce(func.max(table.c.id), 0)).scalar_subquery()
+        # After the table's ids and the ones earlier chunks were given (written or, once a problem
+        # stopped the writing, not): SQLite's two-argument max() is the larger of the two.
+        base = func.max(
+            select(func.coalesce(func.max(table.c.id), 0)).scalar_subquery(), bindparam(f"after_{table.name}")
+        )
         return base + func.sum(case((needed, 1), else_=0)).over(order_by=order_by)
 
     def _resolve(self, run) -> None:
@@ -380,7 +393,11 @@ class BulkWriter:
         s = ROWS.c
         lic, lp, owner = LICENSES.alias("lic"), PROFILES.alias("lp"), USERS.alias("owner")
         holder, hp, freed = USERS.alias("holder"), PROFILES.alias("hp"), FREED.alias("freed")
-        user_id = func.coalesce(lp.c.user_id, holder.c.id)
+        freed_user = USERS.alias("freed_user")
+        # An email an earlier line took off its account still names that account here, as it
+        # did before the import: the answer is the one the whole file would get at once.
+        holder_id = func.coalesce(holder.c.id, freed.c.user_id)
+        user_id = func.coalesce(lp.c.user_id, holder_id)
         profile_id = func.coalesce(lic.c.therapist_id, hp.c.id)
         new_user, new_profile = user_id.is_(None), profile_id.is_(None)
         query = (
@@ -391,10 +408,9 @@ class BulkWriter:
                 s.license_number,
                 lic.c.id,
                 lp.c.user_id,
-                holder.c.id,
-                holder.c.role,
+                holder_id,
+                func.coalesce(holder.c.role, freed_user.c.role),
                 and_(owner.c.email != s.email, owner.c.password_hash.is_not(None)),
-                freed.c.line,
                 case((new_user, self._new_ids(USERS, new_user, s.line)), else_=user_id),
                 case((new_profile, self._new_ids(PROFILES, new_profile, s.line)), else_=profile_id),
                 new_user,
@@ -405,8 +421,9 @@ class BulkWriter:
                 .outerjoin(lp, lp.c.id == lic.c.therapist_id)
                 .outerjoin(owner, owner.c.id == lp.c.user_id)
                 .outerjoin(holder, holder.c.email == s.email)
-                .outerjoin(hp, and_(lic.c.id.is_(None), hp.c.user_id == holder.c.id))
                 .outerjoin(freed, freed.c.email == s.email)
+                .outerjoin(freed_user, freed_user.c.id == freed.c.user_id)
+                .outerjoin(hp, and_(lic.c.id.is_(None), hp.c.user_id == holder_id))
             )
             .where(s.line.between(FIRST, LAST))
             .order_by(s.line)
@@ -419,7 +436,7 @@ class BulkWriter:
         here = func.min(s.line).over(partition_by=(s.license_state, s.license_number))
         query = query.add_columns(func.coalesce(earlier.scalar_subquery(), here))
         names = ["line", "email", "license_state", "license_number", "license_id", "owner_id", "holder_id"]
-        names += ["holder_role", "claimed", "freed_line", "user_id", "profile_id", "new_user", "new_profile"]
+        names += ["holder_role", "claimed", "user_id", "profile_id", "new_user", "new_profile"]
         run(insert(KEYS).from_select([*names, "license_line"], query))
 
     def _problems(self):
@@ -453,7 +470,6 @@ class BulkWriter:
                     r.claimed,
                     r.holder_role != Role.THERAPIST,
                     r.other,
-                    r.freed_line.is_not(None),
                 )
             )
             .order_by(r.line)
@@ -480,8 +496,8 @@ class BulkWriter:
         run(
             upsert(FREED)
             .from_select(
-                ["email", "line"],
-                self._chunk(u.email, k.line).join(USERS, u.id == k.user_id).where(u.email != s.email),
+                ["email", "user_id"],
+                self._chunk(u.email, u.id).join(USERS, u.id == k.user_id).where(u.email != s.email),
             )
             .on_conflict_do_nothing(),
             "old_user",
@@ -728,8 +744,10 @@ def _message(row) -> str:
         return f"email {row.email} belongs to an existing {Role(row.holder_role).value} account"
     if row.other:
         return f"email {row.email} belongs to a different therapist"
-    earlier = row.freed_line if row.freed_line is not None else row.profile_line
-    return f"the therapist of this row (by its license or email) is also on line {earlier}: give each therapist one row"
+    return (
+        f"the therapist of this row (by its license or email) is also on line {row.profile_line}: "
+        "give each therapist one row"
+    )
 
 
 def _refresh(conn: Connection, which):
