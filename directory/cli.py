@@ -132,7 +132,7 @@ def reindex_command() -> None:
 
 
 @demo_cli.command("seed")
-@click.option("--count", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--count", default=500, show_default=True, type=click.IntRange(1, 5_000_000))
 @click.option("--seed", "seed", default=2026, show_default=True, type=int, help="Same seed, same therapists.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has therapists.")
 def seed_command(count: int, seed: int, if_empty: bool) -> None:
