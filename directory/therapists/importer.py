@@ -20,7 +20,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -28,13 +28,12 @@ from itertools import islice
 from typing import TextIO
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
 
 from ..extensions import db
 from ..geo import GazetteerGeocoder
 from ..geocoding import PracticePlace
 from ..matching import summary
-from ..models import CredentialStatus, Role, TherapistProfile, User, new_session_token
+from ..models import new_session_token
 from ..service_errors import ServiceError
 from ..vocabulary import CERTIFICATIONS, GENDERS, LANGUAGES, SESSION_LENGTHS, STATES, TECHNIQUES
 from . import bulk, profiles
@@ -580,38 +579,3 @@ def normalise_email(email: str) -> str:
 @lru_cache(maxsize=4096)
 def _email_domain(domain: str) -> str:
     return validate_email(f"postmaster@{domain}", check_deliverability=False).domain
-
-
-def save_row(row: TherapistRow, *, verified: bool, now: datetime) -> tuple[TherapistProfile, bool]:
-    """Create or update the therapist for `row` (no commit); the profile, and True when created."""
-    lic = profiles.find_license(row.license_state, row.license_number)
-    created = lic is None
-    if lic is None:
-        user = db.session.scalar(select(User).filter_by(email=row.email))
-        if user is None:
-            user = User(email=row.email, role=Role.THERAPIST, name=row.name)
-            db.session.add(user)
-        profile = user.therapist or profiles.new_profile(user, row.name)
-    else:
-        profile = lic.therapist
-    profile.user.email = row.email
-    years = row.years_experience if row.years_experience is not None else profile.years_experience
-    data = row.profile_data()
-    profiles.apply_profile(profile, replace(data, years_experience=years), row.place())
-    change = profiles.apply_license(profile, row.license_data(), lic)
-    if verified:
-        _verify(change.license, now)
-    kept = {c.slug for c in profile.certifications}
-    for slug in row.certifications:
-        if slug not in kept:
-            profiles.apply_certification(profile, profiles.CertificationData(slug)).submitted_at = now
-    profile.certifications = [c for c in profile.certifications if c.slug in row.certifications]
-    if verified:
-        for cert in profile.certifications:
-            _verify(cert, now)
-    return profile, created
-
-
-def _verify(credential, now: datetime) -> None:
-    if credential.status != CredentialStatus.VERIFIED:
-        credential.verify(via=IMPORT_VIA, at=now)
