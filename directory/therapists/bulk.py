@@ -124,7 +124,7 @@ def _like(table: Table, name: str, as_name: str | None = None, **kw) -> Column:
 
 _staging = MetaData()
 TEMPORARY_TABLE: dict[str, typing.Any] = {"prefixes": ["TEMPORARY"], "postgresql_on_commit": "DROP"}
-# One chunk's rows, as checked (emptied for each chunk).
+# A chunk's rows, as checked; every statement reads one chunk's lines (see EMPTY_EVERY).
 ROWS = Table(
     "import_rows",
     _staging,
@@ -265,8 +265,7 @@ class BulkWriter:
             table.create(conn)
         conn.exec_driver_sql(f"CREATE INDEX ix_{KEYS.name}_license ON {KEYS.name} (license_state, license_number)")
         # The statements, built once: each chunk runs the same ones.
-        self.resolving: list = []
-        self._resolve(lambda statement: self.resolving.append(statement))
+        self.resolving = self._resolve()
         self.checking = self._problems()
         self.counting = self._kinds()
         self.writing_statements: list[tuple[str, typing.Any]] = []
@@ -311,8 +310,7 @@ class BulkWriter:
             return []
         self._load(chunk)
         lines = {"first": chunk.first, "last": chunk.last}
-        for statement in self.resolving:
-            self.conn.execute(statement, lines if self.postgres else lines | self.given)
+        self.conn.execute(self.resolving, lines if self.postgres else lines | self.given)
         if not self.postgres:
             k = KEYS.c
             users, profiles = self.conn.execute(
@@ -388,8 +386,8 @@ class BulkWriter:
         )
         return base + func.sum(case((needed, 1), else_=0)).over(order_by=order_by)
 
-    def _resolve(self, run) -> None:
-        """Each row's license, owner, email holder, account and profile, by one statement."""
+    def _resolve(self):
+        """The statement that finds each row's license, owner, email holder, account and profile."""
         s = ROWS.c
         lic, lp, owner = LICENSES.alias("lic"), PROFILES.alias("lp"), USERS.alias("owner")
         holder, hp, freed = USERS.alias("holder"), PROFILES.alias("hp"), FREED.alias("freed")
@@ -437,7 +435,7 @@ class BulkWriter:
         query = query.add_columns(func.coalesce(earlier.scalar_subquery(), here))
         names = ["line", "email", "license_state", "license_number", "license_id", "owner_id", "holder_id"]
         names += ["holder_role", "claimed", "user_id", "profile_id", "new_user", "new_profile"]
-        run(insert(KEYS).from_select([*names, "license_line"], query))
+        return insert(KEYS).from_select([*names, "license_line"], query)
 
     def _problems(self):
         """The rows of the chunk (lines `first` to `last`) that cannot be written, in line order.
