@@ -176,6 +176,62 @@ def floor_sqlite(path: Path) -> float:
         return seconds
 
 
+# The tables an import writes (and documents, which two of them refer to), in the order their
+# foreign keys need.
+WRITTEN = (
+    "users",
+    "documents",
+    "therapist_profiles",
+    "licenses",
+    "certifications",
+    "therapist_techniques",
+    "session_prices",
+)
+
+
+def schema_floor(url: str, *, foreign_keys: bool) -> float:
+    """What the schema itself costs: the rows the import wrote, copied by the database from table
+    to table into empty copies of the same tables (their indexes, checks and, when
+    `foreign_keys`, foreign keys), in one transaction that is then rolled back or dropped. No
+    parsing, checking or staging: the time no import into this schema can beat."""
+    from sqlalchemy import create_engine
+
+    from directory.extensions import db
+    from directory.models import User  # noqa: F401 (the models fill db.metadata)
+
+    tables = [db.metadata.tables[name] for name in WRITTEN]
+    postgres = url.startswith("postgresql")
+    engine = create_engine(url)
+    with tempfile.TemporaryDirectory() as folder, engine.connect() as conn:
+        if postgres:
+            conn.exec_driver_sql("CREATE SCHEMA floor")
+        else:
+            conn.exec_driver_sql(f"ATTACH DATABASE '{Path(folder) / 'floor.sqlite3'}' AS floor")
+            conn.exec_driver_sql("PRAGMA foreign_keys = " + ("ON" if foreign_keys else "OFF"))
+        copies = conn.execution_options(schema_translate_map={None: "floor"})
+        db.metadata.create_all(copies, tables=tables)
+        if postgres and not foreign_keys:
+            for name, constraint in conn.exec_driver_sql(
+                "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+                "WHERE contype = 'f' AND connamespace = 'floor'::regnamespace"
+            ).all():
+                conn.exec_driver_sql(f"ALTER TABLE {name} DROP CONSTRAINT {constraint}")
+        conn.commit()
+        started = time.perf_counter()
+        for table in tables:
+            columns = ", ".join(c.name for c in table.c)
+            conn.exec_driver_sql(f"INSERT INTO floor.{table.name} ({columns}) SELECT {columns} FROM {table.name}")
+        conn.commit()
+        seconds = time.perf_counter() - started
+        if postgres:
+            conn.exec_driver_sql("DROP SCHEMA floor CASCADE")
+            conn.commit()
+        else:
+            conn.exec_driver_sql("DETACH DATABASE floor")
+    engine.dispose()
+    return seconds
+
+
 def box_fetch(url: str) -> str:
     """The search's dense box fetch right after the import: its time and heap fetches."""
     from directory import create_app

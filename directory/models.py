@@ -173,6 +173,15 @@ class TherapistProfile(Model):
             "rating_count",
             "rating_average",
         ),
+        # NPIs are unique among the profiles that have one; most have none, and a partial index
+        # spends nothing on them (an import writes hundreds of thousands of profiles at once).
+        Index(
+            "uq_therapist_profiles_npi",
+            "npi",
+            unique=True,
+            postgresql_where=text("npi IS NOT NULL"),
+            sqlite_where=text("npi IS NOT NULL"),
+        ),
         CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude_range"),
         CheckConstraint("mobile_radius_miles IS NULL OR mobile_radius_miles >= 0", name="mobile_radius"),
@@ -200,7 +209,7 @@ class TherapistProfile(Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     photo: Mapped[str | None] = mapped_column(String(80))  # stored file name, outside static/
     # National Provider Identifier, optional (many cash practices have none); checked against the NPPES registry.
-    npi: Mapped[str | None] = mapped_column(String(10), unique=True)
+    npi: Mapped[str | None] = mapped_column(String(10))
 
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspension_reason: Mapped[str | None] = mapped_column(Text)
@@ -404,10 +413,11 @@ class License(_Credential, Model):
 
 class Certification(_Credential, Model):
     __tablename__ = "certifications"
+    # The unique index leads with therapist_id, so it also finds a therapist's certifications.
     __table_args__ = (UniqueConstraint("therapist_id", "slug"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"), index=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist_profiles.id", ondelete="CASCADE"))
     slug: Mapped[str] = mapped_column(String(40))
     issuer: Mapped[str | None] = mapped_column(String(120))
     expires_on: Mapped[date | None] = mapped_column(Date)

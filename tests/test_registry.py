@@ -5,6 +5,7 @@ from html import unescape
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from directory.extensions import db
 from directory.models import (
@@ -122,6 +123,19 @@ def test_an_npi_on_another_profile_is_refused(therapist_client, therapist_user, 
     response = post_form(therapist_client, "/account/profile", profile_form(npi="1234567893"))
     assert response.status_code == 409
     assert "NPI 1234567893 is already on another profile" in response.get_data(as_text=True)
+
+
+def test_the_database_refuses_a_second_profile_with_the_same_npi_and_keeps_any_number_without(factory):
+    # The unique index is partial (profiles with an NPI), so an import's profiles cost it nothing.
+    for name in ("A", "B", "C"):
+        factory.therapist(name=f"No NPI {name}")
+    assert db.session.scalar(select(func.count()).where(TherapistProfile.npi.is_(None))) >= 3
+    factory.therapist(name="First", npi="1234567893")
+    second = factory.therapist(name="Second")
+    second.npi = "1234567893"
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
 
 
 def test_emptying_the_field_removes_the_npi_and_the_import_leaves_it_alone(therapist_client, therapist_user):

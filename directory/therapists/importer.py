@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import heapq
 import io
+import operator
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -108,6 +109,7 @@ class TherapistRow:
     years_experience: int | None = None  # not in the CSV; kept when the row has none
     label: str = ""
     data: profiles.ProfileData | None = field(default=None, repr=False, compare=False)  # as checked
+    where: PracticePlace | None = field(default=None, repr=False, compare=False)  # as placed
 
     def profile_data(self) -> profiles.ProfileData:
         return profiles.ProfileData(
@@ -138,6 +140,8 @@ class TherapistRow:
         )
 
     def place(self) -> PracticePlace:
+        if self.where is not None:
+            return self.where
         assert self.latitude is not None and self.longitude is not None, "the row was placed when it was read"
         label = self.label or (f"{self.city}, {self.state} {self.postal_code}".strip(", ") if self.city else "")
         return PracticePlace(
@@ -208,23 +212,36 @@ def _float(value: str, column: str) -> float | None:
     return number
 
 
+PRICE_COLUMNS = tuple((minutes, f"price_{minutes}") for minutes in SESSION_LENGTHS)
+
+
 def _prices(raw: dict[str, str]) -> dict[int, Decimal]:
     prices: dict[int, Decimal] = {}
-    for minutes in SESSION_LENGTHS:
-        column = f"price_{minutes}"
-        value = (raw.get(column) or "").strip().lstrip("$")
-        if not value:
-            continue
-        try:
-            amount = Decimal(value)
-        except InvalidOperation:
-            raise RowError(f"{column}: {value[:40]!r} is not a price in dollars, e.g. 95 or 95.50") from None
-        prices[minutes] = amount
+    for minutes, column in PRICE_COLUMNS:
+        value = raw.get(column)
+        if value and (value := value.strip().lstrip("$")):
+            prices[minutes] = _amount(value, column)
     return prices
 
 
-def parse_row(line: int, raw: dict[str, str], geocoder) -> TherapistRow:
-    """Check one CSV row; raise RowError naming everything wrong with it."""
+@lru_cache(maxsize=4096)  # a roster repeats a few hundred prices
+def _amount(value: str, column: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise RowError(f"{column}: {value[:40]!r} is not a price in dollars, e.g. 95 or 95.50") from None
+
+
+def _joined(raw: dict) -> str:
+    """The row's values in one string (those of named columns): what the text checks read."""
+    if "" in raw or None in raw:  # a column without a name, or the extra fields of a long row
+        return "".join(v for k, v in raw.items() if k and isinstance(v, str))
+    return "".join(filter(None, raw.values()))  # (a short row's missing fields are None)
+
+
+def parse_row(line: int, raw: dict[str, str], geocoder, text: str | None = None) -> TherapistRow:
+    """Check one CSV row; raise RowError naming everything wrong with it. `text`: the
+    row's values joined (`_joined`), when the caller has them already."""
     problems: list[str] = []
     flagged: set[str] = set()
 
@@ -240,8 +257,11 @@ def parse_row(line: int, raw: dict[str, str], geocoder) -> TherapistRow:
         problems.append(f"{column}: {message}")
         flagged.add(column)
 
-    get = lambda col: " ".join((raw.get(col) or "").split())
-    if BAD_TEXT.search("".join(v for k, v in raw.items() if k and v)):
+    def get(column: str) -> str:
+        value = raw.get(column)
+        return " ".join(value.split()) if value else ""
+
+    if BAD_TEXT.search(text if text is not None else _joined(raw)):
         for column, value in raw.items():
             if column and value and (bad := BAD_TEXT.search(value)):
                 flag(column, "holds a NUL byte (\\0); remove it" if bad.group() == "\x00" else "is not UTF-8 text")
@@ -342,6 +362,7 @@ def _place(row: TherapistRow, data: profiles.ProfileData, geocoder, flag) -> Non
         return
     row.latitude, row.longitude, row.timezone = where.latitude, where.longitude, where.timezone
     row.city, row.state, row.postal_code, row.label = where.city, where.state, where.postal_code, where.label
+    row.where = where
 
 
 Progress = Callable[[str, int], None]  # (phase, rows read so far): "checking", then "writing"
@@ -450,6 +471,8 @@ def staged(row: TherapistRow, verified: bool) -> bulk.StagedRow:
     data = row.data or row.profile_data()
     values = profiles.profile_values(data, row.place())
     amounts = profiles.price_amounts(data)
+    techniques, certifications = tuple(dict.fromkeys(row.techniques)), tuple(row.certifications)
+    prices = tuple(amounts.items())
     values.update(
         line=row.line,
         email=row.email,
@@ -460,13 +483,30 @@ def staged(row: TherapistRow, verified: bool) -> bulk.StagedRow:
         license_expires=row.license_expires,
         credential=profiles.imported_credential(row.license_state),
         listed_until=row.license_expires if verified else None,
-        search_techniques=summary.techniques_text(row.techniques),
-        search_certifications=summary.certifications_text((c, None) for c in row.certifications) if verified else "",
-        search_prices=summary.prices_text(amounts.items()),
+        search_techniques=_techniques_text(techniques),
+        search_certifications=_certifications_text(certifications) if verified else "",
+        search_prices=_prices_text(prices),
     )
-    return bulk.StagedRow(
-        tuple(values[c] for c in bulk.LOADED), tuple(dict.fromkeys(row.techniques)), tuple(row.certifications), amounts
-    )
+    return bulk.StagedRow(_LOADED(values), techniques, certifications, amounts)
+
+
+_LOADED = operator.itemgetter(*bulk.LOADED)  # a staged row's values, in the chunk table's column order
+
+
+# The summary's text for a row's lists, once per distinct list: a roster repeats a few dozen.
+@lru_cache(maxsize=4096)
+def _techniques_text(techniques: tuple[str, ...]) -> str:
+    return summary.techniques_text(techniques)
+
+
+@lru_cache(maxsize=4096)
+def _certifications_text(certifications: tuple[str, ...]) -> str:
+    return summary.certifications_text((c, None) for c in certifications)
+
+
+@lru_cache(maxsize=4096)
+def _prices_text(prices: tuple[tuple[int, Decimal], ...]) -> str:
+    return summary.prices_text(prices)
 
 
 class _Problems:
@@ -544,13 +584,14 @@ def _checked_rows(reader: csv.DictReader, geocoder, found: _Problems) -> Iterato
             found.add(start, f"{reason}: no value is that long, or a quote was left open; nothing after it was read")
             return  # the reader cannot find the next row reliably after this
         line, start = start, reader.line_num + 1
-        if not any((v or "").strip() for k, v in raw.items() if k and isinstance(v, str)):
+        text = _joined(raw)
+        if text.isspace() or not text:
             continue
         if None in raw:
             found.add(line, f"row has {width + len(raw[None])} fields; the header has {width}")
             continue
         try:
-            yield parse_row(line, raw, geocoder)
+            yield parse_row(line, raw, geocoder, text)
         except RowError as exc:
             found.add(line, str(exc))
 

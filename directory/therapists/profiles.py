@@ -44,6 +44,7 @@ from ..service_errors import Conflict, ServiceError, raise_all
 NAME_MAX = 120
 BIO_MAX = 3000
 MIN_PRICE, MAX_PRICE = Decimal("20"), Decimal("1000")
+CENT = Decimal("0.01")
 MAX_YEARS = 70
 MAX_MOBILE_RADIUS = 100.0
 ADDRESS_MAX, CITY_MAX = 200, 100
@@ -109,7 +110,7 @@ class Upload:
 
 
 def _price_problem(amount: Decimal) -> str | None:
-    if not amount.is_finite() or not (MIN_PRICE <= amount <= MAX_PRICE) or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or not (MIN_PRICE <= amount <= MAX_PRICE) or amount != amount.quantize(CENT):
         return f"Enter a price from ${MIN_PRICE} to ${MAX_PRICE} in dollars and cents, or leave it empty."
     return None
 
@@ -255,7 +256,7 @@ def profile_values(data: ProfileData, where: PracticePlace) -> dict:
 
 def price_amounts(data: ProfileData) -> dict[int, Decimal]:
     """The prices as stored: in cents, by session length."""
-    return {minutes: data.prices[minutes].quantize(Decimal("0.01")) for minutes in sorted(data.prices)}
+    return {minutes: data.prices[minutes].quantize(CENT) for minutes in sorted(data.prices)}
 
 
 def apply_profile(profile: TherapistProfile, data: ProfileData, where: PracticePlace) -> None:
