@@ -7,7 +7,10 @@ of its own, and prints seconds, rows/s and the process's peak RSS, next to a
 floor measured in the same run: the bare COPY of the same file into one
 unindexed table (PostgreSQL), a bare executemany of the same tuples (SQLite).
 After the re-import it shows that the search's box fetch reads the index alone
-(the import ends with VACUUM (ANALYZE)).
+(the import ends with VACUUM (ANALYZE)), and what the schema itself costs: the
+same rows copied table to table by the database into empty copies of the six
+tables, with all their indexes, checks and foreign keys, then without the
+foreign keys (the floor no import into this schema can beat).
 
     .venv/bin/python bench/import.py [--count 400000] [--sqlite-count 400000] [--skip-sqlite] [--skip-postgres]
 
@@ -262,7 +265,7 @@ def box_fetch(url: str) -> str:
     )
 
 
-def report(label: str, count: int, first: dict, again: dict, floor: float) -> None:
+def report(label: str, count: int, first: dict, again: dict, floor: float, schema: tuple[float, float]) -> None:
     print(f"\n== {label}: {count:,} therapists, --verified ==")
     for name, fig in (("first import", first), ("re-import (all updates)", again)):
         print(
@@ -272,6 +275,12 @@ def report(label: str, count: int, first: dict, again: dict, floor: float) -> No
         )
     ratio = first["seconds"] / floor
     print(f"  {'floor':24} {floor:7.1f} s  {count / floor:9,.0f} rows/s   first import = {ratio:.1f}x floor")
+    with_keys, without = schema
+    print(
+        f"  {'schema floor':24} {with_keys:7.1f} s  {count / with_keys:9,.0f} rows/s   first import = "
+        f"{first['seconds'] / with_keys:.1f}x: the rows copied table to table by the database, with every "
+        f"index, check and foreign key (without the foreign keys: {without:.1f} s)"
+    )
 
 
 def bench(label: str, url: str, count: int, folder: Path) -> None:
@@ -291,7 +300,8 @@ def bench(label: str, url: str, count: int, folder: Path) -> None:
         if not fig["output"].startswith("Imported"):
             raise SystemExit(f"the import failed: {fig['output']}")
     floor = floor_postgres(url, first_csv) if url.startswith("postgresql") else floor_sqlite(first_csv)
-    report(label, count, first, again, floor)
+    schema = (schema_floor(url, foreign_keys=True), schema_floor(url, foreign_keys=False))
+    report(label, count, first, again, floor, schema)
     if url.startswith("postgresql"):
         print("  " + box_fetch(url))
     first_csv.unlink()
