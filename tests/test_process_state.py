@@ -21,6 +21,10 @@ MODULE_STATE = {
     "languages): a pure function of the text, the same in every process",
     "directory.therapists.importer._email_domain": "a cache of email-domain syntax checks: a pure function, "
     "the same answer in every process",
+    "directory.therapists.importer._amount": "a cache of price texts read as Decimal: a pure function, "
+    "the same in every process",
+    "directory.therapists.importer._summary_texts": "a cache of a row's listing-summary texts: a pure function "
+    "of its lists, the same in every process",
 }
 
 # What create_app keeps in app.extensions, per process.
