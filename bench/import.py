@@ -112,7 +112,7 @@ def write_csv(path: Path, count: int, *, seed: int = 1, changed: bool = False) -
 
 def child(url: str, path: str) -> None:
     """One import in this process: print its figures as JSON."""
-    from sqlalchemy import func, select
+    from sqlalchemy import create_engine, func, select
 
     from directory import create_app
     from directory.extensions import db
@@ -132,7 +132,12 @@ def child(url: str, path: str) -> None:
         result = app.test_cli_runner().invoke(args=["therapists", "import", path, "--verified"])
         seconds = time.perf_counter() - started
         client, server = time.process_time() - client_before, cpu_seconds(backend) - server_before
-        total = db.session.scalar(select(func.count()).select_from(TherapistProfile))
+    # Counted on a connection of its own, without the app's SQLite settings: its memory map of the
+    # file would count in this process's peak memory, which is the import's figure.
+    counter = create_engine(url)
+    with counter.connect() as conn:
+        total = conn.scalar(select(func.count()).select_from(TherapistProfile))
+    counter.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures = {"seconds": seconds, "peak_mb": peak, "client_cpu": client, "server_cpu": server, "total": total}
     print(json.dumps(figures | {"output": result.output.strip()[-300:]}))
@@ -195,7 +200,7 @@ WRITTEN = (
 def schema_floor(url: str, *, foreign_keys: bool) -> float:
     """What the schema itself costs: the rows the import wrote, copied by the database from table
     to table into empty copies of the same tables (their indexes, checks and, when
-    `foreign_keys`, foreign keys), in one transaction that is then rolled back or dropped. No
+    `foreign_keys`, foreign keys), in a scratch schema (an attached file on SQLite) dropped after. No
     parsing, checking or staging: the time no import into this schema can beat."""
     from sqlalchemy import create_engine
 
@@ -206,32 +211,33 @@ def schema_floor(url: str, *, foreign_keys: bool) -> float:
     postgres = url.startswith("postgresql")
     engine = create_engine(url)
     with tempfile.TemporaryDirectory() as folder, engine.connect() as conn:
-        if postgres:
-            conn.exec_driver_sql("CREATE SCHEMA floor")
-        else:
-            conn.exec_driver_sql(f"ATTACH DATABASE '{Path(folder) / 'floor.sqlite3'}' AS floor")
-            conn.exec_driver_sql("PRAGMA foreign_keys = " + ("ON" if foreign_keys else "OFF"))
-        copies = conn.execution_options(schema_translate_map={None: "floor"})
-        db.metadata.create_all(copies, tables=tables)
-        if postgres and not foreign_keys:
-            for name, constraint in conn.exec_driver_sql(
-                "SELECT conrelid::regclass::text, conname FROM pg_constraint "
-                "WHERE contype = 'f' AND connamespace = 'floor'::regnamespace"
-            ).all():
-                conn.exec_driver_sql(f"ALTER TABLE {name} DROP CONSTRAINT {constraint}")
-        conn.commit()
-        started = time.perf_counter()
-        for table in tables:
-            columns = ", ".join(c.name for c in table.c)
-            conn.exec_driver_sql(f"INSERT INTO floor.{table.name} ({columns}) SELECT {columns} FROM {table.name}")
-        conn.commit()
-        seconds = time.perf_counter() - started
-        if postgres:
-            conn.exec_driver_sql("DROP SCHEMA floor CASCADE")
+        try:
+            if postgres:
+                conn.exec_driver_sql("DROP SCHEMA IF EXISTS floor CASCADE")
+                conn.exec_driver_sql("CREATE SCHEMA floor")
+            else:
+                conn.exec_driver_sql(f"ATTACH DATABASE '{Path(folder) / 'floor.sqlite3'}' AS floor")
+                conn.exec_driver_sql("PRAGMA foreign_keys = " + ("ON" if foreign_keys else "OFF"))
+            copies = conn.execution_options(schema_translate_map={None: "floor"})
+            db.metadata.create_all(copies, tables=tables)
+            if postgres and not foreign_keys:
+                for name, constraint in conn.exec_driver_sql(
+                    "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+                    "WHERE contype = 'f' AND connamespace = 'floor'::regnamespace"
+                ).all():
+                    conn.exec_driver_sql(f"ALTER TABLE {name} DROP CONSTRAINT {constraint}")
             conn.commit()
-        else:
-            conn.exec_driver_sql("DETACH DATABASE floor")
-    engine.dispose()
+            started = time.perf_counter()
+            for table in tables:
+                columns = ", ".join(c.name for c in table.c)
+                conn.exec_driver_sql(f"INSERT INTO floor.{table.name} ({columns}) SELECT {columns} FROM {table.name}")
+            conn.commit()
+            seconds = time.perf_counter() - started
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql("DROP SCHEMA IF EXISTS floor CASCADE" if postgres else "DETACH DATABASE floor")
+            conn.commit()
+            engine.dispose()
     return seconds
 
 

@@ -4,7 +4,7 @@ from datetime import date
 from html import unescape
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from directory.extensions import db
@@ -127,6 +127,9 @@ def test_an_npi_on_another_profile_is_refused(therapist_client, therapist_user, 
 
 def test_the_database_refuses_a_second_profile_with_the_same_npi_and_keeps_any_number_without(factory):
     # The unique index is partial (profiles with an NPI), so an import's profiles cost it nothing.
+    (index,) = [i for i in inspect(db.engine).get_indexes("therapist_profiles") if i["column_names"] == ["npi"]]
+    where = index["dialect_options"].get(f"{db.engine.dialect.name}_where")
+    assert index["unique"] and "npi IS NOT NULL" in str(where)
     for name in ("A", "B", "C"):
         factory.therapist(name=f"No NPI {name}")
     assert db.session.scalar(select(func.count()).where(TherapistProfile.npi.is_(None))) >= 3

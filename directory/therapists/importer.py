@@ -109,7 +109,8 @@ class TherapistRow:
     years_experience: int | None = None  # not in the CSV; kept when the row has none
     label: str = ""
     data: profiles.ProfileData | None = field(default=None, repr=False, compare=False)  # as checked
-    where: PracticePlace | None = field(default=None, repr=False, compare=False)  # as placed
+    # As placed (set with the fields above, which nothing changes afterwards): what place() gives.
+    where: PracticePlace | None = field(default=None, repr=False, compare=False)
 
     def profile_data(self) -> profiles.ProfileData:
         return profiles.ProfileData(
@@ -169,9 +170,16 @@ def _list(value: str) -> list[str]:
     return [item.strip() for item in (value or "").split(";") if item.strip()]
 
 
+# Texts longer than this are parsed without the caches (each cache keeps 4,096 entries: long
+# ones would make the memory grow with what a hostile file sends, not with the vocabulary).
+CACHED_TEXT_MAX = 400
+
+
 def _slugs(value: str, column: str) -> list[str]:
     """The column's `;`-separated slugs, each once, checked against its vocabulary."""
-    return list(_slugs_of(value or "", column))
+    value = value or ""
+    parse = _slugs_of if len(value) <= CACHED_TEXT_MAX else _slugs_of.__wrapped__
+    return list(parse(value, column))
 
 
 VOCABULARIES = {"techniques": TECHNIQUES, "certifications": CERTIFICATIONS, "languages": LANGUAGES}
@@ -220,7 +228,7 @@ def _prices(raw: dict[str, str]) -> dict[int, Decimal]:
     for minutes, column in PRICE_COLUMNS:
         value = raw.get(column)
         if value and (value := value.strip().lstrip("$")):
-            prices[minutes] = _amount(value, column)
+            prices[minutes] = (_amount if len(value) <= 20 else _amount.__wrapped__)(value, column)
     return prices
 
 
