@@ -175,11 +175,14 @@ def _list(value: str) -> list[str]:
 CACHED_TEXT_MAX = 400
 
 
+def _cached(parse, value: str, column: str):
+    """`parse(value, column)`, through its cache only when the text is short."""
+    return (parse if len(value) <= CACHED_TEXT_MAX else parse.__wrapped__)(value, column)
+
+
 def _slugs(value: str, column: str) -> list[str]:
     """The column's `;`-separated slugs, each once, checked against its vocabulary."""
-    value = value or ""
-    parse = _slugs_of if len(value) <= CACHED_TEXT_MAX else _slugs_of.__wrapped__
-    return list(parse(value, column))
+    return list(_cached(_slugs_of, value or "", column))
 
 
 VOCABULARIES = {"techniques": TECHNIQUES, "certifications": CERTIFICATIONS, "languages": LANGUAGES}
@@ -228,7 +231,7 @@ def _prices(raw: dict[str, str]) -> dict[int, Decimal]:
     for minutes, column in PRICE_COLUMNS:
         value = raw.get(column)
         if value and (value := value.strip().lstrip("$")):
-            prices[minutes] = (_amount if len(value) <= 20 else _amount.__wrapped__)(value, column)
+            prices[minutes] = _cached(_amount, value, column)
     return prices
 
 
