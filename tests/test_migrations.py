@@ -61,21 +61,7 @@ def test_upgrading_a_database_with_therapists_keeps_every_row(empty_database_url
     with app.app_context():
         upgrade(directory=migrations, revision="booking1")
         with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO users (id, email, role, name, created_at, session_token) "
-                    "VALUES (1, 'kept@example.com', 'therapist', 'Kept', CURRENT_TIMESTAMP, 'token')"
-                )
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO therapist_profiles (id, user_id, name, bio, languages, hsa_fsa, "
-                    "accepting_new_clients, address, city, state, postal_code, location_label, created_at, "
-                    "updated_at, search_techniques, search_certifications, search_prices, rating_count, npi) "
-                    "VALUES (1, 1, 'Kept', '', 'en', false, true, '', '', 'IL', '', '', CURRENT_TIMESTAMP, "
-                    "CURRENT_TIMESTAMP, 'swedish', '', '60:90.00', 0, '1234567893')"
-                )
-            )
+            _therapist(conn, 1, "kept@example.com", npi="1234567893")
             conn.execute(
                 text(
                     "INSERT INTO licenses (therapist_id, number, state, expires_on, status, submitted_at) "
@@ -102,19 +88,26 @@ def test_upgrading_a_database_with_therapists_keeps_every_row(empty_database_url
         assert npi == "1234567893"
         # The NPI stays unique where there is one.
         with pytest.raises(IntegrityError), db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO users (id, email, role, name, created_at, session_token) "
-                    "VALUES (2, 'other@example.com', 'therapist', 'Other', CURRENT_TIMESTAMP, 'token2')"
-                )
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO therapist_profiles (id, user_id, name, bio, languages, hsa_fsa, "
-                    "accepting_new_clients, address, city, state, postal_code, location_label, created_at, "
-                    "updated_at, search_techniques, search_certifications, search_prices, rating_count, npi) "
-                    "VALUES (2, 2, 'Other', '', 'en', false, true, '', '', 'IL', '', '', CURRENT_TIMESTAMP, "
-                    "CURRENT_TIMESTAMP, '', '', '', 0, '1234567893')"
-                )
-            )
+            _therapist(conn, 2, "other@example.com", npi="1234567893")
         db.engine.dispose()
+
+
+def _therapist(conn, id: int, email: str, *, npi: str) -> None:
+    """An account and its profile, written as plain rows (the schema of any revision since paper1)."""
+    conn.execute(
+        text(
+            "INSERT INTO users (id, email, role, name, created_at, session_token) "
+            "VALUES (:id, :email, 'therapist', 'Kept', CURRENT_TIMESTAMP, :token)"
+        ),
+        {"id": id, "email": email, "token": f"token{id}"},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO therapist_profiles (id, user_id, name, bio, languages, hsa_fsa, "
+            "accepting_new_clients, address, city, state, postal_code, location_label, created_at, "
+            "updated_at, search_techniques, search_certifications, search_prices, rating_count, npi) "
+            "VALUES (:id, :id, 'Kept', '', 'en', false, true, '', '', 'IL', '', '', CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP, 'swedish', '', '60:90.00', 0, :npi)"
+        ),
+        {"id": id, "npi": npi},
+    )
