@@ -8,7 +8,7 @@ as the error page or the API's JSON error with the class's status.
 import math
 import time
 
-from flask import Response, flash, jsonify, render_template, request
+from flask import Response, flash, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
@@ -91,7 +91,14 @@ def register_error_handlers(app):
             405: "That action is not allowed here.",
             413: "That upload is too large.",
         }
-        return error_response(status, messages.get(status, exc.description or exc.name))
+        response = error_response(status, messages.get(status, exc.description or exc.name))
+        # What the exception says of itself beyond its body: a 405's Allow (RFC 9110 requires it),
+        # a 401's WWW-Authenticate, a 503's Retry-After.
+        rendered = make_response(response)
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                rendered.headers[name] = value
+        return rendered
 
     @app.errorhandler(Exception)
     def unexpected_error(exc):

@@ -183,3 +183,16 @@ def test_no_route_answers_5xx_to_hostile_input(app, people, data):
         assert status == 404, (who, method, url, status)  # no route matches an id past the range
     if attack in ("nul_in_path", "nul_in_query") or attack == "nul_in_form" and method == "POST":
         assert status == 400, (who, method, url, status)  # refused before any view runs
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/"), ("TRACE", "/api/v1/search"), ("DELETE", "/fhir/Practitioner"), ("PUT", "/hsds/services")],
+)
+def test_a_method_a_route_does_not_take_is_a_405_naming_the_ones_it_does(client, method, path):
+    """RFC 9110: a 405 carries Allow; the error page or JSON keeps its own body."""
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+    assert "GET" in allowed and method not in allowed
+    assert response.content_type.startswith("application/json" if path != "/" else "text/html")
