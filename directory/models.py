@@ -729,6 +729,34 @@ class Review(Model):
     booking: Mapped[Booking] = relationship(back_populates="review")
 
 
+class OutcomeRating(Model):
+    """A client's 0-10 rating of one goal of a visit (matching/outcomes.py): `pre` when
+    they request it, `post` a day after. Health details: shown to that client; counted
+    in a therapist's results only with `consent`, anonymously, and never over fewer
+    than ten clients. Written by outcome_ratings.py alone."""
+
+    __tablename__ = "outcome_ratings"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "goal"),  # one pair of ratings per goal per visit
+        CheckConstraint("pre BETWEEN 0 AND 10", name="pre_range"),
+        CheckConstraint("post IS NULL OR post BETWEEN 0 AND 10", name="post_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    goal: Mapped[str] = mapped_column(String(40), index=True)
+    pre: Mapped[int] = mapped_column(Integer)
+    post: Mapped[int | None] = mapped_column(Integer)
+    consent: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    post_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    booking: Mapped[Booking] = relationship()
+
+    def __repr__(self) -> str:  # never let a rating reach a log
+        return f"<OutcomeRating booking={self.booking_id} goal={self.goal}>"
+
+
 class GeocodeCacheEntry(Model):
     """Answers of an online geocoder, kept so each place is asked for once."""
 

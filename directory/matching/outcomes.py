@@ -22,6 +22,9 @@ MIN_CLIENTS = 10
 # Pairs of ratings counted per client per therapist: a client's first ones, so a
 # result does not move as one loyal (or friendly) client keeps booking.
 MAX_PAIRS_PER_CLIENT = 5
+# The rating after a visit is taken from its end until this many days later (the
+# follow-up asks a day after); a rating weeks later says little about the visit.
+POST_WINDOW_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,8 @@ def effect_sentence(goal: str, fall: float, clients: int) -> str | None:
 RULE_TEXT = (
     f"Clients may rate each goal of a visit on a 0-10 scale when they book and again a day after the visit, "
     f"and may choose separately to let their ratings count, anonymously, toward the therapist's results. "
-    f"Only completed visits count, one pair of ratings per visit, and at most {MAX_PAIRS_PER_CLIENT} pairs per "
+    f"Only completed visits count, rated again within {POST_WINDOW_DAYS} days after the visit, one pair of "
+    f"ratings per goal per visit, and at most {MAX_PAIRS_PER_CLIENT} pairs per "
     f"client per therapist (the first ones). No result is shown or used over fewer than {MIN_CLIENTS} distinct "
     f"consenting clients, anywhere: pages, API, exports or ranking. A therapist's effect on a goal is adjusted "
     f"for where their clients started (a client who starts high tends to fall further, whoever treats them) "
