@@ -138,6 +138,14 @@ def evaluate(seed: int, whole_points: bool) -> list[tuple[str, tuple[float, floa
         "raw shown": (f"{shown_name}: raw mean fall", score(raw, shown)),
         "estimator shown": (f"{shown_name}: estimator, as the site ranks", score(as_ranked, shown)),
     }
+    c = model.reference_start
+    covered = [
+        e.low <= COMMON_FALL + truth[t] + REGRESSION * (c - START_MEAN) <= e.high for t, e in model.effects.items()
+    ]
+    print(
+        f"  95% intervals of the {len(covered):,} therapists shown that hold their true expected fall "
+        f"(clipping aside): {sum(covered) / len(covered):.1%}"
+    )
     print(f"  {'ranking':<62} {'Spearman':>9} {'top-10%':>8}")
     for name, (rho, top) in rows.values():
         print(f"  {name:<62} {rho:>9.3f} {top:>8.3f}")

@@ -176,3 +176,14 @@ def test_the_estimator_ranks_closer_to_the_truth_than_the_raw_mean():
     assert _spearman(estimate, true) >= _spearman(raw, true) + 0.1
     assert _spearman(estimate, true) >= 0.7
     assert _top_decile(estimate, true) > _top_decile(raw, true)
+
+
+def test_no_pairs_or_one_therapist_alone_gives_no_ranking_signal():
+    empty = estimate_effects([])
+    assert empty.effects == {} and empty.rank_key("anyone") == 0.0 and empty.fall_for("anyone") is None
+    # One therapist alone: her clients' mean is the mean of all, so she is estimated as exactly average.
+    alone = estimate_effects(_clients("alone", 12, 7, lambda pre: 4))
+    assert alone.effects["alone"].fall == pytest.approx(4)
+    assert alone.rank_key("alone") == pytest.approx(0)
+    assert alone.within_variance > 0  # whole-number ratings are never exact: the interval has a width
+    assert alone.effects["alone"].low < 4 < alone.effects["alone"].high

@@ -91,8 +91,8 @@ MATTERS_POINTS = 2
 MATTERS_PERCENT = 30
 
 MATTERS_SOURCE = (
-    "For pain, a fall of at least 2 points or at least 30% on a 0-10 rating is the change patients call "
-    '"much better": Farrar et al., Pain 2001 (94:149-158), and the IMMPACT recommendations, Dworkin et al., '
+    "For pain, a fall of at least 2 points or at least 30% on a 0-10 rating is the change patients rated "
+    '"much improved": Farrar et al., Pain 2001 (94:149-158), and the IMMPACT recommendations, Dworkin et al., '
     "J Pain 2008 (9:105-121), which call a 30% fall moderately important. No comparable threshold has been "
     "published for one 0-10 rating of stress, sleep trouble or stiffness, so the site applies the same "
     "convention to them (a product rule, not a finding)."
@@ -133,8 +133,10 @@ RULE_TEXT = (
     f"consenting clients, anywhere: pages, API, exports or ranking. A therapist's effect on a goal is adjusted "
     f"for where their clients started (a client who starts high tends to fall further, whoever treats them) "
     f"and pulled toward the average of all therapists in proportion to its uncertainty (empirical Bayes), so a "
-    f"few lucky results do not outrank many good ones. It only reorders matches that are already safe; it never "
-    f"overrides safety screening or listing rules."
+    f"few lucky results do not outrank many good ones; the average and the adjustment are measured over every "
+    f"consenting client of every therapist, including those still under the floor, whose own results stay "
+    f"unshown. The card's figure is the fall expected for a client who starts where you do. It only reorders "
+    f"matches that are already safe; it never overrides safety screening or listing rules."
 )
 
 
@@ -146,7 +148,10 @@ def published() -> dict:
         "change_that_matters": {
             "points": MATTERS_POINTS,
             "percent": MATTERS_PERCENT,
-            "rule": f"A fall of at least {MATTERS_POINTS} points or at least {MATTERS_PERCENT}% of the first rating.",
+            "rule": (
+                f"A fall of at least {MATTERS_POINTS} points or at least {MATTERS_PERCENT}% of where the client "
+                "started."
+            ),
             "source": MATTERS_SOURCE,
         },
         "min_clients": MIN_CLIENTS,
