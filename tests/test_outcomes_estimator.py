@@ -187,3 +187,11 @@ def test_no_pairs_or_one_therapist_alone_gives_no_ranking_signal():
     assert alone.rank_key("alone") == pytest.approx(0)
     assert alone.within_variance > 0  # whole-number ratings are never exact: the interval has a width
     assert alone.effects["alone"].low < 4 < alone.effects["alone"].high
+
+
+def test_the_slope_stays_between_nought_and_one_on_thin_data():
+    # Two clients: one starting at 5 who does not move, one at 6 who falls 4: a slope of 4 taken literally.
+    steep = estimate_effects([RatingPair("t", "a", 5, 5), RatingPair("t", "b", 6, 2)])
+    assert steep.slope == 1.0
+    backwards = estimate_effects([RatingPair("t", "a", 5, 1), RatingPair("t", "b", 8, 8)])
+    assert backwards.slope == 0.0

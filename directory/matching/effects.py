@@ -155,7 +155,9 @@ def estimate_effects(
         for pre, post in cs:
             sxy += (pre - xm) * (pre - post - ym)
             sxx += (pre - xm) ** 2
-    b = sxy / sxx if sxx > 0 else 0.0
+    # Between 0 and 1 whatever a handful of clients suggest: starting a point higher never means
+    # falling less, nor falling more than that point (b = 1 is an end rating unrelated to the start).
+    b = min(1.0, max(0.0, sxy / sxx)) if sxx > 0 else 0.0
     residual = sum(
         (pre - post - fall_means[t] - b * (pre - start_means[t])) ** 2
         for t, cs in by_therapist.items()
