@@ -46,8 +46,9 @@ def percentile(samples, q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def add_arguments(parser: argparse.ArgumentParser, database: str | None = DEFAULT_DATABASE) -> None:
-    """--size, --summary and (unless `database` is None) --database, which every script takes."""
+def add_arguments(parser: argparse.ArgumentParser, database: str | None = DEFAULT_DATABASE, *aliases: str) -> None:
+    """--size, --summary and (unless `database` is None) --database (also --pg-url and any `aliases`),
+    which every script takes."""
     parser.add_argument(
         "--size",
         choices=SIZES,
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser, database: str | None = DEFAUL
         parser.add_argument(
             "--database",
             "--pg-url",
+            *aliases,
             dest="database",
             default=database,
             help=f"SQLAlchemy URL of the database it builds (dropped and created afresh); default {database}",
