@@ -133,10 +133,10 @@ class Load:
 
     def client(self, port: int, plan: list[tuple[str, str]], stop_at: float, offset: int = 0, count: int = 0) -> None:
         """Send the plan's requests in turn from `offset`, on one keep-alive connection, until
-        `stop_at` (monotonic) or, when `count`, that many requests."""
+        `stop_at` (monotonic) has passed and at least `count` were sent."""
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         i = offset
-        while (count and i - offset < count) or (not count and time.monotonic() < stop_at):
+        while time.monotonic() < stop_at or i - offset < count:
             kind, path = plan[i % len(plan)]
             i += 1
             started = time.perf_counter()
@@ -189,10 +189,11 @@ def load_test(bench: Run, args) -> None:
     try:
         wait_until_up(server, port)
         plan = interleaved()
-        # Warm both workers' caches, as a server in service would have; a refusal here ends the run.
+        # Warm both workers' caches, as a server in service would have (3 s, and every kind twice from
+        # each of two clients); a refusal here ends the run.
         warm = Load(bench.failures)
         stop = time.monotonic() + 3
-        warmers = [threading.Thread(target=warm.client, args=(port, plan, stop, n)) for n in range(2)]
+        warmers = [threading.Thread(target=warm.client, args=(port, plan, stop, n, 2 * len(KINDS))) for n in range(2)]
         for t in warmers:
             t.start()
         for t in warmers:
@@ -229,9 +230,10 @@ def report(bench: Run, args, service: Load, load: Load, elapsed: float, cores: i
         f"service time: 1 client, {args.service_requests} requests per kind; "
         f"load: {args.clients} clients for {elapsed:.0f} s, the kinds in turn"
     )
+    print(f"{'':14} {'service time (ms)':>19} | {'under load':>31} | {'':>16} {'capacity alone':>15}")
     print(
-        f"{'kind':14} {'service p50':>11} {'p95':>7} | {'served':>7} {'req/s':>7} {'p50':>7} {'p95':>7} "
-        f"| {'p95 load/service':>16} {'alone, ' + str(cores) + ' cores':>15}"
+        f"{'kind':14} {'p50':>11} {'p95':>7} | {'served':>7} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+        f"| {'p95 load/service':>16} {'(' + str(cores) + ' cores)':>15}"
     )
     busy = 0.0
     for kind in KINDS:
@@ -242,7 +244,7 @@ def report(bench: Run, args, service: Load, load: Load, elapsed: float, cores: i
         alone = cores * 1000 / s50
         busy += rate * s50 / 1000
         print(
-            f"{kind:14} {s50:8.1f} ms {s95:7.1f} | {len(under):7,} {rate:7.1f} {l50:7.1f} {l95:7.1f} "
+            f"{kind:14} {s50:11.1f} {s95:7.1f} | {len(under):7,} {rate:7.1f} {l50:7.1f} {l95:7.1f} "
             f"| {l95 / s95:15.1f}x {alone:9.0f} req/s"
         )
         bench.record(
