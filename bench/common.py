@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SIZES = ("quick", "national")
+SIZES = ("smoke", "quick", "national")
 DEFAULT_DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
 # The public API's fair-use budget on a benchmark's own server: far above anything one run can send,
 # so the limiter still runs (its cost is part of serving) but never refuses the load being measured.
@@ -53,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser, database: str | None = DEFAUL
         "--size",
         choices=SIZES,
         default="national",
-        help="quick: a run of a minute or two; national: 400,000 therapists (default). Explicit options win.",
+        help="smoke: the machinery end to end, figures of no weight; quick: a minute or two; "
+        "national: 400,000 therapists (default). Explicit options win.",
     )
     parser.add_argument("--summary", type=Path, help="write the figures (or the failures) to this JSON file")
     if database is not None:

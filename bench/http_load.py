@@ -55,6 +55,7 @@ KINDS = {
     "api, sparse": ("/api/v1/search", SPARSE, 25),
 }
 PRESETS = {
+    "smoke": dict(count=60_000, seconds=3.0, service_requests=3),
     "quick": dict(count=100_000, seconds=15.0, service_requests=20),
     "national": dict(count=400_000, seconds=30.0, service_requests=50),
 }

@@ -48,7 +48,11 @@ from directory.therapists.importer import COLUMNS
 from directory.vocabulary import STATES
 
 PG_URL = os.environ.get("BENCH_IMPORT_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bulk_big")
-PRESETS = {"quick": dict(count=25_000, sqlite_count=25_000), "national": dict(count=400_000, sqlite_count=400_000)}
+PRESETS = {
+    "smoke": dict(count=2_000, sqlite_count=2_000),
+    "quick": dict(count=25_000, sqlite_count=25_000),
+    "national": dict(count=400_000, sqlite_count=400_000),
+}
 
 
 def write_csv(path: Path, count: int, *, seed: int = 1, changed: bool = False) -> None:

@@ -51,6 +51,7 @@ from directory.registry.nppes import LICENSE, LICENSE_STATE, SLOTS, TAXONOMY, im
 
 PASSWORD = "bench-orchid-harbor-31"
 PRESETS = {
+    "smoke": dict(pending=300, nppes_rows=5_000, runs=3),
     "quick": dict(pending=2_000, nppes_rows=40_000, runs=10),
     "national": dict(pending=10_000, nppes_rows=200_000, runs=20),
 }

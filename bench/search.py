@@ -46,7 +46,11 @@ QUERIES = {
     "dense (10001, 10 mi, stress+pain)": ("10001", dict(radius_miles=10, goals=("stress", "pain"))),
     "sparse (59301, 25 mi, stress+pain)": ("59301", dict(radius_miles=25, goals=("stress", "pain"))),
 }
-PRESETS = {"quick": dict(count=100_000, runs=20), "national": dict(count=400_000, runs=60)}
+PRESETS = {
+    "smoke": dict(count=60_000, runs=3),
+    "quick": dict(count=100_000, runs=20),
+    "national": dict(count=400_000, runs=60),
+}
 
 
 def timed_together(fns, runs):

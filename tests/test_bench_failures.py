@@ -87,7 +87,7 @@ def test_http_load_against_a_server_that_refuses_prints_failures_and_no_throughp
     env = {**os.environ, "BENCH_RATE_LIMIT": "1 per hour"}
     env.pop("BENCH_DATABASE_URL", None)
     command = [sys.executable, str(ROOT / "bench" / "http_load.py"), "--database", f"sqlite:///{tmp_path}/load.db"]
-    command += ["--count", "300", "--seconds", "1", "--clients", "2", "--service-requests", "1"]
+    command += ["--count", "300", "--seconds", "1", "--clients", "2", "--service-requests", "1", "--workers", "1"]
     command += ["--summary", str(summary)]
 
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
