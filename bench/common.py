@@ -142,7 +142,7 @@ class Run:
             body(self)
         except SystemExit:
             raise
-        except BaseException as exc:  # a crash is the benchmark's failure, reported as such
+        except Exception as exc:  # a crash is the benchmark's failure, reported as such
             traceback.print_exc()
             self.failures.add(type(exc).__name__, str(exc))
             self.figures = {}
