@@ -116,7 +116,8 @@ class Run:
             self.settings["database"] = _without_password(self.settings["database"])
 
     def record(self, section: str, **figures: Any) -> None:
-        self.figures.setdefault(section, {}).update(figures)
+        rounded = {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
+        self.figures.setdefault(section, {}).update(rounded)
 
     def check(self, what: str = "") -> None:
         """Stop here, printing the failures and no figure, if anything failed so far."""

@@ -38,7 +38,7 @@ from directory.models import TherapistProfile, WeeklyHours
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = os.environ.get("EXPORT_BENCH_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/feeds_big")
-PRESETS = {"smoke": dict(count=5_000), "quick": dict(count=100_000), "national": dict(count=400_000)}
+PRESETS = {"smoke": dict(count=5_000), "quick": dict(count=20_000), "national": dict(count=400_000)}
 
 
 def load(bench: Run, url: str, count: int) -> int:
