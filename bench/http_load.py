@@ -182,6 +182,7 @@ def load_test(bench: Run, args) -> None:
         WEB_CONCURRENCY=str(args.workers),
         ACCESS_LOG="/dev/null",
         FAIR_API_RATE_LIMIT=args.rate_limit,
+        GUNICORN_CMD_ARGS="--log-level warning",
     )
     env.pop("REDIS_URL", None)  # self-contained: limits counted in each worker, jobs in process
     cores = os.cpu_count() or 1
