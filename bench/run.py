@@ -8,8 +8,9 @@ without them, and only its exit status is summarised), each on a database of its
 the one given (`bench` gives bench_search, bench_http, ...: each is dropped and
 created afresh). Their tables print as they run; the figures (or the failures) of
 all of them go to one JSON file, bench/results/summary.json unless --out says
-otherwise. The exit status is 1 when any benchmark failed: its figures are then
-absent, its failures are in the summary.
+otherwise, and the tables as printed beside it (summary.txt). The exit status
+is 1 when any benchmark failed: its figures are then absent, its failures are in
+the summary.
 """
 
 from __future__ import annotations
@@ -70,7 +71,14 @@ def main() -> None:
         "benchmarks": {},
     }
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-summary-") as folder:
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tables = args.out.with_suffix(".txt")
+    with tempfile.TemporaryDirectory(prefix="bench-summary-") as folder, tables.open("w") as log:
+
+        def say(text: str) -> None:
+            print(text, flush=True)
+            log.write(text + "\n")
+
         for name, script, what in BENCHMARKS:
             if name not in chosen:
                 continue
@@ -85,9 +93,9 @@ def main() -> None:
             if "from common import" not in path.read_text():
                 # Not built on bench/common.py (yet): run as it is; its exit status is all the summary gets.
                 command, shown = [sys.executable, str(path)], f"bench/{script}"
-            print(f"\n=== {name}: {what}\n=== {shown}", flush=True)
+            say(f"\n=== {name}: {what}\n=== {shown}")
             t = time.monotonic()
-            status = subprocess.run(command, cwd=ROOT).returncode
+            status = tee(command, log)
             seconds = time.monotonic() - t
             result = json.loads(part.read_text()) if part.exists() else {}
             summarised = len(command) > 2
@@ -98,23 +106,35 @@ def main() -> None:
                 command=shown,
             )
             summary["benchmarks"][name] = result
-    summary["seconds"] = round(time.monotonic() - started, 1)
-    summary["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-
-    print(f"\n=== {args.size} size, {summary['seconds']:.0f} s in all")
-    for name, result in summary["benchmarks"].items():
-        note = ""
-        if result["status"] == "failed":
-            count = (result.get("failures") or {}).get("count")
-            note = f"{count:,} failures" if count else f"exit status {result['exit_status']}"
-        elif result["status"] == "missing":
-            note = f"{result['script']} does not exist yet"
-        print(f"  {name:10} {result['status']:8} {result.get('seconds', 0):7.0f} s  {note}")
-    print(f"summary: {args.out}")
+        summary["seconds"] = round(time.monotonic() - started, 1)
+        summary["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+        args.out.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        say(f"\n=== {args.size} size, {summary['seconds']:.0f} s in all")
+        for name, result in summary["benchmarks"].items():
+            note = ""
+            if result["status"] == "failed":
+                count = (result.get("failures") or {}).get("count")
+                note = f"{count:,} failures" if count else f"exit status {result['exit_status']}"
+            elif result["status"] == "missing":
+                note = f"{result['script']} does not exist yet"
+            say(f"  {name:10} {result['status']:8} {result.get('seconds', 0):7.0f} s  {note}")
+        say(f"summary: {args.out}\ntables: {tables}")
     if any(result["status"] == "failed" for result in summary["benchmarks"].values()):
         raise SystemExit(1)
+
+
+def tee(command: list[str], log) -> int:
+    """Run the command, its output (stdout and stderr, as they come) to the terminal and the log."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            log.write(line)
+    return child.returncode
 
 
 def commit() -> str:
