@@ -59,8 +59,12 @@ test: lint
 		echo "SKIPPED: the PostgreSQL run of the suite: no server answered at $(PG_TEST_URL)"; \
 	fi
 
+# Every benchmark (bench/run.py): SIZE=quick (about ten minutes), SIZE=national (400,000 therapists) or smoke;
+# ONLY=search,http picks some; BENCH_DATABASE_URL names the database each one's own extends. The tables
+# print as they run; all the figures go to bench/results/summary.json. Not part of `make test`.
+SIZE ?= quick
 bench: install
-	$(BIN)/python bench/search.py
+	$(BIN)/python bench/run.py --size $(SIZE) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -9,7 +9,9 @@ from __future__ import annotations
 import random
 import time
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
@@ -18,13 +20,18 @@ from directory.extensions import db
 from directory.geo import gazetteer
 from directory.matching import summary
 from directory.models import (
+    Booking,
+    BookingStatus,
     Certification,
     License,
     SessionPrice,
     TherapistProfile,
     TherapistTechnique,
+    TimeOff,
     User,
+    WeeklyHours,
 )
+from directory.search.candidates import load_listings
 
 PRACTICES = (
     ("swedish", "deep_tissue"),
@@ -139,10 +146,12 @@ def generate(count: int, seed: int = 1):
 
 
 def reset_database(url: str) -> str:
-    """Make a fresh, empty database for the benchmark (PostgreSQL: a database of its own)."""
+    """Make a fresh, empty database for the benchmark (PostgreSQL: a database of its own; SQLite: a new file)."""
     from sqlalchemy import create_engine
 
     parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).unlink(missing_ok=True)
     if parsed.get_backend_name() == "postgresql":
         admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -188,3 +197,48 @@ def _copy(tables) -> None:
         raw.commit()
     finally:
         raw.close()
+
+
+def open_calendars(places, miles: float, seed: int = 7) -> int:
+    """Weekly hours (Monday to Friday 09:00-13:00 and 14:00-18:00, Saturday 10:00-14:00),
+    up to four pending or confirmed bookings in the next two weeks and, for one in ten,
+    a few days off, for every therapist within `miles` of the places; how many."""
+    if db.session.scalar(select(func.count()).select_from(WeeklyHours)):
+        return 0  # --keep: already there
+    rng = random.Random(seed)
+    today = date.today()
+    ids = sorted({r[0] for p in places for r in load_listings(p.latitude, p.longitude, miles, today)})
+    hours, bookings, off = [], [], []
+    for therapist_id in ids:
+        for day in range(5):
+            hours.append(dict(therapist_id=therapist_id, weekday=day, start_time=clock(9), end_time=clock(13)))
+            hours.append(dict(therapist_id=therapist_id, weekday=day, start_time=clock(14), end_time=clock(18)))
+        hours.append(dict(therapist_id=therapist_id, weekday=5, start_time=clock(10), end_time=clock(14)))
+        days = rng.sample(range(1, 14), 4)
+        for d in days[: rng.randrange(5)]:
+            start = datetime.combine(today + timedelta(days=d), clock(14 + rng.randrange(8)), UTC)
+            bookings.append(
+                dict(
+                    therapist_id=therapist_id,
+                    client_id=None,
+                    starts_at=start,
+                    ends_at=start + timedelta(minutes=60),
+                    minutes=60,
+                    price_amount=90,
+                    currency="USD",
+                    status=rng.choice([BookingStatus.PENDING, BookingStatus.CONFIRMED]),
+                    created_at=datetime.now(UTC),
+                    buffer_minutes=0,
+                    calendar_sequence=0,
+                )
+            )
+        if rng.random() < 0.1:
+            first = today + timedelta(days=rng.randrange(7))
+            off.append(dict(therapist_id=therapist_id, starts_on=first, ends_on=first + timedelta(days=3), note=""))
+    with db.engine.begin() as conn:
+        for model, rows in ((WeeklyHours, hours), (Booking, bookings), (TimeOff, off)):
+            for start in range(0, len(rows), 20_000):
+                conn.execute(insert(model.__table__), rows[start : start + 20_000])
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+    return len(ids)

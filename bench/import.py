@@ -12,9 +12,12 @@ same rows copied table to table by the database into empty copies of the six
 tables, with all their indexes, checks and foreign keys, then without the
 foreign keys (the floor no import into this schema can beat).
 
-    .venv/bin/python bench/import.py [--count 400000] [--sqlite-count 400000] [--skip-sqlite] [--skip-postgres]
+    .venv/bin/python bench/import.py [--size quick|national] [--count N] [--sqlite-count N]
+                                     [--skip-sqlite] [--skip-postgres] [--database URL] [--summary FILE]
 
-PostgreSQL: the database `bulk_big` (--pg-url), dropped and created afresh.
+PostgreSQL: the database `bulk_big` (--database), dropped and created afresh.
+An import that fails or leaves a row out (the first import must create every
+row, the re-import update every row) is a failure: printed, no figure, exit status 1.
 """
 
 from __future__ import annotations
@@ -38,12 +41,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dataset
 import psycopg
+from common import APP_LIMITS, Run, add_arguments, sized
 
 from directory.therapists.demo import FEMALE, LAST, MALE, NONBINARY, PRACTICES, SPECIALTY_SENTENCES
 from directory.therapists.importer import COLUMNS
 from directory.vocabulary import STATES
 
 PG_URL = os.environ.get("BENCH_IMPORT_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bulk_big")
+PRESETS = {
+    "smoke": dict(count=2_000, sqlite_count=2_000),
+    "quick": dict(count=25_000, sqlite_count=25_000),
+    "national": dict(count=400_000, sqlite_count=400_000),
+}
 
 
 def write_csv(path: Path, count: int, *, seed: int = 1, changed: bool = False) -> None:
@@ -118,7 +127,7 @@ def child(url: str, path: str) -> None:
     from directory.extensions import db
     from directory.models import TherapistProfile
 
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, **APP_LIMITS)
     with app.app_context():
         db.create_all()
         # The server process the import will use (the pool hands the same connection back):
@@ -150,11 +159,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_import(url: str, path: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", url, str(path)], check=True, capture_output=True, text=True
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def run_import(bench: Run, label: str, url: str, path: Path, count: int, *, changed: bool) -> dict:
+    """One import in a process of its own; a failed import, or one that did not create (or, when
+    `changed`, update) every row, goes to the run's failures."""
+    done = subprocess.run([sys.executable, __file__, "--child", url, str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        bench.failures.add(f"{label}: import process exit status {done.returncode}", done.stderr[-1000:])
+        return {}
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    output = figures["output"]
+    expected = f"{count:,} therapists: {0 if changed else count:,} new, {count if changed else 0:,} updated"
+    if not output.startswith("Imported") or expected not in output:
+        bench.failures.add(f"{label}: rows not imported", f"expected {expected!r}; the import said {output!r}")
+    elif figures["total"] != count:
+        bench.failures.add(f"{label}: rows missing", f"{figures['total']:,} therapists after, {count:,} expected")
+    return figures
 
 
 def floor_postgres(url: str, path: Path) -> float:
@@ -289,7 +308,7 @@ def report(label: str, count: int, first: dict, again: dict, floor: float, schem
     )
 
 
-def bench(label: str, url: str, count: int, folder: Path) -> None:
+def bench(run: Run, label: str, url: str, count: int, folder: Path) -> None:
     first_csv, again_csv = folder / f"import-{count}.csv", folder / f"import-{count}-changed.csv"
     write_csv(first_csv, count)
     write_csv(again_csv, count, changed=True)
@@ -298,16 +317,30 @@ def bench(label: str, url: str, count: int, folder: Path) -> None:
         f"\n{label}: {count:,} rows, {first_csv.stat().st_size / 1e6:.0f} MB of CSV; load average {load:.1f}",
         flush=True,
     )
-    first = run_import(url, first_csv)
-    print(f"  first import: {first['seconds']:.1f} s", flush=True)
-    again = run_import(url, again_csv)
-    print(f"  re-import: {again['seconds']:.1f} s", flush=True)
-    for fig in (first, again):
-        if not fig["output"].startswith("Imported"):
-            raise SystemExit(f"the import failed: {fig['output']}")
+    first = run_import(run, label, url, first_csv, count, changed=False)
+    run.check(f"{label}, the first import")
+    again = run_import(run, label, url, again_csv, count, changed=True)
+    run.check(f"{label}, the re-import")
     floor = floor_postgres(url, first_csv) if url.startswith("postgresql") else floor_sqlite(first_csv)
     schema = (schema_floor(url, foreign_keys=True), schema_floor(url, foreign_keys=False))
     report(label, count, first, again, floor, schema)
+    run.record(
+        label,
+        rows=count,
+        first_import_s=first["seconds"],
+        first_import_rows_per_s=count / first["seconds"],
+        first_import_peak_rss_mb=first["peak_mb"],
+        reimport_s=again["seconds"],
+        reimport_rows_per_s=count / again["seconds"],
+        reimport_peak_rss_mb=again["peak_mb"],
+        import_cpu_s=first["client_cpu"],
+        database_cpu_s=first["server_cpu"],
+        floor_s=floor,
+        first_import_vs_floor=first["seconds"] / floor,
+        schema_floor_s=schema[0],
+        schema_floor_without_foreign_keys_s=schema[1],
+        first_import_vs_schema_floor=first["seconds"] / schema[0],
+    )
     if url.startswith("postgresql"):
         print("  " + box_fetch(url))
     first_csv.unlink()
@@ -316,9 +349,9 @@ def bench(label: str, url: str, count: int, folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=400_000)
-    parser.add_argument("--sqlite-count", type=int, default=400_000)
-    parser.add_argument("--pg-url", default=PG_URL)
+    add_arguments(parser, PG_URL)
+    parser.add_argument("--count", type=int, help="rows on PostgreSQL")
+    parser.add_argument("--sqlite-count", type=int, help="rows on SQLite")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -326,12 +359,18 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
-    folder = Path(tempfile.mkdtemp(prefix="import-bench-"))
-    if not args.skip_postgres:
-        dataset.reset_database(args.pg_url)
-        bench("PostgreSQL", args.pg_url, args.count, folder)
-    if not args.skip_sqlite:
-        bench("SQLite", f"sqlite:///{folder / 'import.sqlite3'}", args.sqlite_count, folder)
+    args = sized(args, PRESETS)
+    Run("import", args).main(lambda run: import_bench(run, args))
+
+
+def import_bench(run: Run, args) -> None:
+    with tempfile.TemporaryDirectory(prefix="import-bench-") as name:
+        folder = Path(name)
+        if not args.skip_postgres:
+            dataset.reset_database(args.database)
+            bench(run, "PostgreSQL", args.database, args.count, folder)
+        if not args.skip_sqlite:
+            bench(run, "SQLite", f"sqlite:///{folder / 'import.sqlite3'}", args.sqlite_count, folder)
 
 
 if __name__ == "__main__":

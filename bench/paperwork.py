@@ -5,7 +5,11 @@ through the test client (SQL, templates, everything but the network); then
 streams a synthetic NPPES file (330 columns, 1 row in 20 a massage therapist)
 through the import and prints rows per second and the peak Python memory.
 
-    .venv/bin/python bench/paperwork.py [--pending 10000] [--nppes-rows 200000] [--database URL]
+    .venv/bin/python bench/paperwork.py [--size quick|national] [--pending N] [--nppes-rows N]
+                                        [--runs N] [--database URL] [--summary FILE]
+
+Any page answered with other than a 200, a sign-in that fails, or an NPPES row
+not read or not kept as expected, is a failure: printed, no figure, exit status 1.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dataset
+from common import APP_LIMITS, Run, add_arguments, percentile, sized
 from sqlalchemy import event, insert, select
 
 from directory import create_app
@@ -43,6 +50,11 @@ from directory.registry.npi import NPI_PREFIX, luhn_check_digit
 from directory.registry.nppes import LICENSE, LICENSE_STATE, SLOTS, TAXONOMY, import_nppes
 
 PASSWORD = "bench-orchid-harbor-31"
+PRESETS = {
+    "smoke": dict(pending=300, nppes_rows=5_000, runs=3),
+    "quick": dict(pending=2_000, nppes_rows=40_000, runs=10),
+    "national": dict(pending=10_000, nppes_rows=200_000, runs=20),
+}
 PAGES = [
     "/admin/verifications",
     "/admin/verifications?page=150",
@@ -145,13 +157,18 @@ def build_queue(pending: int) -> None:
     db.session.commit()
 
 
-def time_pages(app, runs: int) -> None:
+def time_pages(bench: Run, app, runs: int) -> None:
     client = app.test_client()
     with app.app_context():
         page = client.get("/auth/login").get_data(as_text=True)
         token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-        client.post("/auth/login", data={"email": "admin@bench.example", "password": PASSWORD, "csrf_token": token})
-    print(f"{'page':52} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8}")
+        signed_in = client.post(
+            "/auth/login", data={"email": "admin@bench.example", "password": PASSWORD, "csrf_token": token}
+        )
+        if signed_in.status_code != 302:
+            bench.failures.add(f"sign-in HTTP {signed_in.status_code}", signed_in.get_data(as_text=True)[:300])
+            bench.check("signing in")
+    rows = []
     for url in PAGES:
         with app.app_context():
             statements: list[str] = []
@@ -162,15 +179,20 @@ def time_pages(app, runs: int) -> None:
             event.listen(db.engine, "before_cursor_execute", listener)
             response = client.get(url)
             event.remove(db.engine, "before_cursor_execute", listener)
-            assert response.status_code == 200, (url, response.status_code)
-            samples = []
+            answers, samples = [response], []
             for _ in range(runs):
                 t = time.perf_counter()
-                client.get(url)
+                answers.append(client.get(url))
                 samples.append((time.perf_counter() - t) * 1000)
-        samples.sort()
-        p50, p95 = statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]
-        print(f"{url:52} {len(statements):>7} {p50:>8.1f} {p95:>8.1f}")
+            for answer in answers:
+                if answer.status_code != 200:
+                    bench.failures.add(f"HTTP {answer.status_code}", f"{url}: {answer.get_data(as_text=True)[:200]}")
+        rows.append((url, len(statements), statistics.median(samples), percentile(samples, 95)))
+    bench.check("the admin pages")
+    print(f"{'page':52} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8}")
+    for url, queries, p50, p95 in rows:
+        print(f"{url:52} {queries:>7} {p50:>8.1f} {p95:>8.1f}")
+        bench.record(url, queries=queries, p50_ms=p50, p95_ms=p95)
 
 
 def write_nppes(path: Path, rows: int) -> None:
@@ -195,7 +217,7 @@ def write_nppes(path: Path, rows: int) -> None:
             writer.writerow([npi(n), "1", f"LAST{n}", "FIRST", "IL", *slots, *filler])
 
 
-def time_import(app, rows: int) -> None:
+def time_import(bench: Run, app, rows: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "npidata_pfile_20050523-20261109.csv"
         write_nppes(path, rows)
@@ -208,6 +230,24 @@ def time_import(app, rows: int) -> None:
             seconds = time.perf_counter() - t
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
+    therapists = (rows + 19) // 20  # write_nppes: one row in twenty
+    if report.rows_read != rows or report.kept != therapists or report.invalid:
+        bench.failures.add(
+            "NPPES rows not imported",
+            f"{report.rows_read:,} read of {rows:,}, {report.kept:,} kept of {therapists:,}, "
+            f"{report.invalid:,} invalid",
+        )
+    bench.check("the NPPES import")
+    bench.record(
+        "NPPES import",
+        rows=rows,
+        megabytes=size,
+        kept=report.kept,
+        seconds=seconds,
+        rows_per_s=rows / seconds,
+        megabytes_per_s=size / seconds,
+        peak_python_memory_mb=peak / 1e6,
+    )
     print(
         f"NPPES import: {rows:,} rows ({size:,.0f} MB), {report.kept:,} kept, {seconds:.1f} s, "
         f"{rows / seconds:,.0f} rows/s, {size / seconds:.0f} MB/s, peak Python memory {peak / 1e6:.1f} MB "
@@ -216,33 +256,40 @@ def time_import(app, rows: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--pending", type=int, default=10_000)
-    parser.add_argument("--nppes-rows", type=int, default=200_000)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--database", help="SQLAlchemy URL (default: a new SQLite file); its tables are dropped")
-    args = parser.parse_args()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser, None)
+    parser.add_argument("--pending", type=int)
+    parser.add_argument("--nppes-rows", type=int)
+    parser.add_argument("--runs", type=int)
+    parser.add_argument(
+        "--database",
+        "--pg-url",
+        help="SQLAlchemy URL (default: a new SQLite file); a PostgreSQL database is dropped and created afresh",
+    )
+    args = sized(parser.parse_args(), PRESETS)
+    Run("paperwork", args).main(lambda bench: paperwork_bench(bench, args))
+
+
+def paperwork_bench(bench: Run, args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/bench.sqlite3"
-        app = create_app(
-            "testing", SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=tmp, WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=False
-        )
+        dataset.reset_database(url)
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=tmp, WTF_CSRF_ENABLED=True, **APP_LIMITS)
         with app.app_context():
-            db.drop_all()
             db.create_all()
             t = time.perf_counter()
             build_queue(args.pending)
             print(
                 f"{db.engine.dialect.name}: {args.pending:,} therapists with {args.pending * 3 // 2:,} pending "
-                f"credentials built in {time.perf_counter() - t:.1f} s"
+                f"credentials built in {time.perf_counter() - t:.1f} s",
+                flush=True,
             )
         try:
-            time_pages(app, args.runs)
-            time_import(app, args.nppes_rows)
+            time_pages(bench, app, args.runs)
+            time_import(bench, app, args.nppes_rows)
         finally:
             with app.app_context():
                 db.session.remove()
-                db.drop_all()
                 db.engine.dispose()
 
 

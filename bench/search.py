@@ -8,35 +8,37 @@ three free start times (one more query for the page) and its own reasons, side b
 side with the search alone in one run; every therapist near the two queries gets
 weekly hours (two ranges a day), some bookings and some time off first.
 
-    .venv/bin/python bench/search.py [--count 400000] [--runs 60] [--sqlite-only | --postgres-only] [--pg-url URL]
+    .venv/bin/python bench/search.py [--size quick|national] [--count N] [--runs N]
+                                     [--sqlite-only | --postgres-only] [--database URL] [--summary FILE]
+
+A query that finds nothing, or a dataset that did not load every row, is a
+failure: printed, no figure, exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import os
-import random
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dataset
+from common import APP_LIMITS, Run, add_arguments, percentile, sized
 from geopy.distance import geodesic
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 
 from directory import create_app
 from directory.extensions import db
 from directory.geocoding import locate
 from directory.matching.engine import ClientRequest
-from directory.models import Booking, BookingStatus, TherapistProfile, TimeOff, WeeklyHours
+from directory.models import TherapistProfile
 from directory.search.candidates import floor_query, load_listings
 from directory.search.services import run
 
@@ -44,11 +46,11 @@ QUERIES = {
     "dense (10001, 10 mi, stress+pain)": ("10001", dict(radius_miles=10, goals=("stress", "pain"))),
     "sparse (59301, 25 mi, stress+pain)": ("59301", dict(radius_miles=25, goals=("stress", "pain"))),
 }
-
-
-def percentile(samples, q):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+PRESETS = {
+    "smoke": dict(count=60_000, runs=3),
+    "quick": dict(count=100_000, runs=20),
+    "national": dict(count=400_000, runs=60),
+}
 
 
 def timed_together(fns, runs):
@@ -65,61 +67,19 @@ def timed_together(fns, runs):
     return [(statistics.median(samples[fn]), percentile(samples[fn], 95)) for fn in fns]
 
 
-def open_calendars(places, miles: float, seed: int = 7) -> int:
-    """Weekly hours (Monday to Friday 09:00-13:00 and 14:00-18:00, Saturday 10:00-14:00),
-    up to four pending or confirmed bookings in the next two weeks and, for one in ten,
-    a few days off, for every therapist within `miles` of the places; how many."""
-    if db.session.scalar(select(func.count()).select_from(WeeklyHours)):
-        return 0  # --keep: already there
-    rng = random.Random(seed)
-    today = date.today()
-    ids = sorted({r[0] for p in places for r in load_listings(p.latitude, p.longitude, miles, today)})
-    hours, bookings, off = [], [], []
-    for therapist_id in ids:
-        for day in range(5):
-            hours.append(dict(therapist_id=therapist_id, weekday=day, start_time=clock(9), end_time=clock(13)))
-            hours.append(dict(therapist_id=therapist_id, weekday=day, start_time=clock(14), end_time=clock(18)))
-        hours.append(dict(therapist_id=therapist_id, weekday=5, start_time=clock(10), end_time=clock(14)))
-        days = rng.sample(range(1, 14), 4)
-        for d in days[: rng.randrange(5)]:
-            start = datetime.combine(today + timedelta(days=d), clock(14 + rng.randrange(8)), UTC)
-            bookings.append(
-                dict(
-                    therapist_id=therapist_id,
-                    client_id=None,
-                    starts_at=start,
-                    ends_at=start + timedelta(minutes=60),
-                    minutes=60,
-                    price_amount=90,
-                    currency="USD",
-                    status=rng.choice([BookingStatus.PENDING, BookingStatus.CONFIRMED]),
-                    created_at=datetime.now(UTC),
-                    buffer_minutes=0,
-                    calendar_sequence=0,
-                )
-            )
-        if rng.random() < 0.1:
-            first = today + timedelta(days=rng.randrange(7))
-            off.append(dict(therapist_id=therapist_id, starts_on=first, ends_on=first + timedelta(days=3), note=""))
-    with db.engine.begin() as conn:
-        for model, rows in ((WeeklyHours, hours), (Booking, bookings), (TimeOff, off)):
-            for start in range(0, len(rows), 20_000):
-                conn.execute(insert(model.__table__), rows[start : start + 20_000])
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE")
-    return len(ids)
-
-
-def bench_database(label, url, count, runs):
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+def bench_database(bench: Run, label, url, count, runs):
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, **APP_LIMITS)
     with app.app_context():
         seconds = dataset.load(count)
         total = db.session.scalar(select(db.func.count()).select_from(TherapistProfile))
-        print(f"\n== {label}: {total:,} therapists (loaded in {seconds:.0f} s) ==")
+        if total != count:
+            bench.failures.add("rows not loaded", f"{label}: {total:,} therapists of {count:,}")
+        bench.check(label)
+        print(f"\n== {label}: {total:,} therapists (loaded in {seconds:.0f} s) ==", flush=True)
         geocoder = app.extensions["geocoder"]
         today = date.today()
         places = [locate(zip_code, geocoder) for zip_code, _ in QUERIES.values()]
-        opened = open_calendars(places, 30)
+        opened = dataset.open_calendars(places, 30)
         if opened:
             print(f"weekly hours, bookings and time off for the {opened:,} therapists near the queries")
         for zip_code, params in QUERIES.values():
@@ -131,6 +91,9 @@ def bench_database(label, url, count, runs):
             place = locate(zip_code, geocoder)
             request = ClientRequest(latitude=place.latitude, longitude=place.longitude, **params)
             result = run(request, place, on=today)
+            if not result.outcome.total:
+                bench.failures.add("no matches", f"{label}, {name}: a search that finds nothing measures nothing")
+                bench.check(label)
             candidates = len(load_listings(place.latitude, place.longitude, request.radius_miles, today))
             floor = floor_query(place.latitude, place.longitude, request.radius_miles)
             page = run(request, place, on=today, for_page=True)
@@ -143,6 +106,7 @@ def bench_database(label, url, count, runs):
                 ),
                 runs,
             )
+            naive = naive_baseline(place)
             print(f"{name}: {result.outcome.total:,} matches of {candidates:,} listable in the box")
             print(f"  search service  p50 {s50:7.2f} ms   p95 {s95:7.2f} ms")
             cards = f"{with_times} of {len(page.outcome.results)} cards with free times"
@@ -150,9 +114,28 @@ def bench_database(label, url, count, runs):
             print(f"  floor (box)     p50 {f50:7.2f} ms   p95 {f95:7.2f} ms")
             print(f"  ratio search/floor  p50 {s50 / f50:5.2f}x   p95 {s95 / f95:5.2f}x")
             print(f"  ratio page/search   p50 {c50 / s50:5.2f}x   p95 {c95 / s95:5.2f}x   (target: p95 within 1.30x)")
-            naive = naive_baseline(place)
             print(f"  naive baseline  ~{naive:,.0f} ms  (every row + geodesic, extrapolated)", end="")
-            print(f"  -> search is {naive / s50:,.0f}x faster")
+            print(f"  -> search is {naive / s50:,.0f}x faster", flush=True)
+            bench.record(
+                f"{label} {name}",
+                therapists=total,
+                matches=result.outcome.total,
+                listable_in_box=candidates,
+                cards=len(page.outcome.results),
+                cards_with_free_times=with_times,
+                search_p50_ms=s50,
+                search_p95_ms=s95,
+                page_p50_ms=c50,
+                page_p95_ms=c95,
+                floor_p50_ms=f50,
+                floor_p95_ms=f95,
+                search_vs_floor_p50=s50 / f50,
+                search_vs_floor_p95=s95 / f95,
+                page_vs_search_p50=c50 / s50,
+                page_vs_search_p95=c95 / s95,
+                naive_ms=naive,
+                naive_vs_search_p50=naive / s50,
+            )
 
 
 def naive_baseline(place, sample=5000):
@@ -169,26 +152,28 @@ def naive_baseline(place, sample=5000):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=400_000)
-    parser.add_argument("--runs", type=int, default=60)
+    add_arguments(parser)
+    parser.add_argument("--count", type=int)
+    parser.add_argument("--runs", type=int)
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--postgres-only", action="store_true")
-    parser.add_argument(
-        "--pg-url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
-    )
     parser.add_argument("--keep", action="store_true", help="reuse the databases from the last run")
-    args = parser.parse_args()
+    args = sized(parser.parse_args(), PRESETS)
+    Run("search", args).main(lambda bench: search_bench(bench, args))
+
+
+def search_bench(bench: Run, args) -> None:
     folder = Path(tempfile.gettempdir()) / "directory-bench"
     folder.mkdir(exist_ok=True)
     sqlite_path = folder / f"bench-{args.count}.sqlite3"
     if not args.postgres_only:
         if not args.keep and sqlite_path.exists():
             sqlite_path.unlink()
-        bench_database("SQLite", f"sqlite:///{sqlite_path}", args.count, args.runs)
+        bench_database(bench, "SQLite", f"sqlite:///{sqlite_path}", args.count, args.runs)
     if not args.sqlite_only:
         if not args.keep:
-            dataset.reset_database(args.pg_url)
-        bench_database("PostgreSQL", args.pg_url, args.count, args.runs)
+            dataset.reset_database(args.database)
+        bench_database(bench, "PostgreSQL", args.database, args.count, args.runs)
 
 
 if __name__ == "__main__":
