@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -132,7 +133,9 @@ class User(UserMixin, Model):
         return f"{self.id}.{self.session_token}"
 
     def end_sessions(self) -> None:
-        """Sign this user out everywhere (sign-out, suspension; a new password does it itself)."""
+        """Sign this user out everywhere; pending emailed links die with it (they carry a
+        fingerprint of the token). Security events call auth/revocation.py, which does
+        this and more; a new password does it itself."""
         self.session_token = new_session_token()
 
     @validates("password_hash")
@@ -661,7 +664,8 @@ class BookingSettings(Model):
     address_after_confirmation: Mapped[bool] = mapped_column(default=False)
     # The number a client with a confirmed booking may call.
     phone: Mapped[str] = mapped_column(String(30), default="")
-    # The secret part of the private iCal feed's address; a new one revokes the old.
+    # The secret part of the private iCal feed's address; a new one revokes the old,
+    # and every security event clears it (auth/revocation.py).
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     therapist: Mapped[TherapistProfile] = relationship()
@@ -707,6 +711,15 @@ class BookingDraft(Model):
 
     def __repr__(self) -> str:  # never let health details reach a log
         return f"<BookingDraft {self.id} therapist={self.therapist_id}>"
+
+    @staticmethod
+    def digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def key_is(cls, key: str):
+        """SQL: the draft found by this key (only its digest is stored)."""
+        return cls.key_digest == cls.digest(key)
 
 
 class Review(Model):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..auth.passwords import hash_password, password_problem
+from ..auth.revocation import revoke_access
 from ..auth.services import find_user, normalise_email
 from ..extensions import db
 from ..models import (
@@ -77,6 +78,8 @@ def set_suspension(admin: User, profile: TherapistProfile, *, suspend: bool, rea
         raise Conflict("This therapist is already suspended." if suspend else "This therapist is not suspended.")
     before = {"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason}
     write_suspension(profile, suspended=suspend, reason=reason)
+    if suspend:
+        revoke_access(profile.user)  # sessions, pending links, the calendar feed
     audit.record(
         admin,
         "suspended" if suspend else "unsuspended",

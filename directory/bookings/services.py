@@ -428,7 +428,9 @@ def feed_owner(token: str) -> TherapistProfile | None:
     if not token or len(token) > 64:
         return None
     settings = db.session.scalar(select(BookingSettings).where(BookingSettings.calendar_token == token))
-    return settings.therapist if settings is not None else None
+    if settings is None or settings.therapist.suspended_at is not None:
+        return None
+    return settings.therapist
 
 
 def feed_bookings(profile: TherapistProfile, *, now: datetime | None = None) -> list[Booking]:
