@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from directory.clock import today_in
 from directory.extensions import db
 from directory.geo import gazetteer
 from directory.matching import summary
@@ -49,7 +50,7 @@ def generate(count: int, seed: int = 1):
     """Yield row dicts per table for `count` therapists spread over every US ZIP."""
     rng = random.Random(seed)
     places = zip_places()
-    today = date.today()
+    today = today_in(UTC)
     now = datetime.now(UTC)
     users, profiles, licenses, techniques, prices, certs = [], [], [], [], [], []
     for i in range(1, count + 1):

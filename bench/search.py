@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from geopy.distance import geodesic
 from sqlalchemy import func, insert, select
 
 from directory import create_app
+from directory.clock import listing_days
 from directory.extensions import db
 from directory.geocoding import locate
 from directory.matching.engine import ClientRequest
@@ -72,7 +73,7 @@ def open_calendars(places, miles: float, seed: int = 7) -> int:
     if db.session.scalar(select(func.count()).select_from(WeeklyHours)):
         return 0  # --keep: already there
     rng = random.Random(seed)
-    today = date.today()
+    today = listing_days()
     ids = sorted({r[0] for p in places for r in load_listings(p.latitude, p.longitude, miles, today)})
     hours, bookings, off = [], [], []
     for therapist_id in ids:
@@ -82,7 +83,7 @@ def open_calendars(places, miles: float, seed: int = 7) -> int:
         hours.append(dict(therapist_id=therapist_id, weekday=5, start_time=clock(10), end_time=clock(14)))
         days = rng.sample(range(1, 14), 4)
         for d in days[: rng.randrange(5)]:
-            start = datetime.combine(today + timedelta(days=d), clock(14 + rng.randrange(8)), UTC)
+            start = datetime.combine(today.latest + timedelta(days=d), clock(14 + rng.randrange(8)), UTC)
             bookings.append(
                 dict(
                     therapist_id=therapist_id,
@@ -99,7 +100,7 @@ def open_calendars(places, miles: float, seed: int = 7) -> int:
                 )
             )
         if rng.random() < 0.1:
-            first = today + timedelta(days=rng.randrange(7))
+            first = today.latest + timedelta(days=rng.randrange(7))
             off.append(dict(therapist_id=therapist_id, starts_on=first, ends_on=first + timedelta(days=3), note=""))
     with db.engine.begin() as conn:
         for model, rows in ((WeeklyHours, hours), (Booking, bookings), (TimeOff, off)):
@@ -117,28 +118,28 @@ def bench_database(label, url, count, runs):
         total = db.session.scalar(select(db.func.count()).select_from(TherapistProfile))
         print(f"\n== {label}: {total:,} therapists (loaded in {seconds:.0f} s) ==")
         geocoder = app.extensions["geocoder"]
-        today = date.today()
+        days = listing_days()
         places = [locate(zip_code, geocoder) for zip_code, _ in QUERIES.values()]
         opened = open_calendars(places, 30)
         if opened:
             print(f"weekly hours, bookings and time off for the {opened:,} therapists near the queries")
         for zip_code, params in QUERIES.values():
             place = locate(zip_code, geocoder)
-            run(ClientRequest(latitude=place.latitude, longitude=place.longitude, **params), place, on=today)
+            run(ClientRequest(latitude=place.latitude, longitude=place.longitude, **params), place)
         gc.collect()
         gc.freeze()  # as wsgi.py does once the app is loaded: long-lived objects leave the GC's scans
         for name, (zip_code, params) in QUERIES.items():
             place = locate(zip_code, geocoder)
             request = ClientRequest(latitude=place.latitude, longitude=place.longitude, **params)
-            result = run(request, place, on=today)
-            candidates = len(load_listings(place.latitude, place.longitude, request.radius_miles, today))
+            result = run(request, place)
+            candidates = len(load_listings(place.latitude, place.longitude, request.radius_miles, days))
             floor = floor_query(place.latitude, place.longitude, request.radius_miles)
-            page = run(request, place, on=today, for_page=True)
+            page = run(request, place, for_page=True)
             with_times = sum(1 for times in page.next_times.values() if times)
             (s50, s95), (c50, c95), (f50, f95) = timed_together(
                 (
-                    lambda request=request, place=place: run(request, place, on=today),
-                    lambda request=request, place=place: run(request, place, on=today, for_page=True),
+                    lambda request=request, place=place: run(request, place),
+                    lambda request=request, place=place: run(request, place, for_page=True),
                     lambda floor=floor: db.session.connection().execute(*floor).all(),
                 ),
                 runs,

@@ -34,7 +34,10 @@ def cleo(make_user):
 def ask_email_change(c, new_email: str, outbox) -> str:
     """Ask for a move to `new_email`; the link mailed there."""
     asked = post_form(
-        c, "/auth/account/email", {"change-email": new_email, "change-current_password": PASSWORD}, form_page="/auth/account"
+        c,
+        "/auth/account/email",
+        {"change-email": new_email, "change-current_password": PASSWORD},
+        form_page="/auth/account",
     )
     assert asked.status_code == 302
     links = [re.search(r"http://localhost(/auth/email/\S+)", plain_text(m)) for m in outbox() if m["To"] == new_email]

@@ -14,8 +14,8 @@ from ..models import Booking, Review, Role, User, utcnow
 from ..service_errors import Forbidden, ServiceError
 from ..therapists.profiles import new_profile
 from . import tokens
-from .revocation import forget_draft, revoke_access
 from .passwords import hash_password, password_problem, verify_password
+from .revocation import forget_draft, revoke_access
 
 
 def normalise_email(email: str) -> str:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import CursorResult, delete, select
 
+from .. import clock
 from ..extensions import db
 from ..models import BookingDraft
 from .services import IntakeData
@@ -58,7 +59,7 @@ def find(key: str | None, *, now: datetime | None = None) -> Draft | None:
     if not key:
         return None
     row = db.session.scalar(select(BookingDraft).where(BookingDraft.key_is(key)))
-    if row is None or row.created_at < (now or datetime.now(UTC)) - timedelta(hours=DRAFT_HOURS):
+    if row is None or row.created_at < (now or clock.now()) - timedelta(hours=DRAFT_HOURS):
         return None
     split = lambda text: tuple(s for s in (text or "").split(";") if s)
     return Draft(
@@ -77,7 +78,7 @@ def discard(key: str | None) -> None:
 
 def purge(*, now: datetime | None = None) -> int:
     """Remove drafts older than DRAFT_HOURS (the hourly job); how many went."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(hours=DRAFT_HOURS)
+    cutoff = (now or clock.now()) - timedelta(hours=DRAFT_HOURS)
     result = db.session.execute(delete(BookingDraft).where(BookingDraft.created_at < cutoff))
     gone = cast(CursorResult, result).rowcount
     db.session.commit()
