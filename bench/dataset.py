@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from directory.clock import listing_days, today_in
 from directory.extensions import db
 from directory.geo import gazetteer
 from directory.matching import summary
@@ -56,7 +57,7 @@ def generate(count: int, seed: int = 1):
     """Yield row dicts per table for `count` therapists spread over every US ZIP."""
     rng = random.Random(seed)
     places = zip_places()
-    today = date.today()
+    today = today_in(UTC)
     now = datetime.now(UTC)
     users, profiles, licenses, techniques, prices, certs = [], [], [], [], [], []
     for i in range(1, count + 1):
@@ -206,7 +207,7 @@ def open_calendars(places, miles: float, seed: int = 7) -> int:
     if db.session.scalar(select(func.count()).select_from(WeeklyHours)):
         return 0  # --keep: already there
     rng = random.Random(seed)
-    today = date.today()
+    today = listing_days()
     ids = sorted({r[0] for p in places for r in load_listings(p.latitude, p.longitude, miles, today)})
     hours, bookings, off = [], [], []
     for therapist_id in ids:
@@ -216,7 +217,7 @@ def open_calendars(places, miles: float, seed: int = 7) -> int:
         hours.append(dict(therapist_id=therapist_id, weekday=5, start_time=clock(10), end_time=clock(14)))
         days = rng.sample(range(1, 14), 4)
         for d in days[: rng.randrange(5)]:
-            start = datetime.combine(today + timedelta(days=d), clock(14 + rng.randrange(8)), UTC)
+            start = datetime.combine(today.latest + timedelta(days=d), clock(14 + rng.randrange(8)), UTC)
             bookings.append(
                 dict(
                     therapist_id=therapist_id,
@@ -233,7 +234,7 @@ def open_calendars(places, miles: float, seed: int = 7) -> int:
                 )
             )
         if rng.random() < 0.1:
-            first = today + timedelta(days=rng.randrange(7))
+            first = today.latest + timedelta(days=rng.randrange(7))
             off.append(dict(therapist_id=therapist_id, starts_on=first, ends_on=first + timedelta(days=3), note=""))
     with db.engine.begin() as conn:
         for model, rows in ((WeeklyHours, hours), (Booking, bookings), (TimeOff, off)):

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,6 +43,7 @@ import dataset
 import psycopg
 from common import APP_LIMITS, Run, add_arguments, sized
 
+from directory.clock import today_in
 from directory.therapists.demo import FEMALE, LAST, MALE, NONBINARY, PRACTICES, SPECIALTY_SENTENCES
 from directory.therapists.importer import COLUMNS
 from directory.vocabulary import STATES
@@ -61,7 +62,7 @@ def write_csv(path: Path, count: int, *, seed: int = 1, changed: bool = False) -
     rng = random.Random(seed)
     places = [p for p in dataset.zip_places() if p.state in STATES]
     practices = [p for p in PRACTICES for _ in range(p[2])]
-    today = date.today()
+    today = today_in(UTC)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)

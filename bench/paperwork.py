@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,6 +33,7 @@ from sqlalchemy import event, insert, select
 
 from directory import create_app
 from directory.auth.passwords import hash_password
+from directory.clock import today_in
 from directory.extensions import db
 from directory.models import (
     Certification,
@@ -95,7 +96,7 @@ def build_queue(pending: int) -> None:
     ]
     db.session.execute(insert(TherapistProfile), profiles)
     pids = db.session.scalars(select(TherapistProfile.id).order_by(TherapistProfile.id)).all()
-    expires = date.today() + timedelta(days=365)
+    expires = today_in(UTC) + timedelta(days=365)
     db.session.execute(
         insert(License),
         [

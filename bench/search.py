@@ -23,7 +23,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,6 +34,7 @@ from geopy.distance import geodesic
 from sqlalchemy import select
 
 from directory import create_app
+from directory.clock import listing_days
 from directory.extensions import db
 from directory.geocoding import locate
 from directory.matching.engine import ClientRequest
@@ -77,31 +77,31 @@ def bench_database(bench: Run, label, url, count, runs):
         bench.check(label)
         print(f"\n== {label}: {total:,} therapists (loaded in {seconds:.0f} s) ==", flush=True)
         geocoder = app.extensions["geocoder"]
-        today = date.today()
+        days = listing_days()
         places = [locate(zip_code, geocoder) for zip_code, _ in QUERIES.values()]
         opened = dataset.open_calendars(places, 30)
         if opened:
             print(f"weekly hours, bookings and time off for the {opened:,} therapists near the queries")
         for zip_code, params in QUERIES.values():
             place = locate(zip_code, geocoder)
-            run(ClientRequest(latitude=place.latitude, longitude=place.longitude, **params), place, on=today)
+            run(ClientRequest(latitude=place.latitude, longitude=place.longitude, **params), place)
         gc.collect()
         gc.freeze()  # as wsgi.py does once the app is loaded: long-lived objects leave the GC's scans
         for name, (zip_code, params) in QUERIES.items():
             place = locate(zip_code, geocoder)
             request = ClientRequest(latitude=place.latitude, longitude=place.longitude, **params)
-            result = run(request, place, on=today)
+            result = run(request, place)
             if not result.outcome.total:
                 bench.failures.add("no matches", f"{label}, {name}: a search that finds nothing measures nothing")
                 bench.check(label)
-            candidates = len(load_listings(place.latitude, place.longitude, request.radius_miles, today))
+            candidates = len(load_listings(place.latitude, place.longitude, request.radius_miles, days))
             floor = floor_query(place.latitude, place.longitude, request.radius_miles)
-            page = run(request, place, on=today, for_page=True)
+            page = run(request, place, for_page=True)
             with_times = sum(1 for times in page.next_times.values() if times)
             (s50, s95), (c50, c95), (f50, f95) = timed_together(
                 (
-                    lambda request=request, place=place: run(request, place, on=today),
-                    lambda request=request, place=place: run(request, place, on=today, for_page=True),
+                    lambda request=request, place=place: run(request, place),
+                    lambda request=request, place=place: run(request, place, for_page=True),
                     lambda floor=floor: db.session.connection().execute(*floor).all(),
                 ),
                 runs,

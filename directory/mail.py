@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import smtplib
 import uuid
-from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+
+from . import clock
 
 
 class Mailer:
@@ -36,7 +37,7 @@ class Mailer:
         calendar invitation as "text/calendar; method=REQUEST"."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
-        message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        message["Date"] = clock.now().strftime("%a, %d %b %Y %H:%M:%S +0000")
         message["Message-ID"] = f"<{uuid.uuid4().hex}@truetouch.example>"
         message.set_content(body)
         if html:
@@ -59,7 +60,7 @@ class Mailer:
                 smtp.send_message(message)
         else:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
             (self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(message))
         return message
 

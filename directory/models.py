@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -26,33 +27,21 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    and_,
     event,
+    or_,
     text,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
+from . import clock
+from .clock import DEFAULT_TIMEZONE, zone_named
 from .extensions import Model
 from .matching import summary
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def today() -> date:
-    return date.today()
-
-
-DEFAULT_TIMEZONE = "America/New_York"
-
-
-def zone_named(name: str | None) -> ZoneInfo:
-    """A stored time zone name as a zone; the default when it is empty or unknown."""
-    try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
+# Every default time of a row is this moment, aware, in UTC (clock.py holds the rule).
+utcnow = clock.now
 
 
 class UTCDateTime(TypeDecorator):
@@ -132,7 +121,9 @@ class User(UserMixin, Model):
         return f"{self.id}.{self.session_token}"
 
     def end_sessions(self) -> None:
-        """Sign this user out everywhere (sign-out, suspension; a new password does it itself)."""
+        """Sign this user out everywhere; pending emailed links die with it (they carry a
+        fingerprint of the token). Security events call auth/revocation.py, which does
+        this and more; a new password does it itself."""
         self.session_token = new_session_token()
 
     @validates("password_hash")
@@ -297,19 +288,30 @@ class TherapistProfile(Model):
 
     @property
     def is_listable(self) -> bool:
-        """Listed and matched today: see `listed_until_of`, the one rule."""
+        """Listed and matched now: see `listed_until_of`, the one rule, and
+        clock.listing_day: the latest license's date has not ended in the zone of
+        the practice's state."""
         until = listed_until_of(self.licenses, self.suspended_at)
-        return until is not None and until >= today()
+        return until is not None and until >= clock.listing_day(self.state)
 
     @classmethod
-    def listable_clause(cls, on: date | None = None):
-        """SQL for `is_listable` on a day, over the `listed_until` column that the
-        listing summary keeps (therapists/listing.py) with the same rule.
+    def listable_clause(cls, at: datetime | None = None):
+        """SQL for `is_listable` at a moment (now when not given), over the `listed_until`
+        column that the listing summary keeps (therapists/listing.py) with the same rule.
 
-        Expiry is judged by date here, so a lapsed license leaves the directory
-        the day after it expires whether or not any job has run.
+        Expiry is judged by the clock here, so a lapsed license leaves the directory
+        as its date ends in its state whether or not any job has run.
         """
-        return cls.listed_until >= (on or today())
+        days = clock.listing_days(at)
+        if not days.behind:
+            return cls.listed_until >= days.latest
+        return cls.listed_on(days.latest, days.earliest, days.behind)
+
+    @classmethod
+    def listed_on(cls, latest, earliest, behind):
+        """The SQL of clock.ListingDays.day_of: listed through `latest`, or through `earliest`
+        in the states `behind` (values or bind parameters)."""
+        return or_(cls.listed_until >= latest, and_(cls.listed_until >= earliest, cls.state.in_(behind)))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -352,7 +354,10 @@ class _Credential:
 
     @property
     def is_current(self) -> bool:
-        return self.status == CredentialStatus.VERIFIED and (self.expires_on is None or self.expires_on >= today())
+        return self.status == CredentialStatus.VERIFIED and self.holds_now()
+
+    def holds_now(self) -> bool:
+        raise NotImplementedError
 
     def submit(self) -> None:
         """(Re)submitted: waits for an administrator, whatever it was before."""
@@ -410,6 +415,10 @@ class License(_Credential, Model):
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="licenses")
 
+    def holds_now(self) -> bool:
+        """Until the end of its date in its state's zone (clock.license_end)."""
+        return clock.license_holds(self)
+
 
 class Certification(_Credential, Model):
     __tablename__ = "certifications"
@@ -423,6 +432,10 @@ class Certification(_Credential, Model):
     expires_on: Mapped[date | None] = mapped_column(Date)
 
     therapist: Mapped[TherapistProfile] = relationship(back_populates="certifications")
+
+    def holds_now(self) -> bool:
+        """Until the end of its date on the day the therapist's profile is listed by."""
+        return self.expires_on is None or self.expires_on >= clock.listing_day(self.therapist.state)
 
 
 class TherapistTechnique(Model):
@@ -661,7 +674,8 @@ class BookingSettings(Model):
     address_after_confirmation: Mapped[bool] = mapped_column(default=False)
     # The number a client with a confirmed booking may call.
     phone: Mapped[str] = mapped_column(String(30), default="")
-    # The secret part of the private iCal feed's address; a new one revokes the old.
+    # The secret part of the private iCal feed's address; a new one revokes the old,
+    # and every security event clears it (auth/revocation.py).
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     therapist: Mapped[TherapistProfile] = relationship()
@@ -707,6 +721,15 @@ class BookingDraft(Model):
 
     def __repr__(self) -> str:  # never let health details reach a log
         return f"<BookingDraft {self.id} therapist={self.therapist_id}>"
+
+    @staticmethod
+    def digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def key_is(cls, key: str):
+        """SQL: the draft found by this key (only its digest is stored)."""
+        return cls.key_digest == cls.digest(key)
 
 
 class Review(Model):
@@ -856,6 +879,11 @@ class Receipt(Model):
     def zone(self) -> ZoneInfo:
         return zone_named(self.timezone)
 
+    @property
+    def visit_day(self) -> date:
+        """The visit's day in the therapist's zone, as clock.visit_day: its year is the receipt's."""
+        return clock.local_day(self.visit_starts_at, self.zone)
+
 
 class MedicalNecessityLetter(Model):
     """A client's letter of medical necessity: private like an intake, shown to
@@ -910,5 +938,4 @@ __all__ = [
     "Receipt",
     "MedicalNecessityLetter",
     "utcnow",
-    "today",
 ]

@@ -11,13 +11,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from celery import shared_task
 from celery.schedules import crontab
 
-from . import notifications, stats
+from . import clock, notifications, stats
 from .admin.services import expire_and_remind
 from .bookings import drafts, reminders
 
@@ -38,7 +37,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 
 def expire_licenses_today() -> dict[str, int]:
     """The license housekeeping of today: the beat job and `flask licenses expire` both run this."""
-    return expire_and_remind(date.today(), notifications.license_expiring)
+    return expire_and_remind(clock.now(), notifications.license_expiring)
 
 
 @shared_task(name=EXPIRE_LICENSES)

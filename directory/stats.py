@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import redis
 from flask import current_app
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from . import jobs
+from . import clock, jobs
 from .extensions import db
 from .models import ProfileStat, TherapistProfile
 
@@ -44,7 +44,7 @@ def count_opened(therapist_id: int) -> None:
 def _count(kind: str, therapist_ids: list[int]) -> None:
     if not therapist_ids:
         return
-    day = date.today()
+    day = clock.today_in(UTC)
     jobs.after_response(lambda: _add(kind, therapist_ids, day))
 
 
@@ -142,7 +142,7 @@ def _upsert(counts: Counts, before_commit=None) -> int:
 
 
 def last_30_days(therapist_id: int) -> dict[str, int]:
-    since = date.today() - timedelta(days=29)
+    since = clock.today_in(UTC) - timedelta(days=29)
     row = db.session.execute(
         select(
             func.coalesce(func.sum(ProfileStat.impressions), 0), func.coalesce(func.sum(ProfileStat.views), 0)

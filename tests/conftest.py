@@ -9,9 +9,11 @@ from __future__ import annotations
 import io
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from flask import g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -159,6 +161,17 @@ def post_form(client, url: str, data: dict, *, form_page: str | None = None, **k
 
 
 PASSWORD = "velvet-harbor-orchid-42"
+
+# Tests that depend on the date run at this moment (the `frozen` fixture): noon in
+# Chicago, the same calendar day in every US state's zone. The clock then ticks on.
+FROZEN_AT = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
+TODAY = FROZEN_AT.date()
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(FROZEN_AT, tick=True):
+        yield FROZEN_AT
 
 
 def login(client, email: str, password: str = PASSWORD):

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pypdf import PdfWriter
 
 from directory.auth.passwords import hash_password
+from directory.clock import today_in
 from directory.models import (
     Certification,
     CredentialStatus,
@@ -66,7 +67,7 @@ class Factory:
             License(
                 number=f"LMT-{n:06d}",
                 state=state,
-                expires_on=license_expires or date.today() + timedelta(days=365),
+                expires_on=license_expires or today_in(UTC) + timedelta(days=365),
                 status=license_status,
                 verified_at=now if license_status == CredentialStatus.VERIFIED else None,
                 verified_via="test" if license_status == CredentialStatus.VERIFIED else None,

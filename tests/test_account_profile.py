@@ -2,7 +2,7 @@
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from PIL import Image
@@ -11,10 +11,13 @@ from sqlalchemy import select
 from directory.extensions import db
 from directory.models import Certification, CredentialStatus, Document, License, Role, TherapistProfile
 
-from .conftest import login, post_form
+from .conftest import TODAY, login, post_form
 from .factories import pdf_bytes
 
-FUTURE = (date.today() + timedelta(days=500)).isoformat()
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
+
+FUTURE = (TODAY + timedelta(days=500)).isoformat()
 PDF = pdf_bytes()
 
 
@@ -214,8 +217,8 @@ def test_license_with_a_document_is_pending(client, signed_in):
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"new-expires_on": (date.today() - timedelta(days=1)).isoformat()}, "must be in the future"),
-        ({"new-expires_on": date.today().isoformat()}, "must be in the future"),
+        ({"new-expires_on": (TODAY - timedelta(days=1)).isoformat()}, "must be in the future"),
+        ({"new-expires_on": TODAY.isoformat()}, "must be in the future"),
         ({"new-state": "ZZ"}, "Not a valid choice"),
         ({"new-number": ""}, "Enter the number."),
         ({"new-number": "<script>"}, "Use letters, digits"),
@@ -253,7 +256,7 @@ def test_changing_a_verified_license_returns_it_to_pending_and_removes_the_badge
     assert lic.status == CredentialStatus.VERIFIED and t.is_listable
     public = client.application.test_client()
     assert public.get(f"/therapists/{t.id}").status_code == 200
-    later = (date.today() + timedelta(days=900)).isoformat()
+    later = (TODAY + timedelta(days=900)).isoformat()
     prefix = f"lic{lic.id}"
     response = post_form(
         client,

@@ -2,7 +2,7 @@
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -11,7 +11,10 @@ from directory.audit import AuditLogIsAppendOnly
 from directory.extensions import db
 from directory.models import AuditEntry, Certification, CredentialStatus, License, Role, TherapistProfile, User
 
-from .conftest import PASSWORD, csrf_token, login, post_form
+from .conftest import PASSWORD, TODAY, csrf_token, login, post_form
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.fixture
@@ -128,7 +131,7 @@ def test_approval_records_who_and_when_lists_the_therapist_and_emails(admin_clie
     db.session.expire_all()
     lic = db.session.get(License, lic.id)
     assert lic.status == CredentialStatus.VERIFIED and lic.verified_by_id == admin.id
-    assert lic.verified_at.date() == date.today()
+    assert lic.verified_at.date() == TODAY
     profile = client.get(f"/therapists/{pending.id}").get_data(as_text=True)
     assert "Last checked" in profile and f"by {admin.name} (administrator)" in profile
     assert client.get("/api/v1/search?location=60601").get_json()["total"] == 1
@@ -251,7 +254,7 @@ def test_therapist_search(admin_client, factory, query, expected):
         name="Nina York", state="NY", city="New York", postal_code="10001", lat_lon=(40.75, -73.99)
     )
     nina.licenses[0].number = "NY-0001"
-    eddie = factory.therapist(name="Eddie Expired", license_expires=date.today() - timedelta(days=2))
+    eddie = factory.therapist(name="Eddie Expired", license_expires=TODAY - timedelta(days=2))
     eddie.licenses[0].number = "EXP-1"
     db.session.commit()
     page = admin_client.get(f"/admin/therapists?{query}").get_data(as_text=True)
@@ -352,7 +355,7 @@ def test_admins_read_documents_inline(admin_client, factory):
 
 
 def test_expire_command_marks_lapsed_and_reminds_once(runner, factory, outbox):
-    today = date.today()
+    today = TODAY
     lapsed = factory.therapist(name="Lapsed", license_expires=today - timedelta(days=1))
     in_25 = factory.therapist(name="In25", license_expires=today + timedelta(days=25))
     in_5 = factory.therapist(name="In5", license_expires=today + timedelta(days=5))

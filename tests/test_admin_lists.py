@@ -3,7 +3,7 @@ before suspending; buttons that say whose they are; a readable audit log; consta
 
 import re
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from html import unescape
 
@@ -372,9 +372,7 @@ def fill(factory, make_user, size: int, start: int) -> None:
     )
     if db.session.scalar(select(RegistrySnapshot)) is None:
         db.session.add(
-            RegistrySnapshot(
-                file_name="npidata_pfile_20050523-20261109.csv", file_date=datetime(2026, 11, 9).date(), providers=0
-            )
+            RegistrySnapshot(file_name="npidata_pfile_20050523-20261109.csv", file_date=date(2026, 11, 9), providers=0)
         )
     for n in range(start, start + size):
         npi = sample.npi(n)

@@ -20,11 +20,14 @@ from directory.extensions import db
 from directory.models import Booking, BookingStatus, Role, WeeklyHours
 from directory.service_errors import ServiceError
 
-from .conftest import PASSWORD, login, post_form
+from .conftest import PASSWORD, TODAY, login, post_form
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def next_friday() -> date:
-    day = date.today() + timedelta(days=2)  # well past the lead time
+    day = TODAY + timedelta(days=2)  # well past the lead time
     return day + timedelta(days=(4 - day.weekday()) % 7)
 
 

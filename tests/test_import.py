@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +11,12 @@ from directory.extensions import db
 from directory.models import CredentialStatus, License, TherapistProfile, User
 from directory.therapists.importer import COLUMNS
 
-FUTURE = (date.today() + timedelta(days=400)).isoformat()
+from .conftest import TODAY
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
+
+FUTURE = (TODAY + timedelta(days=400)).isoformat()
 
 
 def row(**overrides):
@@ -99,7 +104,7 @@ def test_verified_flag_verifies_licenses_and_certifications_today(runner, ctx, t
     assert result.exit_code == 0, result.output
     profile = db.session.scalar(select(TherapistProfile))
     lic = profile.licenses[0]
-    assert lic.status == CredentialStatus.VERIFIED and lic.verified_at.date() == date.today()
+    assert lic.status == CredentialStatus.VERIFIED and lic.verified_at.date() == TODAY
     assert lic.verified_via == "bulk import"
     assert [c.slug for c in profile.verified_certifications] == ["prenatal"]
     assert profile.is_listable
@@ -124,7 +129,7 @@ def test_importing_again_updates_and_never_duplicates(runner, ctx, tmp_path):
 
 def test_changed_expiry_returns_the_license_to_pending(runner, ctx, tmp_path):
     runner.invoke(args=["therapists", "import", write_csv(tmp_path / "a.csv", [row()]), "--verified"])
-    later = (date.today() + timedelta(days=800)).isoformat()
+    later = (TODAY + timedelta(days=800)).isoformat()
     runner.invoke(args=["therapists", "import", write_csv(tmp_path / "b.csv", [row(license_expires=later)])])
     db.session.expire_all()
     assert db.session.scalar(select(License)).status == CredentialStatus.PENDING

@@ -20,8 +20,11 @@ from directory.therapists import bulk, importer
 from directory.therapists.importer import COLUMNS, import_therapists, normalise_email
 from directory.therapists.listing import summarise
 
-from .conftest import PASSWORD, is_postgres
+from .conftest import PASSWORD, TODAY, is_postgres
 from .test_import import count, row, write_csv
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def run_import(runner, tmp_path, rows, *flags, name="t.csv"):
@@ -254,7 +257,7 @@ def test_duplicates_and_row_errors_are_listed_together_in_line_order(runner, ctx
 def test_the_summary_written_in_bulk_is_the_listing_summary(runner, ctx, tmp_path, factory, monkeypatch, chunk_rows):
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
     monkeypatch.setattr(bulk, "EMPTY_EVERY", 3)  # the chunk tables emptied along the way
-    soon = (date.today() + timedelta(days=30)).isoformat()
+    soon = (TODAY + timedelta(days=30)).isoformat()
     first = [
         row(),
         row(name="Ben", email="ben@example.com", license_number="B-1", certifications="", price_30="50"),
@@ -265,7 +268,7 @@ def test_the_summary_written_in_bulk_is_the_listing_summary(runner, ctx, tmp_pat
     # Things the file does not say: a second verified license, a certification with an expiry
     # entered by the therapist, a suspension.
     ana = db.session.scalar(select(TherapistProfile).filter_by(name="Ana Lopez"))
-    later = date.today() + timedelta(days=900)
+    later = TODAY + timedelta(days=900)
     ana.licenses.append(License(number="SECOND-1", state="IN", expires_on=later, status=CredentialStatus.VERIFIED))
     cy = db.session.scalar(select(TherapistProfile).filter_by(name="Cy"))
     next(c for c in cy.certifications if c.slug == "oncology").expires_on = date(2031, 1, 31)
@@ -299,7 +302,7 @@ def test_a_verified_reimport_verifies_what_waits_and_reverifies_what_changed(run
     ben_license = db.session.scalar(select(License).filter_by(number="B-1"))
     ben_license.reject("Unreadable scan")
     db.session.commit()
-    later = (date.today() + timedelta(days=700)).isoformat()
+    later = (TODAY + timedelta(days=700)).isoformat()
     result = run_import(
         runner,
         tmp_path,
@@ -311,7 +314,7 @@ def test_a_verified_reimport_verifies_what_waits_and_reverifies_what_changed(run
     db.session.expire_all()
     for lic in db.session.scalars(select(License)):
         assert lic.status == CredentialStatus.VERIFIED and lic.verified_via == "bulk import"
-        assert lic.rejection_reason is None and lic.verified_at.date() == date.today()
+        assert lic.rejection_reason is None and lic.verified_at.date() == TODAY
     certs = db.session.scalars(select(Certification)).all()
     assert {c.status for c in certs} == {CredentialStatus.VERIFIED}
 

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from directory.extensions import db
@@ -15,6 +16,11 @@ from directory.models import (
     TherapistTechnique,
 )
 from directory.therapists.listing import refresh_all, summarise
+
+from .conftest import TODAY
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def reload(profile):
@@ -38,23 +44,21 @@ def test_license_status_and_expiry_changes_follow(factory):
     db.session.commit()
     assert reload(t).listed_until is None and not reload(t).is_listable
     lic = db.session.get(License, lic.id)
-    lic.status, lic.expires_on = CredentialStatus.VERIFIED, date.today() + timedelta(days=3)
+    lic.status, lic.expires_on = CredentialStatus.VERIFIED, TODAY + timedelta(days=3)
     db.session.commit()
-    assert reload(t).listed_until == date.today() + timedelta(days=3)
+    assert reload(t).listed_until == TODAY + timedelta(days=3)
 
 
 def test_the_latest_verified_license_counts(factory):
-    t = factory.therapist(license_expires=date.today() + timedelta(days=10))
+    t = factory.therapist(license_expires=TODAY + timedelta(days=10))
     t.licenses.append(
-        License(
-            number="SECOND", state="IN", expires_on=date.today() + timedelta(days=400), status=CredentialStatus.VERIFIED
-        )
+        License(number="SECOND", state="IN", expires_on=TODAY + timedelta(days=400), status=CredentialStatus.VERIFIED)
     )
     db.session.commit()
-    assert reload(t).listed_until == date.today() + timedelta(days=400)
+    assert reload(t).listed_until == TODAY + timedelta(days=400)
     db.session.delete(db.session.scalar(select(License).filter_by(number="SECOND")))
     db.session.commit()
-    assert reload(t).listed_until == date.today() + timedelta(days=10)
+    assert reload(t).listed_until == TODAY + timedelta(days=10)
 
 
 def test_suspension_and_reinstatement_follow(factory):
@@ -84,7 +88,7 @@ def test_certification_techniques_and_prices_follow(factory):
 
 
 def test_an_expired_license_leaves_search_with_no_job(client, factory):
-    t = factory.therapist(license_expires=date.today() - timedelta(days=1))
+    t = factory.therapist(license_expires=TODAY - timedelta(days=1))
     body = client.get("/api/v1/search?location=60601").get_json()
     assert body["total"] == 0
     assert client.get(f"/therapists/{t.id}").status_code == 404
@@ -113,6 +117,7 @@ def test_reindex_command(runner, factory):
 def test_the_search_reads_a_profile_as_the_engine_would_from_its_candidate(factory):
     """A row the search fetches is the engine's Listing, field by field, and turns
     back into the candidate the profile describes."""
+    from directory.clock import listing_days
     from directory.matching.engine import Listing, to_candidate
     from directory.search.candidates import COLUMNS, load_listings
 
@@ -120,9 +125,8 @@ def test_the_search_reads_a_profile_as_the_engine_would_from_its_candidate(facto
     t = factory.therapist(techniques=("swedish", "prenatal"), certifications=("prenatal",), prices={30: 50, 60: 92.5})
     t.languages, t.years_experience, t.mobile_radius_miles = "en;es", 7, 12.0
     db.session.commit()
-    today = date.today()
-    [row] = load_listings(t.latitude, t.longitude, 1, today)
-    c = to_candidate(row, today)
+    [row] = load_listings(t.latitude, t.longitude, 1, listing_days())
+    c = to_candidate(row, TODAY)
     assert (c.id, c.techniques, c.certifications, c.prices, c.languages, c.years_experience, c.mobile_radius_miles) == (
         t.id,
         {"swedish", "prenatal"},
@@ -151,7 +155,7 @@ def test_the_set_based_reindex_writes_what_the_listing_summary_says(factory):
     ]
     cert = made[1].certifications[0]
     cert.expires_on = date(2031, 1, 31)
-    extra = License(number="SECOND-9", state="IN", expires_on=date.today() + timedelta(days=999))
+    extra = License(number="SECOND-9", state="IN", expires_on=TODAY + timedelta(days=999))
     extra.status = CredentialStatus.VERIFIED
     made[0].licenses.append(extra)
     db.session.commit()

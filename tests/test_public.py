@@ -1,6 +1,6 @@
 """Public pages: only listable therapists, filters, profile, health, errors, headers."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -8,6 +8,11 @@ from sqlalchemy.exc import OperationalError
 from directory import create_app
 from directory.extensions import db
 from directory.models import CredentialStatus
+
+from .conftest import TODAY
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def test_home_says_what_the_service_is_and_has_a_search_box(client):
@@ -20,9 +25,9 @@ def test_listing_shows_only_listable_therapists(client, factory):
     factory.therapist(name="Listed Lee")
     factory.therapist(name="Pending Pat", license_status=CredentialStatus.PENDING)
     factory.therapist(name="Rejected Ray", license_status=CredentialStatus.REJECTED)
-    factory.therapist(name="Expired Eve", license_expires=date.today() - timedelta(days=1))
+    factory.therapist(name="Expired Eve", license_expires=TODAY - timedelta(days=1))
     factory.therapist(name="Suspended Sam", suspended=True)
-    factory.therapist(name="Today Toni", license_expires=date.today())  # valid through today
+    factory.therapist(name="Today Toni", license_expires=TODAY)  # valid through today
     page = client.get("/therapists").get_data(as_text=True)
     assert "Listed Lee" in page and "Today Toni" in page
     for hidden in ("Pending Pat", "Rejected Ray", "Expired Eve", "Suspended Sam"):
@@ -124,7 +129,7 @@ def test_no_license_state_says_so_plainly(client, factory):
     [
         {"license_status": CredentialStatus.PENDING},
         {"suspended": True},
-        {"license_expires": date.today() - timedelta(days=1)},
+        {"license_expires": TODAY - timedelta(days=1)},
         {"license_status": CredentialStatus.REJECTED},
     ],
 )
@@ -140,7 +145,7 @@ def test_api_profile_json(client, factory):
     t = factory.therapist(name="Jo", techniques=("sports",), certifications=("sports",), prices={60: 100})
     body = client.get(f"/api/v1/therapists/{t.id}").get_json()
     assert body["name"] == "Jo" and body["techniques"] == ["sports"] and body["certifications"] == ["sports"]
-    assert body["license"]["state"] == "IL" and body["license"]["verified"] == date.today().isoformat()
+    assert body["license"]["state"] == "IL" and body["license"]["verified"] == TODAY.isoformat()
     assert body["prices"] == [{"session_minutes": 60, "amount": 100.0, "currency": "USD"}]
 
 

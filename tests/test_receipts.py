@@ -4,7 +4,7 @@ of medical necessity."""
 
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html import unescape
 
@@ -18,8 +18,11 @@ from directory.extensions import db
 from directory.models import Booking, BookingStatus, MedicalNecessityLetter, Receipt, Role
 from directory.receipts.services import Payment
 
-from .conftest import PASSWORD, login, post_form
+from .conftest import PASSWORD, TODAY, login, post_form
 from .factories import pdf_bytes
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 PDF = pdf_bytes()
 SECRET = dict(concerns="Secret-Concern-881", medications="Secret-Med-4471", history="Secret-History-7")
@@ -256,7 +259,7 @@ def upload_letter(c, expires_on, content=PDF, name="letter.pdf"):
 def test_a_letter_on_file_shows_on_receipts_and_only_its_client_can_open_it(app, therapist, client_user, make_user):
     booking = visit(therapist, client_user)
     c = signed_in(app, client_user.email)
-    expires = date.today() + timedelta(days=300)
+    expires = TODAY + timedelta(days=300)
     assert upload_letter(c, expires.isoformat()).status_code == 302
     until = f"{expires:%B} {expires.day}, {expires.year}"
     note = f"A letter of medical necessity is on file with the client, valid until {until}."

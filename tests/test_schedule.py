@@ -1,17 +1,23 @@
 """The beat jobs: the daily license job is the `flask licenses expire` service, and running
 it again changes nothing and sends nothing twice."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+import pytest
 from celery.schedules import crontab
 
 from directory.extensions import db
 from directory.models import CredentialStatus, License
 from directory.schedule import BEAT_SCHEDULE, EXPIRE_LICENSES
 
+from .conftest import TODAY
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
+
 
 def test_the_daily_license_job_expires_and_reminds_once_however_often_it_runs(app, factory, outbox):
-    today = date.today()
+    today = TODAY
     lapsed = factory.therapist(name="Lapsed", license_expires=today - timedelta(days=1))
     soon = factory.therapist(name="Soon", license_expires=today + timedelta(days=6))
     job = app.extensions["celery"].tasks[EXPIRE_LICENSES]

@@ -1,12 +1,17 @@
 """GET /api/v1/search and /search: the shape, the rules end to end, and bad input."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from geopy.distance import geodesic
 
 from directory.extensions import db
 from directory.models import CredentialStatus
+
+from .conftest import TODAY
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 LOOP = (41.8858, -87.6181)  # 60601
 EVANSTON = (42.0546, -87.6943)  # 60201, ~12 miles north
@@ -47,7 +52,7 @@ def therapists(factory):
             cert_status=CredentialStatus.PENDING,
         ),
         "suspended": factory.therapist(name="Suspended Sue", suspended=True),
-        "expired": factory.therapist(name="Expired Ed", license_expires=date.today() - timedelta(days=1)),
+        "expired": factory.therapist(name="Expired Ed", license_expires=TODAY - timedelta(days=1)),
     }
 
 

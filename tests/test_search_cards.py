@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,6 +19,10 @@ from directory.models import TimeOff
 from directory.search.services import run
 
 from .booking_people import open_therapist
+from .conftest import TODAY
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 SEARCH = "/search?location=60601&goals=stress&conditions=varicose_veins&max_price=120"
 
@@ -106,11 +110,7 @@ def test_results_sort_by_best_match_nearest_soonest_and_price(client, two):
     assert order(client, "best") == ["Ada Able", "Ben Brisk"]  # reflexology for stress, rated
     assert order(client, "price") == ["Ben Brisk", "Ada Able"]
     assert order(client, "nearest") == ["Ada Able", "Ben Brisk"]  # Ben is a little farther
-    db.session.add(
-        TimeOff(
-            therapist_id=ada.id, starts_on=date.today() - timedelta(days=1), ends_on=date.today() + timedelta(days=5)
-        )
-    )
+    db.session.add(TimeOff(therapist_id=ada.id, starts_on=TODAY - timedelta(days=1), ends_on=TODAY + timedelta(days=5)))
     db.session.commit()
     assert order(client, "soonest") == ["Ben Brisk", "Ada Able"]
     page = client.get(SEARCH + "&sort=soonest").get_data(as_text=True)
@@ -128,10 +128,10 @@ def test_the_next_free_times_of_a_page_cost_one_query(app, factory, ctx):
     listen = lambda conn, cursor, statement, *args: statements.append(statement)
     event.listen(db.engine, "before_cursor_execute", listen)
     try:
-        run(request, place, on=date.today())
+        run(request, place)
         plain = len(statements)
         statements.clear()
-        result = run(request, place, on=date.today(), for_page=True)
+        result = run(request, place, for_page=True)
         with_cards = len(statements)
     finally:
         event.remove(db.engine, "before_cursor_execute", listen)

@@ -1,7 +1,7 @@
 """Profile counts: one upsert per request without Redis; with it, HINCRBY per day and a
 flush job that moves them to the database once, however often it runs."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import redis
@@ -11,6 +11,11 @@ from directory import stats
 from directory.extensions import db
 from directory.models import ProfileStat
 from directory.schedule import BEAT_SCHEDULE, FLUSH_STATS
+
+from .conftest import TODAY
+
+# Dates here are relative to the day: the clock is frozen (conftest.FROZEN_AT).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.fixture
@@ -50,7 +55,7 @@ def redis_counts(app, redis_url, monkeypatch):
 def test_with_redis_counts_wait_in_redis_until_the_flush_moves_them_once(app, counted, redis_counts):
     one, other = counted
     visit(app, "/search?location=60601", "/search?location=60601", f"/therapists/{one.id}")
-    today = f"{stats.PREFIX}:day:{date.today().isoformat()}"
+    today = f"{stats.PREFIX}:day:{TODAY.isoformat()}"
     assert redis_counts.hgetall(today) == {
         f"impressions:{one.id}".encode(): b"2",
         f"impressions:{other.id}".encode(): b"2",
@@ -71,19 +76,19 @@ def test_with_redis_counts_wait_in_redis_until_the_flush_moves_them_once(app, co
 
 def test_the_flush_takes_up_a_batch_an_earlier_flush_left_and_skips_deleted_profiles(app, counted, redis_counts):
     one, other = counted
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = TODAY - timedelta(days=1)
     redis_counts.hset(f"{stats.PREFIX}:batch:{yesterday.isoformat()}:left-by-a-failed-flush", f"views:{one.id}", 3)
-    redis_counts.hset(f"{stats.PREFIX}:day:{date.today().isoformat()}", f"views:{one.id}", 1)
-    redis_counts.hset(f"{stats.PREFIX}:day:{date.today().isoformat()}", "views:999999", 5)
+    redis_counts.hset(f"{stats.PREFIX}:day:{TODAY.isoformat()}", f"views:{one.id}", 1)
+    redis_counts.hset(f"{stats.PREFIX}:day:{TODAY.isoformat()}", "views:999999", 5)
     assert stats.flush() == 2
     rows = db.session.execute(select(ProfileStat.day, ProfileStat.views).order_by(ProfileStat.day)).all()
-    assert rows == [(yesterday, 3), (date.today(), 1)]
+    assert rows == [(yesterday, 3), (TODAY, 1)]
     assert stats.last_30_days(one.id)["views"] == 4
 
 
 def test_a_second_flush_running_at_the_same_time_steps_aside(app, counted, redis_counts):
     one, _ = counted
-    redis_counts.hset(f"{stats.PREFIX}:day:{date.today().isoformat()}", f"views:{one.id}", 1)
+    redis_counts.hset(f"{stats.PREFIX}:day:{TODAY.isoformat()}", f"views:{one.id}", 1)
     with redis_counts.lock(f"{stats.PREFIX}:flush-lock", timeout=30):
         assert stats.flush() == 0
     assert stats.flush() == 1

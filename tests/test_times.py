@@ -21,7 +21,8 @@ def test_a_stored_time_comes_back_aware_and_in_utc(ctx):
 
 
 def test_a_naive_time_is_refused_rather_than_guessed(ctx):
-    db.session.add(User(email="n@example.com", name="N", created_at=datetime(2026, 3, 1, 9, 30)))
+    naive = datetime(2026, 3, 1, 9, 30)  # noqa: DTZ001  (naive on purpose: it must be refused)
+    db.session.add(User(email="n@example.com", name="N", created_at=naive))
     with pytest.raises(Exception, match="naive datetime"):
         db.session.commit()
     db.session.rollback()

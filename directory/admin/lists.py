@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, String, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..extensions import db
 from ..models import (
     AuditEntry,
@@ -93,7 +94,7 @@ def _page_of(stmt: Select, q: ListQuery) -> Page:
 
 
 def _days_ago(days: int, now: datetime | None = None) -> datetime:
-    return (now or datetime.now(UTC)) - timedelta(days=days)
+    return (now or clock.now()) - timedelta(days=days)
 
 
 # The verification queue ------------------------------------------------------------
@@ -151,7 +152,7 @@ def _queue_branch(kind: str, model, q: ListQuery, now: datetime):
 def verification_page(q: ListQuery, now: datetime | None = None) -> Page:
     """Credentials by status (pending by default: oldest first; decided: newest first), with the
     registry's evidence beside each license."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     branches = [_queue_branch(k, m, q, now) for k, m in (("license", License), ("certification", Certification))]
     if q.kind in QUEUE_KINDS:
         branches = [branches[0 if q.kind == "license" else 1]]
@@ -211,9 +212,9 @@ THERAPIST_KINDS = {"license": "Holds a state license", "credential": "Holds anot
 THERAPIST_AGES = {"7": "Joined in the last 7 days", "30": "Joined in the last 30 days", "old": "Joined over a year ago"}
 
 
-def therapist_page(q: ListQuery, today: date | None = None) -> Page:
+def therapist_page(q: ListQuery, at: datetime | None = None) -> Page:
     P = TherapistProfile
-    today = today or date.today()
+    at = at or clock.now()
     stmt = select(P).join(User, User.id == P.user_id).options(selectinload(P.licenses), selectinload(P.user))
     has = lambda *cond: P.id.in_(select(License.therapist_id).where(*cond))
     if q.text:
@@ -236,15 +237,15 @@ def therapist_page(q: ListQuery, today: date | None = None) -> Page:
     elif q.age.isdigit():
         stmt = stmt.where(P.created_at >= _days_ago(int(q.age)))
     status_filter = {
-        "listed": lambda: P.listable_clause(today),
+        "listed": lambda: P.listable_clause(at),
         "suspended": lambda: P.suspended_at.is_not(None),
         "pending": lambda: or_(
             has(License.status == CredentialStatus.PENDING),
             P.id.in_(select(Certification.therapist_id).where(Certification.status == CredentialStatus.PENDING)),
         ),
         "expired": lambda: and_(
-            has(or_(License.status == CredentialStatus.EXPIRED, License.expires_on < today)),
-            ~P.listable_clause(today),
+            has(or_(License.status == CredentialStatus.EXPIRED, License.expires_on < clock.listing_days(at).latest)),
+            ~P.listable_clause(at),
         ),
         "rejected": lambda: has(License.status == CredentialStatus.REJECTED),
         "unlicensed": lambda: ~P.id.in_(select(License.therapist_id)),
@@ -389,7 +390,7 @@ def booking_page(q: ListQuery) -> Page:
         stmt = stmt.where(Booking.status == BookingStatus(q.status))
     if q.kind in BOOKING_KINDS:
         stmt = stmt.where(Booking.minutes == int(q.kind))
-    now = datetime.now(UTC)
+    now = clock.now()
     if q.age == "upcoming":
         stmt = stmt.where(Booking.starts_at >= now)
     elif q.age.isdigit():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import audit
+from .. import audit, clock
 from ..auth.passwords import hash_password, password_problem
+from ..auth.revocation import revoke_access
 from ..auth.services import find_user, normalise_email
 from ..extensions import db
 from ..models import (
@@ -77,6 +78,8 @@ def set_suspension(admin: User, profile: TherapistProfile, *, suspend: bool, rea
         raise Conflict("This therapist is already suspended." if suspend else "This therapist is not suspended.")
     before = {"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason}
     write_suspension(profile, suspended=suspend, reason=reason)
+    if suspend:
+        revoke_access(profile.user)  # sessions, pending links, the calendar feed
     audit.record(
         admin,
         "suspended" if suspend else "unsuspended",
@@ -118,16 +121,26 @@ def create_admin(email: str, password: str, *, promote: bool = False) -> User:
     return user
 
 
-def licenses_to_expire(today: date):
-    return db.session.scalars(
-        select(License).where(License.status == CredentialStatus.VERIFIED, License.expires_on < today)
-    ).all()
+def licenses_to_expire(at: datetime) -> list[License]:
+    """Verified licenses whose date has ended in their state's zone (clock.license_end)."""
+    maybe = db.session.scalars(
+        select(License).where(
+            License.status == CredentialStatus.VERIFIED, License.expires_on < clock.listing_days(at).latest
+        )
+    )
+    return [lic for lic in maybe if not clock.license_holds(lic, at)]
 
 
-def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
+def days_left(lic: License, at: datetime) -> int:
+    """Whole days from the license holder's today (in its state's zone) to its expiry date."""
+    return (lic.expires_on - clock.today_in(clock.state_zone(lic.state), at)).days
+
+
+def expire_and_remind(at: datetime, send_reminder) -> dict[str, int]:
     """Mark lapsed licenses expired; remind 30 and 7 days ahead, each reminder once."""
     counts = {"expired": 0, "reminded_30": 0, "reminded_7": 0}
-    for lic in licenses_to_expire(today):
+    today = clock.listing_days(at)
+    for lic in licenses_to_expire(at):
         before = lic.snapshot()
         lic.expire()
         audit.record(
@@ -141,28 +154,31 @@ def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
         )
         counts["expired"] += 1
     db.session.commit()
-    for days in REMINDER_DAYS:
-        column = getattr(License, f"reminded_{days}_at")
+    for ahead in REMINDER_DAYS:
+        column = getattr(License, f"reminded_{ahead}_at")
         due = db.session.scalars(
             select(License)
             .where(
                 License.status == CredentialStatus.VERIFIED,
                 column.is_(None),
-                License.expires_on >= today,
-                License.expires_on <= today + timedelta(days=days),
+                License.expires_on >= today.earliest,
+                License.expires_on <= today.latest + timedelta(days=ahead),
             )
             .options(selectinload(License.therapist).selectinload(TherapistProfile.user))
         ).all()
         for lic in due:
+            left = days_left(lic, at)
+            if not 0 <= left <= ahead:
+                continue
             # A 7-day reminder makes the 30-day one moot: never send both late.
-            if days == 30 and lic.expires_on <= today + timedelta(days=7):
+            if ahead == 30 and left <= 7:
                 lic.reminded_30_at = utcnow()
                 continue
             # Marked first, so the reminder is queued to leave with this commit: one at a
             # time, a crash never sends a reminder twice.
-            setattr(lic, f"reminded_{days}_at", utcnow())
-            send_reminder(lic, (lic.expires_on - today).days)
+            setattr(lic, f"reminded_{ahead}_at", utcnow())
+            send_reminder(lic, left)
             db.session.commit()
-            counts[f"reminded_{days}"] += 1
+            counts[f"reminded_{ahead}"] += 1
     db.session.commit()
     return counts

@@ -15,6 +15,7 @@ from ..service_errors import Forbidden, ServiceError
 from ..therapists.profiles import new_profile
 from . import tokens
 from .passwords import hash_password, password_problem, verify_password
+from .revocation import forget_draft, revoke_access
 
 
 def normalise_email(email: str) -> str:
@@ -58,9 +59,12 @@ def register(name: str, email: str, password: str, role: Role = Role.THERAPIST) 
     return Registration(user, created=True)
 
 
-def sign_out_everywhere(user: User) -> None:
-    """End every session of this user, on every device."""
-    user.end_sessions()
+def sign_out_everywhere(user: User | None, draft_key: str | None = None) -> None:
+    """End every session of this user on every device, with its pending links and
+    calendar feed (revocation.py), and the booking draft this browser kept."""
+    if user is not None:
+        revoke_access(user)
+    forget_draft(draft_key)
     db.session.commit()
 
 
@@ -85,6 +89,7 @@ def delete_client_account(user: User, password: str) -> None:
             booking.intake = None
         for review in db.session.scalars(select(Review).where(Review.client_id == user.id)):
             review.client_id, review.author_name = None, "Former client"
+        revoke_access(user)
         db.session.delete(user)
         db.session.commit()
     except Exception:
@@ -129,6 +134,7 @@ def reset_password(token: str, password: str) -> User:
     """The new password; every session of the account ends (User's password rule)."""
     user = user_for_reset(token)
     user.password_hash = hash_password(password)
+    revoke_access(user)
     # Following the emailed link proves the address is theirs.
     user.email_confirmed_at = user.email_confirmed_at or utcnow()
     db.session.commit()
@@ -144,6 +150,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if problem:
         raise ServiceError(problem, field="password")
     user.password_hash = hash_password(new)
+    revoke_access(user)
     db.session.commit()
 
 
@@ -168,15 +175,23 @@ def request_email_change(user: User, password: str, new_email: str) -> EmailChan
 
 def change_email(token: str) -> tuple[User, str]:
     """Follow the link: the account moves to the new address (confirmed by this very
-    link). The user and the address it left."""
+    link), a security event like a password change. The user and the address it left."""
     data = tokens.read(token, "email-change", tokens.CONFIRM_MAX_AGE)
     user = db.session.get(User, data.get("uid"))
-    if user is None or user.email != data.get("old"):
-        raise tokens.TokenError("This link was already used or is no longer valid. Ask for a new one.")
+    if user is None:
+        raise tokens.TokenError("This link is not valid. Ask for a new one.")
+    if user.email != data.get("old"):
+        raise tokens.TokenError(
+            f"This link was already used or is no longer valid: your account no longer uses {data.get('old')}. "
+            "Ask for a new one."
+        )
+    if not tokens.still_pending(data, user):
+        raise tokens.TokenError(tokens.REVOKED)
     old, new = user.email, data.get("new", "")
     if find_user(new) is not None:
         raise tokens.TokenError(f"{new} already has an account of its own; your address was not changed.")
     user.email, user.email_confirmed_at = new, utcnow()
+    revoke_access(user)  # every other link and session of the old address ends
     try:
         db.session.commit()
     except IntegrityError:  # taken at the same moment

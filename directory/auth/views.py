@@ -124,11 +124,11 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Signing out ends the sessions of this account on every device."""
-    if current_user.is_authenticated:
-        services.sign_out_everywhere(current_user._get_current_object())
+    """Signing out ends the sessions of this account on every device, its pending
+    links and calendar feed, and the booking form this browser kept for sign-in."""
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    services.sign_out_everywhere(user, draft_key=session.pop(PENDING_BOOKING, None))
     logout_user()
-    session.pop(PENDING_BOOKING, None)  # a booking form kept for sign-in stays with the one who typed it
     flash("You are signed out.", "success")
     return redirect(url_for("public.home"))
 
@@ -236,13 +236,16 @@ def request_email_change():
 
 @bp.get("/email/<token>")
 def change_email(token: str):
+    signed_in_as = current_user.id if current_user.is_authenticated else None  # read before the token changes
     try:
         user, old_email = services.change_email(token)
     except TokenError as exc:
         return render_template("auth/token_problem.html", message=str(exc), resend=False), 400
+    if signed_in_as == user.id:
+        login_user(user)  # this browser carries the new session token; every other one is signed out
     notifications.email_changed(user, old_email)
     flash(f"Thank you: your account now uses {user.email}.", "success")
-    return redirect(url_for("auth.account") if current_user.is_authenticated else url_for("auth.login"))
+    return redirect(url_for("auth.account") if signed_in_as == user.id else url_for("auth.login"))
 
 
 @bp.get("/dev/outbox")

@@ -34,6 +34,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from .. import clock
 from ..extensions import db
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
@@ -222,7 +223,7 @@ def free_starts(
     moving: Booking | None = None,
 ) -> dict[date, list[datetime]]:
     """Local date -> free start times (aware, in the therapist's zone) for the next `days` days."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     return calendar_of(profile, now=now, days=days, moving=moving).free_starts(minutes, now=now, days=days)
 
 
@@ -253,7 +254,7 @@ def next_free(
     minutes = minutes if minutes in lengths else default_length(lengths)
     if minutes is None:
         return None
-    now = datetime.now(UTC)
+    now = clock.now()
     found = calendar_of(profile, now=now, days=days).next_starts(minutes, now=now, count=1, days=days)
     return (minutes, found[0]) if found else None
 
@@ -263,7 +264,7 @@ def next_free_for(
 ) -> dict[int, list[datetime]]:
     """therapist id -> its next `count` free starts (local), for the session length given
     for it in `lengths` (none when the length is None); one query for them all."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     calendars = load_calendars(lengths, now=now, days=CARD_DAYS)
     return {
         i: calendars[i].next_starts(minutes, now=now, count=count) if minutes else [] for i, minutes in lengths.items()

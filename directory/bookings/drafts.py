@@ -2,20 +2,21 @@
 
 The visitor's session cookie holds only a random key; the row holds the digest
 of that key and what was typed, so no health detail goes into a URL or a cookie.
-A draft is removed when its booking is sent, when the visitor starts another,
+A draft is removed when its booking is sent, when the visitor starts another or
+signs out (auth/revocation.py),
 and by the hourly job once older than DRAFT_HOURS (reading ignores older ones).
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import CursorResult, delete, select
 
+from .. import clock
 from ..extensions import db
 from ..models import BookingDraft
 from .services import IntakeData
@@ -31,18 +32,14 @@ class Draft:
     intake: IntakeData
 
 
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def keep(old_key: str | None, therapist_id: int, start: datetime | None, minutes: int, intake: IntakeData) -> str:
     """Store the form, replacing the visitor's previous draft; the new key for their session."""
     if old_key:
-        db.session.execute(delete(BookingDraft).where(BookingDraft.key_digest == _digest(old_key)))
+        db.session.execute(delete(BookingDraft).where(BookingDraft.key_is(old_key)))
     key = secrets.token_urlsafe(32)
     db.session.add(
         BookingDraft(
-            key_digest=_digest(key),
+            key_digest=BookingDraft.digest(key),
             therapist_id=therapist_id,
             starts_at=start,
             minutes=minutes,
@@ -61,8 +58,8 @@ def find(key: str | None, *, now: datetime | None = None) -> Draft | None:
     """The visitor's draft, if it is there and still fresh."""
     if not key:
         return None
-    row = db.session.scalar(select(BookingDraft).where(BookingDraft.key_digest == _digest(key)))
-    if row is None or row.created_at < (now or datetime.now(UTC)) - timedelta(hours=DRAFT_HOURS):
+    row = db.session.scalar(select(BookingDraft).where(BookingDraft.key_is(key)))
+    if row is None or row.created_at < (now or clock.now()) - timedelta(hours=DRAFT_HOURS):
         return None
     split = lambda text: tuple(s for s in (text or "").split(";") if s)
     return Draft(
@@ -75,13 +72,13 @@ def find(key: str | None, *, now: datetime | None = None) -> Draft | None:
 
 def discard(key: str | None) -> None:
     if key:
-        db.session.execute(delete(BookingDraft).where(BookingDraft.key_digest == _digest(key)))
+        db.session.execute(delete(BookingDraft).where(BookingDraft.key_is(key)))
         db.session.commit()
 
 
 def purge(*, now: datetime | None = None) -> int:
     """Remove drafts older than DRAFT_HOURS (the hourly job); how many went."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(hours=DRAFT_HOURS)
+    cutoff = (now or clock.now()) - timedelta(hours=DRAFT_HOURS)
     result = db.session.execute(delete(BookingDraft).where(BookingDraft.created_at < cutoff))
     gone = cast(CursorResult, result).rowcount
     db.session.commit()

@@ -10,11 +10,12 @@ finds the column set; SQLite runs one writer at a time), so each mail is sent on
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import CursorResult, select, update
 
+from .. import clock
 from ..extensions import db
 from ..models import Booking, BookingStatus, Review
 
@@ -44,7 +45,7 @@ def _claim(booking_id: int, column, *conditions, now: datetime) -> Booking | Non
 
 def send_reminders(send: Callable[[Booking], None], *, now: datetime | None = None) -> int:
     """Remind both sides of each confirmed session starting within a day; how many were sent."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     due = db.session.scalars(
         select(Booking.id).where(
             Booking.status == BookingStatus.CONFIRMED,
@@ -68,7 +69,7 @@ def send_reminders(send: Callable[[Booking], None], *, now: datetime | None = No
 
 def send_review_prompts(send: Callable[[Booking], None], *, now: datetime | None = None) -> int:
     """Ask each client of a visit completed in the last two weeks, once, how it was."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     reviewed = select(Review.id).where(Review.booking_id == Booking.id).exists()
     due = db.session.scalars(
         select(Booking.id).where(

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..extensions import db
 from ..matching.rules import CERTIFICATION_NAMES, join_words, technique_list
 from ..matching.safety import screen_conditions
@@ -155,7 +156,7 @@ def _within_notice(booking: Booking, now: datetime, what: str) -> None:
 def reschedule(booking: Booking, start: datetime, *, now: datetime | None = None) -> Booking:
     """The client moves their booking: the old time is freed and the new one taken in one
     transaction; the length, price, status and intake stay. ServiceError otherwise."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     start = start.astimezone(UTC)
     if not booking.holds_time:
         raise Conflict(f"This booking is {booking.status.value}; it cannot be moved.")
@@ -199,7 +200,7 @@ def decide(profile: TherapistProfile, booking: Booking, *, accept: bool, message
 
 def cancel(booking: Booking, *, by: str, reason: str, now: datetime | None = None) -> Booking:
     """Either side cancels with a reason; a client only until the therapist's notice."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Give a reason for cancelling: the other side will read it.", field="reason")
@@ -217,7 +218,7 @@ def cancel(booking: Booking, *, by: str, reason: str, now: datetime | None = Non
 def complete(booking: Booking, payment: Payment | None = None, *, now: datetime | None = None) -> Booking:
     """The visit took place: completed, with its receipt for what was paid (the booked price
     when the caller does not say), in one transaction."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if booking.status != BookingStatus.CONFIRMED:
         raise ServiceError("Only a confirmed booking can be marked completed.")
     if booking.starts_at > now:
@@ -428,12 +429,14 @@ def feed_owner(token: str) -> TherapistProfile | None:
     if not token or len(token) > 64:
         return None
     settings = db.session.scalar(select(BookingSettings).where(BookingSettings.calendar_token == token))
-    return settings.therapist if settings is not None else None
+    if settings is None or settings.therapist.suspended_at is not None:
+        return None
+    return settings.therapist
 
 
 def feed_bookings(profile: TherapistProfile, *, now: datetime | None = None) -> list[Booking]:
     """What the therapist's calendar shows: pending and confirmed sessions from 30 days back."""
-    since = (now or datetime.now(UTC)) - timedelta(days=30)
+    since = (now or clock.now()) - timedelta(days=30)
     return list(
         db.session.scalars(
             select(Booking)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from .. import notifications
+from .. import clock, notifications
 from ..auth.decorators import PENDING_BOOKING, therapist_required
 from ..errors import flash_error, show_on_form
 from ..extensions import limiter
@@ -134,13 +134,13 @@ def mine():
         return render_template(
             "bookings/client_list.html",
             bookings=services.for_client(current_user),
-            now=datetime.now(UTC),
+            now=clock.now(),
         )
     if current_user.role == Role.THERAPIST and current_user.therapist is not None:
         return render_template(
             "bookings/therapist_list.html",
             bookings=services.for_therapist(current_user.therapist),
-            now=datetime.now(UTC),
+            now=clock.now(),
         )
     abort(403)
 
@@ -163,7 +163,7 @@ def _detail_page(booking, side: str, complete_form=None, status: int = 200, mess
     if complete_form is None:
         complete_form = CompleteForm(formdata=None)
         complete_form.offer(booking)
-    now = datetime.now(UTC)
+    now = clock.now()
     return render_template(
         "bookings/detail.html",
         b=booking,
@@ -364,7 +364,7 @@ def _availability_page(profile, form=None, off_form=None, policy_form=None, stat
         feed_url=public_url("bookings.calendar_feed", token=token) if token else None,
         time_off=services.time_off(profile),
         zone=profile.zone,
-        today=date.today(),
+        today=clock.today_in(profile.zone),
     ), status
 
 

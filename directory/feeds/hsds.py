@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from .. import clock
 from ..links import public_url
 from ..models import TherapistProfile
 from ..therapists.export import Practice
@@ -92,7 +93,7 @@ def service(practice: Practice, now: datetime | None = None) -> dict:
     service_id = record_id(Kind.SERVICE, profile.id)
     return {
         **service_summary(practice),
-        "schedules": schedules(practice, service_id, now or datetime.now(UTC)),
+        "schedules": schedules(practice, service_id, now or clock.now()),
         "service_at_locations": [
             {
                 "id": record_id(Kind.SERVICE_AT_LOCATION, profile.id),

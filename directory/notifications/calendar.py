@@ -9,10 +9,11 @@ sessions the same way. Nothing from an intake is ever written here.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from .. import clock
 from ..models import Booking, BookingStatus
 
 PRODUCT = "-//TrueTouch Directory//Bookings//EN"
@@ -35,7 +36,7 @@ def _event(booking: Booking, *, summary: str, location: str, link: str, host: st
     event = Event()
     event.add("uid", f"booking-{booking.id}@{host}")
     event.add("sequence", booking.calendar_sequence or 0)
-    event.add("dtstamp", datetime.now(UTC))
+    event.add("dtstamp", clock.now())
     event.add("dtstart", booking.starts_at.astimezone(zone))
     event.add("dtend", booking.ends_at.astimezone(zone))
     event.add("summary", summary)
@@ -84,7 +85,7 @@ def feed(title: str, entries: list[tuple[Booking, str, str, str]], *, host: str)
     cal = _calendar(None, title)
     for booking, summary, location, link in entries:
         cal.add_component(_event(booking, summary=summary, location=location, link=link, host=host, cancelled=False))
-    first = min((b.starts_at.date() for b, *_ in entries), default=datetime.now(UTC).date())
+    first = min((b.starts_at.date() for b, *_ in entries), default=clock.now().date())
     _zones(cal, first)
     return cal.to_ical().decode()
 

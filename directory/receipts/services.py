@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import uploads
+from .. import clock, uploads
 from .. import vocabulary as v
 from ..extensions import db
 from ..models import Booking, BookingStatus, MedicalNecessityLetter, Receipt, User
@@ -61,7 +61,7 @@ def check_payment(booking: Booking, payment: Payment) -> list[ServiceError]:
 
 def receipt_number(booking: Booking) -> str:
     """TT-<year of the visit>-<booking number>: unique, since a visit has one receipt."""
-    return f"TT-{booking.starts_at.year}-{booking.id:06d}"
+    return f"TT-{clock.visit_day(booking).year}-{booking.id:06d}"
 
 
 def _address(profile) -> str:
@@ -249,7 +249,7 @@ def statement(client: User, year: int) -> Statement:
         .order_by(Receipt.visit_starts_at, Receipt.id)
     )
     letter = letter_of(client)
-    rows = [(r, receipt_text(r, letter)) for r in found if r.visit_starts_at.astimezone(r.zone).year == year]
+    rows = [(r, receipt_text(r, letter)) for r in found if r.visit_day.year == year]
     note = "No letter of medical necessity on file."
     if letter is not None:
         note = f"A letter of medical necessity is on file with the client, valid until {_long(letter.expires_on)}."
@@ -270,7 +270,7 @@ def receipt_years(client: User) -> list[int]:
         .join(Booking, Booking.id == Receipt.booking_id)
         .where(Booking.client_id == client.id, Booking.status == BookingStatus.COMPLETED)
     )
-    return sorted({r.visit_starts_at.astimezone(r.zone).year for r in found}, reverse=True)
+    return sorted({r.visit_day.year for r in found}, reverse=True)
 
 
 # The letter of medical necessity.
@@ -285,7 +285,7 @@ def save_letter(client: User, upload, expires_on: date | None, *, today: date | 
     problems = []
     if expires_on is None:
         problems.append(ServiceError("Enter the date the letter expires.", field="expires_on"))
-    elif expires_on <= (today or date.today()):
+    elif expires_on <= (today or clock.today_in(UTC)):
         problems.append(ServiceError("That letter has expired: upload a current one.", field="expires_on"))
     if upload is None:
         problems.append(ServiceError("Choose the letter to upload.", field="document"))
@@ -301,7 +301,7 @@ def save_letter(client: User, upload, expires_on: date | None, *, today: date | 
     letter.size = len(checked.data)
     letter.sha256 = checked.sha256
     letter.data = checked.data
-    letter.uploaded_at = datetime.now(UTC)
+    letter.uploaded_at = clock.now()
     db.session.add(letter)
     db.session.commit()
     return letter

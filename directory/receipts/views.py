@@ -8,11 +8,12 @@ included, finds nothing there. The letter is for its client alone.
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC
 
 from flask import abort, flash, make_response, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
+from .. import clock
 from ..errors import show_on_form
 from ..models import Role
 from ..service_errors import ServiceError
@@ -75,12 +76,12 @@ def _index_page(form: LetterForm, status: int = 200):
         letter=services.letter_of(current_user),
         form=form,
         remove_form=ConfirmForm(),
-        today=date.today(),
+        today=clock.today_in(UTC),
     ), status
 
 
 def _year_or_404(year: int) -> int:
-    if not 2000 <= year <= date.today().year + 1:
+    if not 2000 <= year <= clock.today_in(UTC).year + 1:
         abort(404)
     return year
 

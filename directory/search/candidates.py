@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Date, Float, bindparam, select
 
+from ..clock import ListingDays
 from ..extensions import db
 from ..geo import bounding_box, local_scale
 from ..matching.engine import Candidate, Listing
@@ -49,7 +50,10 @@ _BOX = (
 )
 _DY = (P.latitude - bindparam("lat0", type_=Float)) * bindparam("ky", type_=Float)
 _DX = (P.longitude - bindparam("lon0", type_=Float)) * bindparam("kx", type_=Float)
-_LISTED = P.listed_until >= bindparam("on", type_=Date)
+# TherapistProfile.listable_clause with parameters (clock.ListingDays).
+_LISTED = P.listed_on(
+    bindparam("on", type_=Date), bindparam("on_behind", type_=Date), bindparam("behind", expanding=True)
+)
 _CANDIDATES = select(*COLUMNS).where(*_BOX, _LISTED, bindparam("reach", type_=Float) >= _DY * _DY + _DX * _DX)
 _MOBILE_CANDIDATES = select(*COLUMNS).where(*_BOX, _LISTED, P.mobile_radius_miles > 0)
 _FLOOR = select(*COLUMNS).where(*_BOX)
@@ -72,14 +76,15 @@ def _circle(lat: float, lon: float, miles: float, box: dict[str, float]) -> dict
     return {"lat0": lat, "lon0": lon, "ky": ky, "kx": kx, "reach": (miles * 1.005) ** 2}
 
 
-def candidate_query(lat: float, lon: float, miles: float, on: date, *, mobile_only: bool = False):
+def candidate_query(lat: float, lon: float, miles: float, days: ListingDays, *, mobile_only: bool = False):
     """The statement and its parameters: listed therapists in the radius (in the
     box, for home visits, where each therapist's own travel radius applies and
     the engine checks it)."""
     box = _box(lat, lon, miles)
+    listed = {"on": days.latest, "on_behind": days.earliest, "behind": list(days.behind)}
     if mobile_only:
-        return _MOBILE_CANDIDATES, {**box, "on": on}
-    return _CANDIDATES, {**box, **_circle(lat, lon, miles, box), "on": on}
+        return _MOBILE_CANDIDATES, {**box, **listed}
+    return _CANDIDATES, {**box, **_circle(lat, lon, miles, box), **listed}
 
 
 def floor_query(lat: float, lon: float, miles: float):
@@ -88,12 +93,14 @@ def floor_query(lat: float, lon: float, miles: float):
     return _FLOOR, _box(lat, lon, miles)
 
 
-def load_listings(lat: float, lon: float, miles: float, on: date, *, home_visit: bool = False) -> list[Listing]:
+def load_listings(
+    lat: float, lon: float, miles: float, days: ListingDays, *, home_visit: bool = False
+) -> list[Listing]:
     """Rows of listed therapists near the point, as the engine reads them."""
     if home_visit:
         miles = MAX_MOBILE_RADIUS
     # Core execution (no ORM row handling) on the session's connection and transaction.
-    rows = db.session.connection().execute(*candidate_query(lat, lon, miles, on, mobile_only=home_visit)).all()
+    rows = db.session.connection().execute(*candidate_query(lat, lon, miles, days, mobile_only=home_visit)).all()
     return rows  # type: ignore[return-value]  # each Row is a Listing, column for column
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
+from .. import clock
 from ..bookings.availability import next_free_for
 from ..geocoding import Place, locate
 from ..matching.engine import ClientRequest, MatchOutcome, match_listings, refusal, settled_by_conditions
@@ -79,10 +80,9 @@ def screen(conditions) -> SafetyScreen:
         raise ServiceError(str(exc), field="conditions") from None
 
 
-def search(query: SearchQuery, geocoder, *, on: date | None = None, for_page: bool = False) -> SearchResult:
+def search(query: SearchQuery, geocoder, *, at: datetime | None = None, for_page: bool = False) -> SearchResult:
     """Run a search. Raises ServiceError (field `location`) for an unknown or missing
     place, unless the conditions refuse a match anyway; then no place is looked up."""
-    on = on or date.today()
     refused = refusal(screen(query.conditions), recommend_plan(query.areas, query.goals, query.session_minutes))
     if refused:
         return SearchResult(
@@ -94,7 +94,7 @@ def search(query: SearchQuery, geocoder, *, on: date | None = None, for_page: bo
     return run(
         query.request_at(place),
         place,
-        on=on,
+        at=at,
         offset=query.offset,
         limit=query.limit,
         sort=query.sort,
@@ -106,7 +106,7 @@ def run(
     request: ClientRequest,
     place: Place,
     *,
-    on: date,
+    at: datetime | None = None,
     offset: int = 0,
     limit: int = 20,
     sort: str = "best",
@@ -114,13 +114,18 @@ def run(
     now: datetime | None = None,
 ) -> SearchResult:
     """The ranked answer. `for_page`: also each card's next free times (one query for the
-    page) and its reasons; `sort` "soonest" needs them, for the best SOONEST_POOL matches."""
+    page) and its reasons; `sort` "soonest" needs them, for the best SOONEST_POOL matches.
+    `at`: the moment whose listing day decides who is listed (clock.listing_days; now by default)."""
+    days = clock.listing_days(at)
+    on = days.latest  # certifications' expiry dates are read on the latest local day
     if sort not in SORTS:
         raise ServiceError("Sort by " + ", ".join(SORTS) + ".", field="sort")
     rows = (
         []
         if settled_by_conditions(request, screen(request.conditions))
-        else load_listings(request.latitude, request.longitude, request.radius_miles, on, home_visit=request.home_visit)
+        else load_listings(
+            request.latitude, request.longitude, request.radius_miles, days, home_visit=request.home_visit
+        )
     )
     times: dict[int, list[datetime]] = {}
     sorted_among = None
@@ -135,7 +140,8 @@ def run(
         outcome = match_listings(request, rows, on=on, offset=offset, limit=limit, order=sort)
         if for_page:
             times = _next_times(outcome, now)
-    filled, licenses = fill_page([m.candidate for m in outcome.results], on)
+    # Each listed candidate's license holds in its own zone: read them on the earliest local day.
+    filled, licenses = fill_page([m.candidate for m in outcome.results], days.earliest)
     outcome.results = [replace(m, candidate=c) for m, c in zip(outcome.results, filled)]
     result = SearchResult(
         place, request.radius_miles, request.home_visit, request.session_minutes, outcome, licenses, offset, limit, sort

@@ -10,6 +10,7 @@ from itertools import islice
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from .. import clock
 from ..extensions import db
 from ..geo import gazetteer, normalise_city
 from ..models import CredentialStatus, License, TherapistProfile, WeeklyHours, utcnow
@@ -251,7 +252,7 @@ def seed_demo(count: int = 500, seed: int = 2026, today: date | None = None) -> 
     Written as the import writes (bulk.py), a chunk at a time, so a national-size seed
     (`--count 400000`) takes the import's time and memory, then the demo's own touches
     (weekly hours, a few pending, lapsed or suspended) set-based per chunk."""
-    today = today or date.today()
+    today = today or clock.today_in(UTC)
     rng = random.Random(seed * 7919)
     verified_at = datetime.combine(today - timedelta(days=30), time(12), tzinfo=UTC)
     counts = {"listed": 0, "pending": 0, "expired": 0, "suspended": 0}

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from itertools import islice
@@ -30,6 +30,7 @@ from typing import TextIO
 
 from email_validator import EmailNotValidError, validate_email
 
+from .. import clock
 from ..extensions import db
 from ..geo import GazetteerGeocoder
 from ..geocoding import PracticePlace
@@ -392,7 +393,7 @@ def import_therapists(
     report = ImportReport()
     writer: bulk.BulkWriter | None = None
     try:
-        writer = bulk.BulkWriter(db.session.connection(), verified=verified, now=datetime.now(UTC), via=IMPORT_VIA)
+        writer = bulk.BulkWriter(db.session.connection(), verified=verified, now=clock.now(), via=IMPORT_VIA)
         found = _Problems()
         reader = csv.DictReader(_lines(fh))
         header_problem = _check_header(reader)

@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 
-from .. import uploads
+from .. import clock, uploads
 from .. import vocabulary as v
 from ..extensions import db
 from ..geocoding import PracticePlace, place_practice
@@ -187,7 +187,7 @@ def check_license(data: LicenseData, *, require_future: bool = True, today: date
         if data.credential and not issues_none:
             message = f"{v.STATES[data.state]} issues massage licenses: submit your state license."
             problems.append(ServiceError(message, field="state"))
-    if require_future and data.expires_on <= (today or date.today()):
+    if require_future and data.expires_on <= (today or clock.listing_day(data.state)):
         message = "The expiry date must be in the future. An expired license cannot be listed."
         problems.append(ServiceError(message, field="expires_on"))
     return problems
@@ -429,7 +429,7 @@ def save_certification(profile: TherapistProfile, data: CertificationData, *, up
     """Add a certification, or submit a new document for one; either way it waits for checking."""
     if data.slug not in v.CERTIFICATIONS:
         raise ServiceError("Choose one of the listed certifications.", field="slug")
-    if data.expires_on is not None and data.expires_on <= date.today():
+    if data.expires_on is not None and data.expires_on <= clock.listing_day(profile.state):
         raise ServiceError("The expiry date must be in the future.", field="expires_on")
     if upload is None:
         raise ServiceError("Attach the certificate.", field="document")
