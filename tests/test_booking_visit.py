@@ -80,7 +80,7 @@ def test_a_home_practice_shows_only_the_area_until_the_booking_is_confirmed(app,
     private_address(rita, phone="(312) 555-0142")
     profile = client.get(f"/therapists/{rita.id}").get_data(as_text=True)
     assert "1 W Main St" not in profile and "Chicago, IL" in profile and "mlat=" not in profile
-    assert "#map=14/41.89/-87.62" in profile  # the neighbourhood, not the door
+    assert "#map=14/41.8875/-87.6125" in profile  # the centre of the area's cell, not the door
     booking = request(rita, cleo)
     c = app.test_client()
     login(c, cleo.email)

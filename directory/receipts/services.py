@@ -20,6 +20,7 @@ from .. import vocabulary as v
 from ..extensions import db
 from ..models import Booking, BookingStatus, MedicalNecessityLetter, Receipt, User
 from ..service_errors import ServiceError, raise_all
+from ..therapists.visibility import Audience, place_of
 
 MAX_AMOUNT = Decimal("10000")
 CENT = Decimal("0.01")
@@ -64,9 +65,10 @@ def receipt_number(booking: Booking) -> str:
     return f"TT-{booking.starts_at.year}-{booking.id:06d}"
 
 
-def _address(profile) -> str:
-    place = ", ".join(p for p in (profile.city, f"{profile.state} {profile.postal_code}".strip()) if p)
-    return "\n".join(p for p in (profile.address.strip(), place) if p) or profile.location_label
+def _address(booking: Booking) -> str:
+    """The practice's address as the client of this (completed) visit may be told it."""
+    place = place_of(booking.therapist, Audience.CLIENT, booking)
+    return "\n".join(place.lines) or place.label
 
 
 def issue(booking: Booking, payment: Payment) -> Receipt:
@@ -83,7 +85,7 @@ def issue(booking: Booking, payment: Payment) -> Receipt:
         currency=booking.currency,
         technique=technique,
         therapist_name=profile.name,
-        practice_address=_address(profile)[:300],
+        practice_address=_address(booking)[:300],
         license_state=license.state if license else None,
         license_number=license.number if license else None,
         license_credential=license.credential if license else None,
