@@ -106,6 +106,18 @@ def _receipts():
     )
 
 
+def receipt_to_read(user: User, booking_id: int) -> tuple[Receipt, str, ReceiptText] | None:
+    """The receipt, the reader's side and what it says to them; None when it is not theirs.
+    The client's letter is looked up for the client's copy only."""
+    found = receipt_for(user, booking_id)
+    if found is None:
+        return None
+    receipt, side = found
+    client = receipt.booking.client
+    letter = letter_of(client) if side == "client" and client is not None else None
+    return receipt, side, receipt_text(receipt, letter, for_client=side == "client")
+
+
 def receipt_for(user: User, booking_id: int) -> tuple[Receipt, str] | None:
     """The receipt of a completed visit and the reader's side, for its client or its therapist only."""
     receipt = db.session.scalar(_receipts().where(Receipt.booking_id == booking_id))
@@ -187,7 +199,10 @@ def license_text(state: str | None, number: str | None, credential: str | None) 
     return f"{v.STATES.get(state, state)} massage therapist license {number}"
 
 
-def receipt_text(receipt: Receipt, letter: MedicalNecessityLetter | None) -> ReceiptText:
+def receipt_text(receipt: Receipt, letter: MedicalNecessityLetter | None, *, for_client: bool = True) -> ReceiptText:
+    """What the receipt says to its reader. The letter of medical necessity is the
+    client's health information: only the client's copy mentions it (on file or not);
+    the therapist's copy says nothing of it."""
     local = receipt.visit_starts_at.astimezone(receipt.zone)
     end = local + timedelta(minutes=receipt.visit_minutes)
     technique = v.label(v.TECHNIQUES, receipt.technique)
@@ -195,8 +210,8 @@ def receipt_text(receipt: Receipt, letter: MedicalNecessityLetter | None) -> Rec
     if receipt.tip_amount:
         lines.append(Line("Tip (gratuity): not eligible for HSA/FSA", receipt.tip_amount, False))
     client = receipt.booking.client
-    letter_note = "No letter of medical necessity on file."
-    if letter is not None and letter.covers(local.date()):
+    letter_note = "No letter of medical necessity on file." if for_client else ""
+    if for_client and letter is not None and letter.covers(local.date()):
         letter_note = (
             f"A letter of medical necessity is on file with the client, valid until {_long(letter.expires_on)}."
         )
