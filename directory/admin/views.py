@@ -5,6 +5,7 @@ posted from a list carries them in its action, so the admin lands back where
 they were, and a mistake is shown at its field on that same page.
 """
 
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -37,7 +38,7 @@ def _admins_only():
     """Every /admin page, present and future, is for admins only."""
 
 
-def _list_args(filters: type[ListForm]) -> dict[str, str]:
+def _list_args(filters: type[ListForm]) -> dict[str, Any]:
     """The list's search, filters and page, as the current URL carries them (its own names only)."""
     return filters.carried(request.args)
 
