@@ -183,6 +183,21 @@ def test_each_therapist_has_a_private_revocable_calendar_feed(app, client, rita,
     assert client.get("/calendar/not-a-token.ics").status_code == 404
 
 
+def test_a_name_stored_with_a_line_break_still_makes_a_calendar_feed(app, client, rita, cleo):
+    """Issue 23, item 8: a therapist named "Rita\nRelax" made her feed answer 500. The
+    services now refuse such names; one stored before that is written on one line."""
+    request(rita, cleo)
+    rita.name, cleo.name = "Rita\nRelax", "Cleo\r\nClient\x0b"
+    db.session.commit()
+    token = services.new_calendar_address(rita)
+    feed = client.get(f"/calendar/{token}.ics")
+    assert feed.status_code == 200
+    cal = Calendar.from_ical(feed.get_data(as_text=True))
+    assert str(cal["X-WR-CALNAME"]) == "Rita Relax: bookings"
+    [event] = cal.walk("VEVENT")
+    assert str(event["SUMMARY"]).startswith("Massage: Cleo Client")
+
+
 # --- reminders and the review prompt ------------------------------------------------------
 
 
