@@ -66,7 +66,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_template_helpers(app)
     register_cli(app)
     app.logger.setLevel(logging.INFO)
-    keep_health_details_out_of_logs(app.logger)
+    keep_health_details_out_of_logs(app.logger, [rule.rule for rule in app.url_map.iter_rules()])
     return app
 
 
