@@ -25,6 +25,8 @@ from directory.therapists.visibility import AREA_CELL, Audience, area_point, pla
 
 from .booking_people import client_user, free_on, open_therapist
 from .conftest import PASSWORD, login, post_form
+from .test_feeds_fhir import checked
+from .test_feeds_hsds import valid
 
 STREET = "742 Evergreen Terrace, Apt 3B"
 HOME = (40.7431, -73.9894)  # Manhattan, near the Flatiron
@@ -144,6 +146,9 @@ def test_no_route_shows_the_street_or_the_position_of_a_home_practice(app, home,
     fhir = app.test_client().get(f"/fhir/Location/{home.id}").get_json()
     assert fhir["position"] == {"latitude": pytest.approx(AREA[0]), "longitude": pytest.approx(AREA[1])}
     assert "line" not in fhir["address"] and fhir["name"] == "New York, NY"
+    # The area-only records are still valid HSDS and Plan-Net records.
+    checked(fhir)
+    valid("service", app.test_client().get(f"/hsds/services/{record_id(Kind.SERVICE, home.id)}").get_json())
     for mail in outbox():  # the request's mails, to the client and the therapist
         if mail["To"] == cleo.email:
             assert not leaks(str(mail)), mail["Subject"]
