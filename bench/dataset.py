@@ -91,6 +91,8 @@ def generate(count: int, seed: int = 1):
                 "postal_code": place.zip_code,
                 "latitude": place.latitude,
                 "longitude": place.longitude,
+                "shown_latitude": place.latitude,  # no booking settings: nothing hidden
+                "shown_longitude": place.longitude,
                 "timezone": place.timezone,
                 "created_at": now,
                 "updated_at": now,

@@ -32,7 +32,7 @@ from .receipts import bp as receipts_bp
 from .reviews import bp as reviews_bp
 from .schedule import BEAT_SCHEDULE
 from .search import bp as search_bp
-from .security import DatabaseIdConverter, apply_security_headers, refuse_nul_bytes
+from .security import DatabaseIdConverter, apply_security_headers, database_id, refuse_nul_bytes
 from .storage import from_url as storage_from_url
 from .templating import register as register_template_helpers
 from .therapists import listing
@@ -66,7 +66,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_template_helpers(app)
     register_cli(app)
     app.logger.setLevel(logging.INFO)
-    keep_health_details_out_of_logs(app.logger)
+    keep_health_details_out_of_logs(app.logger, [rule.rule for rule in app.url_map.iter_rules()])
     return app
 
 
@@ -106,10 +106,11 @@ def load_user(session_id: str) -> User | None:
     changes it and so ends every session on every device. Read from the primary
     even on replica pages, so such a change is seen at once."""
     user_id, _, token = session_id.partition(".")
-    if not (user_id.isdigit() and len(user_id) < 10 and token):
+    number = database_id(user_id)
+    if number is None or not token:
         return None
     with reading_from(replica=False):
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, number)
     if user is None or not hmac.compare_digest(user.session_token.encode(), token.encode()):
         return None
     return user

@@ -24,6 +24,7 @@ from .therapists.bulk import vacuum
 from .therapists.demo import seed_demo, therapist_count
 from .therapists.importer import VACUUM_AFTER, Progress, import_therapists
 from .therapists.listing import refresh_all
+from .therapists.visibility import Audience
 
 therapists_cli = AppGroup("therapists", help="Manage therapist profiles.")
 demo_cli = AppGroup("demo", help="Demo data for trying the site.")
@@ -70,8 +71,20 @@ def import_command(csv_file: str, verified: bool) -> None:
     help="csv: the import format; hsds, fhir: ndjson.",
 )
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="File to write (default: standard output).")
-def export_command(fmt: str, out: str | None) -> None:
-    """Write every listed therapist: CSV that `import` reads back, or HSDS / FHIR records, one JSON a line."""
+@click.option(
+    "--private",
+    is_flag=True,
+    help="CSV only: a backup for the admin, with the street and exact position of home practices "
+    "that show only their area (the default leaves them out, as every public output does). Keep it private.",
+)
+def export_command(fmt: str, out: str | None, private: bool) -> None:
+    """Write every listed therapist: CSV in the import format, or HSDS / FHIR records, one JSON a line.
+
+    Every export is public unless --private: a home practice that shows only its
+    area is written without its street, at its area's centre. Only a --private CSV
+    imports back unchanged (a backup)."""
+    if private and fmt != "csv":
+        raise click.UsageError("--private applies to the CSV export only: HSDS and FHIR are public records.")
 
     total = export.count(export.listable())
     # The progress bar only on a terminal: a pipe or a log gets nothing but the summary.
@@ -80,9 +93,11 @@ def export_command(fmt: str, out: str | None) -> None:
         open(out, "w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout) as fh,
         bar if bar is not None else nullcontext(),
     ):
-        for line in bulk.lines(fmt, _counted(export.iter_directory(), bar)):
+        audience = Audience.ADMIN if private else Audience.PUBLIC
+        for line in bulk.lines(fmt, _counted(export.iter_directory(), bar), audience):
             fh.write(line)
-    click.echo(f"Exported {total} therapists as {fmt}{f' to {out}' if out else ''}.", err=True)
+    kind = "private backup CSV" if private else fmt
+    click.echo(f"Exported {total} therapists as {kind}{f' to {out}' if out else ''}.", err=True)
 
 
 def _counted(practices, bar):

@@ -3,7 +3,7 @@ read-only data gets from one call, `make_fair(blueprint)` (/api now; the HSDS
 and FHIR feeds the same way):
 
 - a rate limit per client (its address, as ProxyFix reads it), one budget for
-  all the blueprint's routes, `FAIR_API_RATE_LIMIT` (default below), with
+  all the routes of every such blueprint together, `FAIR_API_RATE_LIMIT` (default below), with
   Flask-Limiter's `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
   `X-RateLimit-Reset` (a Unix time) headers and `Retry-After` on a 429;
 - CORS for reading (flask-cors): `Access-Control-Allow-Origin: *` on every
@@ -32,9 +32,14 @@ EXPOSED_HEADERS = ("ETag", *RATE_HEADERS, "Retry-After")
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 
 
+# One budget per client across every fair blueprint (/api/v1, /hsds, /fhir): three
+# blueprints must not mean three times the requests.
+SCOPE = "fair"
+
+
 def make_fair(blueprint: Blueprint) -> Blueprint:
     """Rate-limit, open to every origin for reading, and answer conditionally: every route of `blueprint`."""
-    limiter.shared_limit(rate_limit, scope=f"fair:{blueprint.name}", methods=["GET", "HEAD"])(blueprint)
+    limiter.shared_limit(rate_limit, scope=SCOPE, methods=["GET", "HEAD"])(blueprint)
     CORS(
         blueprint,
         origins="*",
@@ -111,7 +116,8 @@ def describe(document: dict, error_schema: str) -> dict:
 
 def terms() -> str:
     return (
-        f"**Fair use.** Each client (by IP address) may make `{rate_limit()}` requests to these routes; "
+        f"**Fair use.** Each client (by IP address) may make `{rate_limit()}` requests to these routes, "
+        "counted together with the open feeds (/hsds, /fhir); "
         "every answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` "
         "(a Unix time), and a 429 carries `Retry-After` (seconds). Any origin may read the API from a browser "
         "(CORS `Access-Control-Allow-Origin: *`, no credentials). Every 200 answer has an `ETag`: send it in "

@@ -4,6 +4,12 @@ Search parameters (conditions, goals, body areas) travel in query strings, so
 request lines are logged with the path only: everything after `?` goes,
 whatever it holds. gunicorn.conf.py does the same for gunicorn's access log.
 
+Some paths are themselves a secret: a sign-in or reset link, an email change,
+a therapist's calendar address (`/auth/reset/<token>`, `/calendar/<token>.ics`).
+Every route argument whose name ends in "token" is logged as "[secret]", by
+the same filter, on werkzeug's request log (the dev server) and gunicorn's
+access and error logs: a log reader never holds a working link.
+
 Exceptions are logged by where they happened, never by what they say: a
 database error's message can quote the failing row (an intake, a password
 hash), and other messages can quote form values. `describe_exception` keeps the
@@ -17,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections.abc import Iterable
 
 from sqlalchemy.exc import StatementError
 
@@ -32,15 +39,57 @@ def strip_query(text: str) -> str:
     return _QUERY.sub("", _BAD_REQUEST_DETAIL.sub(r"\1", text))
 
 
+SECRET = "[secret]"
+_ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+_SEGMENT = r"[^/\s?#\"']+"
+# One pattern per route that carries a secret, built from the app's URL rules by `install`.
+_SECRET_PATHS: dict[str, re.Pattern[str]] = {}
+
+
+def secret_path_pattern(rule: str) -> re.Pattern[str] | None:
+    """A pattern that finds a path of `rule` in a log line, with a group for each of its
+    secret arguments (named "...token"); None when the rule carries no secret."""
+    parts, secret, end = [], False, 0
+    for match in _ARGUMENT.finditer(rule):
+        parts.append(re.escape(rule[end : match.start()]))
+        is_secret = match.group(1).endswith("token")
+        parts.append(f"({_SEGMENT})" if is_secret else f"(?:{_SEGMENT})")
+        secret, end = secret or is_secret, match.end()
+    if not secret:
+        return None
+    parts.append(re.escape(rule[end:]))
+    return re.compile(r"(?<![^\s\"'])" + "".join(parts) + r"(?=[\s?#/\"']|\Z)")
+
+
+def redact_secrets(text: str) -> str:
+    """'"GET /auth/reset/IjEi.aZ HTTP/1.1"' -> '"GET /auth/reset/[secret] HTTP/1.1"'."""
+    for pattern in _SECRET_PATHS.values():
+        text = pattern.sub(_redacted, text)
+    return text
+
+
+def _redacted(match: re.Match[str]) -> str:
+    found, start = [], match.start()
+    for group in range(1, (match.lastindex or 0) + 1):
+        found.append(match.string[start : match.start(group)] + SECRET)
+        start = match.end(group)
+    return "".join(found) + match.string[start : match.end()]
+
+
+def private_request_line(text: str) -> str:
+    """A request log line as it may be kept: no query string, no secret in the path."""
+    return redact_secrets(strip_query(text))
+
+
 class StripQueryStrings(logging.Filter):
-    """Request logs: the message is formatted, then its query strings removed."""
+    """Request logs: the message is formatted, then its query strings and path secrets removed."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
-        record.msg, record.args = strip_query(message), None
+        record.msg, record.args = private_request_line(message), None
         return True
 
 
@@ -89,13 +138,17 @@ class WithholdExceptionMessages(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
-            record.msg = f"{strip_query(record.getMessage())}\n{describe_exception(record.exc_info[1])}"
+            record.msg = f"{private_request_line(record.getMessage())}\n{describe_exception(record.exc_info[1])}"
             record.args, record.exc_info, record.exc_text = None, None, None
         return True
 
 
-def install(app_logger: logging.Logger) -> None:
-    """Filters on the loggers that write requests and errors."""
+def install(app_logger: logging.Logger, rules: Iterable[str] = ()) -> None:
+    """Filters on the loggers that write requests and errors; `rules` are the app's URL
+    rules, whose secret arguments those filters redact."""
+    for rule in rules:
+        if rule not in _SECRET_PATHS and (pattern := secret_path_pattern(rule)) is not None:
+            _SECRET_PATHS[rule] = pattern
     for name in ("werkzeug", "gunicorn.error", "gunicorn.access"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, StripQueryStrings) for f in logger.filters):

@@ -148,8 +148,8 @@ class TherapistProfile(Model):
         # column the search needs, so it never visits the table (index-only scan).
         Index(
             "ix_therapist_profiles_search",
-            "latitude",
-            "longitude",
+            "shown_latitude",
+            "shown_longitude",
             "listed_until",
             "id",
             "search_techniques",
@@ -197,6 +197,11 @@ class TherapistProfile(Model):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     location_label: Mapped[str] = mapped_column(String(200), default="")
+    # The position search measures from and the feeds publish: the one above, or for a
+    # practice that shows only its area, the centre of the area's cell. Kept with the
+    # listing summary by therapists/visibility.py, the one rule of what may leave the site.
+    shown_latitude: Mapped[float | None] = mapped_column(Float)
+    shown_longitude: Mapped[float | None] = mapped_column(Float)
     timezone: Mapped[str | None] = mapped_column(String(64))
     photo: Mapped[str | None] = mapped_column(String(80))  # stored file name, outside static/
     # National Provider Identifier, optional (many cash practices have none); checked against the NPPES registry.
@@ -235,32 +240,6 @@ class TherapistProfile(Model):
     )
     # Read here; written by bookings/services.py only.
     booking_settings: Mapped[BookingSettings | None] = relationship(viewonly=True, uselist=False)
-
-    @property
-    def address_lines(self) -> list[str]:
-        """The practice address as printed: street, then "City, ST 60601"."""
-        place = " ".join(p for p in (f"{self.city}, {self.state}" if self.city else self.state, self.postal_code) if p)
-        return [line for line in (self.address.strip(), place) if line]
-
-    @property
-    def area(self) -> str:
-        """Where the practice is, without the street: "Chicago, IL"."""
-        return f"{self.city}, {self.state}" if self.city else self.location_label or self.postal_code
-
-    @property
-    def address_private(self) -> bool:
-        """The therapist shows only the area until a booking is confirmed (e.g. a home practice)."""
-        return bool(self.booking_settings and self.booking_settings.address_after_confirmation)
-
-    def map_link(self, exact: bool) -> str | None:
-        """An OpenStreetMap link (no embedded map, no tracker): the practice marked when
-        `exact`, otherwise only the neighbourhood, to about a kilometre."""
-        if self.latitude is None or self.longitude is None:
-            return None
-        if exact:
-            lat, lon = f"{self.latitude:.5f}", f"{self.longitude:.5f}"
-            return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
-        return f"https://www.openstreetmap.org/#map=14/{self.latitude:.2f}/{self.longitude:.2f}"
 
     @property
     def language_codes(self) -> list[str]:
@@ -613,11 +592,6 @@ class Booking(Model):
     @property
     def holds_time(self) -> bool:
         return self.status in ACTIVE_BOOKING_STATUSES
-
-    @property
-    def address_shown(self) -> bool:
-        """Whether the client is given the practice's street address for this booking."""
-        return not self.therapist.address_private or self.status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
 
     def cancel(self, *, by: str, reason: str) -> None:
         """Cancelled by 'client' or 'therapist'; its time is free again."""

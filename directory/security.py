@@ -1,6 +1,8 @@
 """Security on every request: headers, caching of private pages, input no
 database can store, and ids no database can hold."""
 
+import re
+
 from flask import abort, current_app, request, session
 from werkzeug.routing import IntegerConverter
 
@@ -28,6 +30,17 @@ def integers_up_to(limit: int) -> str:
     return "(?:" + "|".join(options) + ")"
 
 
+_DATABASE_ID = re.compile(integers_up_to(DATABASE_ID_MAX))
+
+
+def database_id(text: str | None) -> int | None:
+    """The one parser of ids read from a path, a query or a cookie: the id when
+    `text` spells one a database holds (1 to 2**31 - 1, no sign, no leading
+    zero, no spaces), else None, so a caller answers 404 or "no match" and the
+    number never reaches the database."""
+    return int(text) if text is not None and _DATABASE_ID.fullmatch(text) else None
+
+
 class DatabaseIdConverter(IntegerConverter):
     """`<int:...>` in our URLs is a database id: 1 to 2**31 - 1. Anything past
     that cannot name a row, so no route matches it (404), rather than reaching
@@ -35,7 +48,7 @@ class DatabaseIdConverter(IntegerConverter):
     werkzeug matches patterns before it converts, so a number refused only on
     conversion would answer 405 where a GET and a POST rule share a path."""
 
-    regex = integers_up_to(DATABASE_ID_MAX)
+    regex = _DATABASE_ID.pattern
 
     def __init__(self, map, fixed_digits=0, min=1, max=DATABASE_ID_MAX, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

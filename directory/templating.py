@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from . import vocabulary as v
+from .therapists import visibility
 
 
 def money(amount) -> str:
@@ -37,3 +38,5 @@ def register(app):
 
     app.jinja_env.filters["tz"] = lambda profile: profile.zone
     app.jinja_env.globals.update(vocab=v, has_endpoint=lambda name: name in app.view_functions, utc=UTC)
+    # What of a practice's place a page may show: the one rule (therapists/visibility.py).
+    app.jinja_env.globals.update(place_of=visibility.place_of, audience=visibility.Audience)

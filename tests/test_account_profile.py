@@ -105,6 +105,11 @@ def test_city_and_state_without_zip_is_enough(client, signed_in):
         ({"languages": []}, "Choose at least one language."),
         ({"mobile_radius_miles": "500"}, "between 0 and 100 miles"),
         ({"years_experience": "-3"}, "from 0 to 70"),
+        # One-line texts refuse control characters (issue 23, item 8): a newline in a name broke the calendar feed.
+        ({"name": "Rita\nRelax"}, "Write the name on one line"),
+        ({"name": "Rita\u2028Relax"}, "Write the name on one line"),
+        ({"city": "Chi\tcago"}, "Write the city on one line"),
+        ({"address": "1 Main St\r\nBCC: x"}, "Write the street address on one line"),
     ],
 )
 def test_bad_profile_input_reshows_the_form_and_keeps_what_was_stored(client, signed_in, changes, message):

@@ -51,6 +51,8 @@ def test_register_creates_a_therapist_with_a_hashed_password_and_sends_a_confirm
         ({"confirm": "something-else-entirely"}, "The passwords do not match."),
         ({"email": "not-an-email"}, "Enter a valid email address."),
         ({"name": ""}, "Enter your name."),
+        ({"name": "Nora\nNewcomer"}, "Write the name on one line"),
+        ({"name": "Nora\x1bNewcomer"}, "Write the name on one line"),
     ],
 )
 def test_register_refuses_bad_input_with_field_errors(client, ctx, changes, field_message):

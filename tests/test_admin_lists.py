@@ -412,3 +412,27 @@ def test_a_page_costs_the_same_queries_however_much_is_listed(admin_client, fact
         page = admin_client.get(url).get_data(as_text=True)
     assert "Showing 1–25 of " in page  # a full page of 25 (out of 60 therapists, 120 credentials...)
     assert len(large) == len(small), "\n".join(large)
+
+
+@pytest.mark.parametrize("list_url", ["/admin/therapists", "/admin/verifications", "/admin/reviews", "/admin/audit"])
+@pytest.mark.parametrize("instruction", ["_method=POST", "_external=1", "_scheme=https&_external=1", "_anchor=x"])
+def test_list_urls_carry_only_the_lists_own_filters(admin_client, factory, list_url, instruction):
+    """url_for reads _method, _external, _scheme and _anchor as instructions: from the
+    query string they made a 500 (_method) or absolute pager links (issue 23, item 8)."""
+    for n in range(27):
+        pending(factory, n)
+    response = admin_client.get(f"{list_url}?q=&{instruction}&state=IL&page=1")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page[:300]
+    links = re.findall(r'href="([^"]*(?:page=|\?)[^"]*)"', page)
+    assert all(not link.startswith(("http:", "https:", "//")) for link in links), links
+    assert all("_method" not in link and "_external" not in link and "#x" not in link for link in links), links
+    if list_url in ("/admin/therapists", "/admin/verifications"):
+        assert f'href="{list_url}?state=IL&page=2"' in unescape(page)
+
+
+def test_a_decision_posted_with_instructions_in_the_query_lands_back_on_the_list(admin_client, factory):
+    t = factory.therapist(name="Maria Garcia")
+    link = f"/admin/therapists/{t.id}/suspension?status=listed&_method=POST&_external=1"
+    done = post_form(admin_client, link, {"action": "suspend", "reason": "Complaint"}, form_page=link)
+    assert done.status_code == 302 and done.headers["Location"] == "/admin/therapists?status=listed"

@@ -80,7 +80,7 @@ def test_a_home_practice_shows_only_the_area_until_the_booking_is_confirmed(app,
     private_address(rita, phone="(312) 555-0142")
     profile = client.get(f"/therapists/{rita.id}").get_data(as_text=True)
     assert "1 W Main St" not in profile and "Chicago, IL" in profile and "mlat=" not in profile
-    assert "#map=14/41.89/-87.62" in profile  # the neighbourhood, not the door
+    assert "#map=14/41.8875/-87.6125" in profile  # the centre of the area's cell, not the door
     booking = request(rita, cleo)
     c = app.test_client()
     login(c, cleo.email)
@@ -181,6 +181,21 @@ def test_each_therapist_has_a_private_revocable_calendar_feed(app, client, rita,
     post_form(t, "/account/availability/calendar", {"action": "stop"}, form_page="/account/availability")
     assert client.get(f"/calendar/{new}.ics").status_code == 404
     assert client.get("/calendar/not-a-token.ics").status_code == 404
+
+
+def test_a_name_stored_with_a_line_break_still_makes_a_calendar_feed(app, client, rita, cleo):
+    """Issue 23, item 8: a therapist named "Rita\nRelax" made her feed answer 500. The
+    services now refuse such names; one stored before that is written on one line."""
+    request(rita, cleo)
+    rita.name, cleo.name = "Rita\nRelax", "Cleo\r\nClient\x0b"
+    db.session.commit()
+    token = services.new_calendar_address(rita)
+    feed = client.get(f"/calendar/{token}.ics")
+    assert feed.status_code == 200
+    cal = Calendar.from_ical(feed.get_data(as_text=True))
+    assert str(cal["X-WR-CALNAME"]) == "Rita Relax: bookings"
+    [event] = cal.walk("VEVENT")
+    assert str(event["SUMMARY"]).startswith("Massage: Cleo Client")
 
 
 # --- reminders and the review prompt ------------------------------------------------------

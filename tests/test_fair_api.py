@@ -35,6 +35,17 @@ def test_each_client_has_one_budget_across_the_api_with_headers(client, three_a_
     assert client.get("/about/safety", **from_address("203.0.113.5")).status_code == 200  # the site is not the API
 
 
+def test_the_api_and_the_feeds_share_one_budget_per_client(client, three_a_minute):
+    """Issue 23, item 8: /api/v1, /hsds and /fhir each had their own budget (three times the requests)."""
+    me = from_address("203.0.113.9")
+    answers = [client.get(url, **me) for url in ("/api/v1/vocabulary", "/hsds/", "/fhir/Practitioner")]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
+    for url in ("/api/v1/rules", "/hsds/services", "/fhir/Location"):
+        assert client.get(url, **me).status_code == 429, url
+    assert client.get("/hsds/", **from_address("198.51.100.8")).status_code == 200  # another client's budget
+
+
 def test_the_limits_are_documented_where_clients_read_them(client):
     description = client.get("/api/v1/openapi.json").get_json()["info"]["description"]
     assert DEFAULT_LIMIT in description and "X-RateLimit-Remaining" in description

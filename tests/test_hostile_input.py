@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from directory.extensions import db
+from directory.feeds.ids import Kind, record_id
 from directory.models import Role
-from directory.security import DATABASE_ID_MAX, integers_up_to
+from directory.security import DATABASE_ID_MAX, database_id, integers_up_to
 
 from .conftest import PASSWORD, csrf_token, login, post_form
 
@@ -76,6 +77,50 @@ def test_the_id_pattern_matches_exactly_the_ids_a_database_holds(value):
     pattern = re.compile(integers_up_to(DATABASE_ID_MAX))
     assert bool(pattern.fullmatch(str(value))) == (1 <= value <= DATABASE_ID_MAX)
     assert not pattern.fullmatch("0" + str(value))  # one spelling per id
+    # The one parser of ids in paths and queries agrees with the routes' pattern.
+    assert database_id(str(value)) == (value if 1 <= value <= DATABASE_ID_MAX else None)
+    assert database_id("0" + str(value)) is None and database_id(f" {value}") is None
+    assert database_id(f"-{value}") is None and database_id(f"+{value}") is None
+
+
+def huge_service(number: int) -> str:
+    """An HSDS id of our own layout whose number no database integer holds."""
+    return record_id(Kind.SERVICE, number)
+
+
+# Issue 23, item 4: each of these answered 500 (NumericValueOutOfRange) on PostgreSQL.
+FEED_READS_PAST_THE_RANGE = [
+    "/fhir/Practitioner/2147483648",
+    "/fhir/Location/99999999999",
+    "/fhir/PractitionerRole/9223372036854775808",
+    "/hsds/services/7c2e5a91-d3b4-8100-8000-000080000000",  # Practitioner 2**31
+    f"/hsds/services/{huge_service(2**62 - 1)}",
+]
+FEED_SEARCHES_PAST_THE_RANGE = [
+    "/fhir/Practitioner?_id=2147483648",
+    "/fhir/Location?_id=99999999999",
+    "/fhir/PractitionerRole?practitioner=Practitioner/2147483648",
+    "/fhir/PractitionerRole?location=Location/99999999999",
+    "/fhir/PractitionerRole?_id=2147483648&practitioner=2147483648",
+    f"/hsds/services?organization_id={record_id(Kind.ORGANIZATION, 2**31)}",
+    f"/hsds/services?organization_id={record_id(Kind.ORGANIZATION, 2**62 - 1)}",
+]
+
+
+@pytest.mark.parametrize("url", FEED_READS_PAST_THE_RANGE)
+def test_a_feed_read_of_an_id_past_the_range_is_not_found(people, url):
+    clients, _, _ = people
+    response = clients["anonymous"].get(url)
+    assert response.status_code == 404, response.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize("url", FEED_SEARCHES_PAST_THE_RANGE)
+def test_a_feed_search_for_an_id_past_the_range_finds_nothing(people, url):
+    clients, _, _ = people
+    response = clients["anonymous"].get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    body = response.get_json()
+    assert body.get("total", body.get("total_items")) == 0
 
 
 def test_a_post_to_an_id_past_the_range_is_not_found_either(people):
@@ -127,6 +172,14 @@ FORM_FIELDS = ["email", "password", "name", "confirm", "concerns", "medications"
 
 nul_text = st.builds(lambda a, b: a + "\x00" + b, st.text(max_size=8), st.text(max_size=8))
 huge_id = st.one_of(st.sampled_from(HUGE_IDS), st.integers(min_value=2**31, max_value=10**30).map(str))
+# Ids in a query string, by the parameter that carries one (the feeds' searches):
+# each gets a huge id in its own spelling.
+ID_PARAMETERS = {
+    "_id": lambda n: n,
+    "practitioner": lambda n: f"Practitioner/{n}",
+    "location": lambda n: f"Location/{n}",
+    "organization_id": lambda n: record_id(Kind.ORGANIZATION, max(int(n) % 2**62, 2**31)),
+}
 
 
 def routes(app):
@@ -139,7 +192,9 @@ def routes(app):
 @st.composite
 def hostile_requests(draw, rules):
     rule = draw(st.sampled_from(rules))
-    attack = draw(st.sampled_from(["huge_id", "nul_in_path", "nul_in_query", "nul_in_form", "huge_page"]))
+    attack = draw(
+        st.sampled_from(["huge_id", "huge_id_in_query", "nul_in_path", "nul_in_query", "nul_in_form", "huge_page"])
+    )
 
     injected = attack not in ("huge_id", "nul_in_path")  # the path attacks need an argument to land in
 
@@ -148,6 +203,12 @@ def hostile_requests(draw, rules):
         if match.group("converter") == "int":
             injected |= attack == "huge_id"
             return draw(huge_id) if attack == "huge_id" else "1"
+        if match.group("name") == "resource_type":  # the FHIR types served
+            return draw(st.sampled_from(["Practitioner", "PractitionerRole", "Location"]))
+        if attack == "huge_id" and match.group("name") in ("resource_id", "service_id"):  # the feeds' reads
+            injected = True
+            number = draw(huge_id)
+            return number if match.group("name") == "resource_id" else huge_service(max(int(number) % 2**62, 2**31))
         injected |= attack == "nul_in_path"
         return quote(draw(nul_text) if attack == "nul_in_path" else "x", safe="")
 
@@ -156,6 +217,9 @@ def hostile_requests(draw, rules):
     query = ""
     if attack == "nul_in_query":
         query = f"?{draw(st.sampled_from(['q', 'city', 'location', 'page', 'next', 'day']))}={quote(draw(nul_text))}"
+    elif attack == "huge_id_in_query":
+        name = draw(st.sampled_from(sorted(ID_PARAMETERS)))
+        query = f"?{name}={quote(ID_PARAMETERS[name](draw(huge_id)), safe='/')}"
     elif attack == "huge_page":
         query = f"?page={draw(st.sampled_from([HUGE_PAGE, '-1', '1e9', '10' * 30]))}&per_page={HUGE_PAGE}"
     form = {}

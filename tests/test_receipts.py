@@ -264,7 +264,15 @@ def test_a_letter_on_file_shows_on_receipts_and_only_its_client_can_open_it(app,
     until = f"{expires:%B} {expires.day}, {expires.year}"
     note = f"A letter of medical necessity is on file with the client, valid until {until}."
     assert note in pdf_text(c.get(f"/account/bookings/{booking.id}/receipt.pdf"))
-    assert note in pdf_text(signed_in(app, therapist.user.email).get(f"/account/bookings/{booking.id}/receipt.pdf"))
+    assert note in c.get(f"/account/bookings/{booking.id}/receipt").get_data(as_text=True)
+    # The therapist's copy says nothing of the client's letter, not even that there is none (issue 23, item 8).
+    theirs = signed_in(app, therapist.user.email)
+    for copy in (
+        pdf_text(theirs.get(f"/account/bookings/{booking.id}/receipt.pdf")),
+        theirs.get(f"/account/bookings/{booking.id}/receipt").get_data(as_text=True),
+    ):
+        assert "Cleo" in copy or "Former client" in copy or "Client" in copy
+        assert "letter" not in copy.lower() and "necessity" not in copy.lower()
     own = c.get("/account/receipts/letter")
     assert own.status_code == 200 and own.get_data() == PDF and own.headers["Cache-Control"] == "private, no-store"
     for outsider in (therapist.user, make_user(Role.ADMIN, "admin@example.com")):

@@ -52,6 +52,17 @@ class ListForm(FlaskForm):
             page=page,
         )
 
+    @classmethod
+    def carried(cls, args, page: int | None = None) -> dict[str, str]:
+        """The list's own search, filters and page from `args`, to build its URLs with:
+        nothing else a URL may carry (`_external`, `_method`, `_anchor` and any other
+        name url_for reads as an instruction) ever reaches url_for."""
+        names = ("q", *cls.FILTERS, "page")
+        kept = {name: value for name, value in args.items() if name in names and isinstance(value, str)}
+        if page is not None:
+            kept["page"] = str(page)
+        return {name: value for name, value in kept.items() if value}  # in the order the URL gave them
+
     def filters(self):
         """The fields the page shows, search box first (the page number travels in the pager)."""
         return [self.q] + [self[name] for name in self.FILTERS]

@@ -5,6 +5,9 @@ posted from a list carries them in its action, so the admin lands back where
 they were, and a mistake is shown at its field on that same page.
 """
 
+from typing import Any
+from urllib.parse import urlencode
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -21,6 +24,7 @@ from .forms import (
     AuditFilters,
     BookingFilters,
     DecisionForm,
+    ListForm,
     ReviewFilters,
     SuspensionForm,
     TherapistFilters,
@@ -34,15 +38,19 @@ def _admins_only():
     """Every /admin page, present and future, is for admins only."""
 
 
-def _list_args() -> dict:
-    """The list's search, filters and page, as the current URL carries them."""
-    return request.args.to_dict()
+def _list_args(filters: type[ListForm]) -> dict[str, Any]:
+    """The list's search, filters and page, as the current URL carries them (its own names only)."""
+    return filters.carried(request.args)
 
 
-def _with_list_args(url: str) -> str:
+def _carrying(filters: type[ListForm]):
     """A form's action that carries the list's search, filters and page along."""
-    query = request.query_string.decode()
-    return f"{url}?{query}" if query else url
+
+    def with_list_args(url: str) -> str:
+        query = urlencode(_list_args(filters))
+        return f"{url}?{query}" if query else url
+
+    return with_list_args
 
 
 def _still_listed(error_at, listed: list, form):
@@ -71,7 +79,7 @@ def _queue_page(error_at: tuple[str, int] | None = None, form: DecisionForm | No
         filters=filters,
         form=form or DecisionForm(formdata=None),
         error_at=error_at,
-        with_list_args=_with_list_args,
+        with_list_args=_carrying(VerificationFilters),
     ), status
 
 
@@ -81,7 +89,7 @@ def decide(kind: str, credential_id: int):
         abort(404)
     form = DecisionForm()
     decision = request.form.get("decision")
-    back = url_for("admin.verifications", **_list_args())
+    back = url_for("admin.verifications", **_list_args(VerificationFilters))
     if not form.validate_on_submit():
         return _queue_page((kind, credential_id), form, 400)
     if decision not in ("approve", "reject"):
@@ -109,7 +117,9 @@ def decide(kind: str, credential_id: int):
 def therapists():
     filters = TherapistFilters(request.args)
     page = lists.therapist_page(filters.to_query())
-    return render_template("admin/therapists.html", filters=filters, page=page, with_list_args=_with_list_args)
+    return render_template(
+        "admin/therapists.html", filters=filters, page=page, with_list_args=_carrying(TherapistFilters)
+    )
 
 
 @bp.route("/therapists/<int:therapist_id>/suspension", methods=["GET", "POST"])
@@ -119,7 +129,7 @@ def suspension(therapist_id: int):
     if profile is None:
         abort(404)
     form = SuspensionForm(formdata=None) if request.method == "GET" else SuspensionForm()
-    back = url_for("admin.therapists", **_list_args())
+    back = url_for("admin.therapists", **_list_args(TherapistFilters))
     status = 200
     if request.method == "POST":
         suspend = request.form.get("action") == "suspend"
@@ -138,7 +148,7 @@ def suspension(therapist_id: int):
                 )
                 return redirect(back)
     return render_template(
-        "admin/suspension.html", t=profile, form=form, back=back, with_list_args=_with_list_args
+        "admin/suspension.html", t=profile, form=form, back=back, with_list_args=_carrying(TherapistFilters)
     ), status
 
 
@@ -170,7 +180,7 @@ def _reviews_page(error_at: int | None = None, form: HideReviewForm | None = Non
         page=page,
         form=form or HideReviewForm(formdata=None),
         error_at=error_at,
-        with_list_args=_with_list_args,
+        with_list_args=_carrying(ReviewFilters),
     ), status
 
 
@@ -190,4 +200,4 @@ def hide_review(review_id: int):
         flash_error(exc)
     else:
         flash("Review hidden; the rating no longer counts it.", "success")
-    return redirect(url_for("admin.review_list", **_list_args()))
+    return redirect(url_for("admin.review_list", **_list_args(ReviewFilters)))

@@ -2,6 +2,7 @@
 
 from ..links import public_url
 from ..models import TherapistProfile
+from ..therapists.visibility import place_of
 
 
 def license_json(profile: TherapistProfile) -> dict | None:
@@ -17,6 +18,7 @@ def license_json(profile: TherapistProfile) -> dict | None:
 
 
 def therapist_json(profile: TherapistProfile) -> dict:
+    place = place_of(profile)  # the area only, for a home practice that hides its street
     return {
         "id": profile.id,
         "name": profile.name,
@@ -35,9 +37,9 @@ def therapist_json(profile: TherapistProfile) -> dict:
         "years_experience": profile.years_experience,
         "mobile_radius_miles": profile.mobile_radius_miles,
         "rating": {"average": profile.rating_average, "count": profile.rating_count},
-        "city": profile.city,
-        "state": profile.state,
-        "postal_code": profile.postal_code,
+        "city": place.city,
+        "state": place.state,
+        "postal_code": place.postal_code,
     }
 
 

@@ -12,6 +12,7 @@ from .. import audit, notifications
 from ..extensions import db
 from ..models import Booking, Review, Role, User, utcnow
 from ..service_errors import Forbidden, ServiceError
+from ..text_rules import one_line_problem
 from ..therapists.profiles import new_profile
 from . import tokens
 from .passwords import hash_password, password_problem, verify_password
@@ -39,6 +40,8 @@ def register(name: str, email: str, password: str, role: Role = Role.THERAPIST) 
     """A client or therapist account (a therapist gets an empty profile); one transaction."""
     if role not in (Role.CLIENT, Role.THERAPIST):
         raise Forbidden("Accounts are for clients or therapists.")
+    if (problem := one_line_problem(name, "name", "name")) is not None:
+        raise problem
     email = normalise_email(email)
     password_hash = hash_password(password)  # also for a known email: both answers take as long
     existing = find_user(email)

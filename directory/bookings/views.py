@@ -18,6 +18,7 @@ from ..receipts.services import Payment
 from ..reviews.forms import ReplyForm, ReviewForm
 from ..service_errors import ServiceError
 from ..therapists.services import get_listable
+from ..therapists.visibility import Audience, place_of
 from . import bp, drafts, services
 from .availability import WEEKDAYS, default_length, free_starts
 from .forms import (
@@ -408,7 +409,7 @@ def calendar_feed(token: str):
             b,
             f"Massage: {b.client.name if b.client else 'former client'}"
             + (" (request, not yet accepted)" if b.status.value == "pending" else ""),
-            ", ".join(profile.address_lines),
+            place_of(profile, Audience.THERAPIST).one_line,
             public_url("bookings.detail", booking_id=b.id),
         )
         for b in services.feed_bookings(profile)

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from ..therapists.export import CSV_COLUMNS, Practice, csv_row
+from ..therapists.visibility import Audience
 from . import fhir, hsds
 
 FORMATS = ("csv", "hsds", "fhir")
@@ -19,14 +20,18 @@ def _json(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def lines(fmt: str, practices: Iterable[Practice]) -> Iterator[str]:
-    """The export in `fmt`, a line (or a few) per therapist as they come."""
+def lines(fmt: str, practices: Iterable[Practice], audience: Audience = Audience.PUBLIC) -> Iterator[str]:
+    """The export in `fmt`, a line (or a few) per therapist as they come. HSDS and FHIR
+    are the open feeds' records, always public; the CSV is written for `audience`
+    (ADMIN: the private backup that imports back unchanged)."""
+    if fmt != "csv" and audience is not Audience.PUBLIC:
+        raise ValueError("only the CSV export has a private (backup) form")
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for practice in practices:
-            writer.writerow(csv_row(practice.profile))
+            writer.writerow(csv_row(practice.profile, audience))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

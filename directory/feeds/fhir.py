@@ -22,6 +22,7 @@ from fhir.resources.R4B.practitionerrole import PractitionerRole
 from ..links import public_url
 from ..models import TherapistProfile
 from ..therapists.export import Practice
+from ..therapists.visibility import place_of
 from ..vocabulary import CERTIFICATIONS, LANGUAGES, STATES
 from . import week
 
@@ -158,16 +159,17 @@ def practitioner_role(practice: Practice) -> dict:
 
 
 def _location_name(profile: TherapistProfile) -> str:
-    return profile.location_label or f"{profile.name}'s practice"
+    return place_of(profile).label or f"{profile.name}'s practice"
 
 
 def location(practice: Practice) -> dict:
     profile = practice.profile
-    address: dict = {"use": "work", "type": "physical", "city": profile.city, "state": profile.state, "country": "US"}
-    if profile.address:
-        address["line"] = [profile.address]
-    if profile.postal_code:
-        address["postalCode"] = profile.postal_code
+    shown = place_of(profile)  # a home practice that shows only its area: no street, the area's centre
+    address: dict = {"use": "work", "type": "physical", "city": shown.city, "state": shown.state, "country": "US"}
+    if shown.street:
+        address["line"] = [shown.street]
+    if shown.postal_code:
+        address["postalCode"] = shown.postal_code
     place = {
         "resourceType": "Location",
         "id": str(profile.id),
@@ -179,8 +181,8 @@ def location(practice: Practice) -> dict:
     }
     if profile.mobile_radius_miles:
         place["description"] = f"Also visits clients at home within {profile.mobile_radius_miles:g} miles."
-    if profile.latitude is not None and profile.longitude is not None:
-        place["position"] = {"latitude": profile.latitude, "longitude": profile.longitude}
+    if shown.latitude is not None and shown.longitude is not None:
+        place["position"] = {"latitude": shown.latitude, "longitude": shown.longitude}
     if practice.hours:
         place["hoursOfOperation"] = _times(practice, "openingTime", "closingTime")
     return place

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from sqlalchemy import and_, false, func, or_, true
 
 from ..models import TherapistProfile
+from ..security import database_id
 from ..service_errors import ServiceError
 from ..therapists import export
 from .fhir import NUCC
@@ -68,7 +69,7 @@ def _reference(resource_type: str) -> Condition:
         kind, _, ident = value.rstrip("/").rpartition("/")
         if kind and not kind.endswith(resource_type):
             return false()
-        return P.id == int(ident) if ident.isascii() and ident.isdigit() and len(ident) < 12 else false()
+        return _is(database_id(ident))
 
     return condition
 
@@ -80,7 +81,11 @@ def _plain(modifier: str) -> None:
 
 def _id(modifier: str, value: str):
     _plain(modifier)
-    return P.id == int(value) if value.isascii() and value.isdigit() and len(value) < 12 else false()
+    return _is(database_id(value))
+
+
+def _is(number: int | None):
+    return false() if number is None else P.id == number
 
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")

@@ -14,6 +14,7 @@ from .. import clock
 from ..links import public_url
 from ..models import TherapistProfile
 from ..therapists.export import Practice
+from ..therapists.visibility import place_of
 from ..vocabulary import CERTIFICATIONS, LANGUAGES, NO_LICENSE_STATES, TECHNIQUES
 from . import week
 from .ids import Kind, record_id
@@ -145,26 +146,27 @@ def service(practice: Practice, now: datetime | None = None) -> dict:
 
 def location(profile: TherapistProfile) -> dict:
     location_id = record_id(Kind.LOCATION, profile.id)
+    shown = place_of(profile)  # a home practice that shows only its area: no street, the area's centre
     place: dict = {
         "id": location_id,
         "location_type": "physical",
         "organization_id": record_id(Kind.ORGANIZATION, profile.id),
-        "name": profile.location_label or f"{profile.name}'s practice",
+        "name": shown.label or f"{profile.name}'s practice",
         "addresses": [
             {
                 "id": record_id(Kind.ADDRESS, profile.id),
                 "location_id": location_id,
-                "address_1": profile.address,
-                "city": profile.city,
-                "state_province": profile.state,
-                "postal_code": profile.postal_code,
+                "address_1": shown.street,
+                "city": shown.city,
+                "state_province": shown.state,
+                "postal_code": shown.postal_code,
                 "country": "US",
                 "address_type": "physical",
             }
         ],
     }
-    if profile.latitude is not None and profile.longitude is not None:
-        place["latitude"], place["longitude"] = profile.latitude, profile.longitude
+    if shown.latitude is not None and shown.longitude is not None:
+        place["latitude"], place["longitude"] = shown.latitude, shown.longitude
     if profile.mobile_radius_miles:
         place["accessibility"] = [
             {

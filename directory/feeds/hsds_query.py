@@ -128,10 +128,11 @@ class ServiceQuery:
             min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, miles)
             ky, kx = local_scale(lat)
             kx *= math.cos(math.radians(lat))
-            dy, dx = (P.latitude - lat) * ky, (P.longitude - lon) * kx
+            # From the position that may leave the site (therapists/visibility.py).
+            dy, dx = (P.shown_latitude - lat) * ky, (P.shown_longitude - lon) * kx
             stmt = stmt.where(
-                P.latitude.between(min_lat, max_lat),
-                P.longitude.between(min_lon, max_lon),
+                P.shown_latitude.between(min_lat, max_lat),
+                P.shown_longitude.between(min_lon, max_lon),
                 (dy * dy + dx * dx) <= literal(miles * miles, Float),
             )
         return stmt

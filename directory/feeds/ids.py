@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 from uuid import UUID
 
+from ..security import DATABASE_ID_MAX
+
 PREFIX = 0x7C2E5A91D3B4  # 48 bits that mark the id as ours
 VERSION = 8
 VARIANT = 0b10
@@ -41,7 +43,8 @@ def record_id(kind: Kind, number: int, index: int = 0) -> str:
 
 
 def number_of(value: str, kind: Kind) -> int | None:
-    """Our id inside `value` when it is an id of that kind (index 0), else None."""
+    """Our id inside `value` when it is an id of that kind (index 0) and a database
+    id (1 to DATABASE_ID_MAX: the UUID has room for more), else None."""
     try:
         n = UUID(value).int
     except ValueError:
@@ -50,4 +53,5 @@ def number_of(value: str, kind: Kind) -> int | None:
     mask = ((1 << 128) - 1) ^ ((1 << NUMBER_BITS) - 1)
     if n & mask != expected or str(UUID(int=n)) != value.lower():
         return None
-    return n & ((1 << NUMBER_BITS) - 1)
+    number = n & ((1 << NUMBER_BITS) - 1)
+    return number if 1 <= number <= DATABASE_ID_MAX else None

@@ -8,6 +8,7 @@ from flask import Response, jsonify, request
 
 from ..extensions import replica_reads
 from ..links import public_url
+from ..security import database_id
 from ..service_errors import ServiceError
 from ..therapists import export
 from . import fhir, fhir_bp, fhir_search, hsds, hsds_bp, hsds_query
@@ -95,8 +96,7 @@ def search(resource_type: str):
 def read(resource_type: str, resource_id: str):
     if resource_type not in fhir.BUILDERS:
         return _outcome(404, f"No resource type {resource_type[:40]!r} here; served: {', '.join(fhir.BUILDERS)}.")
-    number = int(resource_id) if resource_id.isascii() and resource_id.isdigit() and len(resource_id) < 12 else None
-    practice = export.listed(number)
+    practice = export.listed(database_id(resource_id))
     if practice is None:
         return _outcome(404, f"No {resource_type} has id {resource_id[:40]!r}.")
     return _fhir(fhir.resource(resource_type, practice))

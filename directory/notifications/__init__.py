@@ -20,6 +20,7 @@ from flask import current_app, render_template
 from .. import jobs
 from ..links import public_url
 from ..models import Booking, BookingStatus, CredentialStatus, License, User
+from ..therapists.visibility import Audience, place_of
 from ..vocabulary import CERTIFICATIONS
 from . import calendar
 from .delivery import DELIVER, Attachment, Letter
@@ -157,13 +158,13 @@ def when_of(booking: Booking) -> str:
 def _where(booking: Booking) -> dict:
     """Where to go and who to call, as far as the client may be told yet."""
     t = booking.therapist
-    shown = booking.address_shown
+    place = place_of(t, Audience.CLIENT, booking)
     settings = t.booking_settings
     phone = settings.phone if settings and booking.status == BookingStatus.CONFIRMED else ""
     return {
-        "address": ", ".join(t.address_lines) if shown else t.area,
-        "address_private": not shown,
-        "map_link": t.map_link(exact=shown) or "",
+        "address": place.one_line,
+        "address_withheld": place.withheld,
+        "map_link": place.map_link or "",
         "phone": phone,
     }
 

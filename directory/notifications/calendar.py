@@ -15,6 +15,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from .. import clock
 from ..models import Booking, BookingStatus
+from ..text_rules import on_one_line
 
 PRODUCT = "-//TrueTouch Directory//Bookings//EN"
 
@@ -27,7 +28,7 @@ def _calendar(method: str | None, name: str | None = None) -> Calendar:
     if method:
         cal.add("method", method)
     if name:
-        cal.add("x-wr-calname", name)
+        cal.add("x-wr-calname", on_one_line(name))
     return cal
 
 
@@ -39,9 +40,10 @@ def _event(booking: Booking, *, summary: str, location: str, link: str, host: st
     event.add("dtstamp", clock.now())
     event.add("dtstart", booking.starts_at.astimezone(zone))
     event.add("dtend", booking.ends_at.astimezone(zone))
-    event.add("summary", summary)
+    # Names stored before the services refused control characters still make one line.
+    event.add("summary", on_one_line(summary))
     if location:
-        event.add("location", location)
+        event.add("location", on_one_line(location))
     event.add("description", f"{booking.minutes}-minute session. Details and messages: {link}")
     event.add("url", link)
     if cancelled:
@@ -69,7 +71,7 @@ def invitation(
     cal = _calendar(method)
     event = _event(booking, summary=summary, location=location, link=link, host=host, cancelled=method == "CANCEL")
     who = vCalAddress(f"mailto:{organizer}")
-    who.params["cn"] = vText(booking.therapist.name)
+    who.params["cn"] = vText(on_one_line(booking.therapist.name))
     event.add("organizer", who)
     guest = vCalAddress(f"mailto:{attendee}")
     guest.params["role"] = vText("REQ-PARTICIPANT")

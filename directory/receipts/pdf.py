@@ -65,7 +65,8 @@ def receipt_pdf(text: ReceiptText) -> bytes:
     doc.ln(8)
     doc.facts(text.rows())
     _items(doc, text)
-    doc.note(text.letter)
+    if text.letter:  # the client's copy only
+        doc.note(text.letter)
     doc.note(text.footer)
     return bytes(doc.output())
 

@@ -20,6 +20,7 @@ from .. import vocabulary as v
 from ..extensions import db
 from ..models import Booking, BookingStatus, MedicalNecessityLetter, Receipt, User
 from ..service_errors import ServiceError, raise_all
+from ..therapists.visibility import Audience, place_of
 
 MAX_AMOUNT = Decimal("10000")
 CENT = Decimal("0.01")
@@ -64,9 +65,10 @@ def receipt_number(booking: Booking) -> str:
     return f"TT-{clock.visit_day(booking).year}-{booking.id:06d}"
 
 
-def _address(profile) -> str:
-    place = ", ".join(p for p in (profile.city, f"{profile.state} {profile.postal_code}".strip()) if p)
-    return "\n".join(p for p in (profile.address.strip(), place) if p) or profile.location_label
+def _address(booking: Booking) -> str:
+    """The practice's address as the client of this (completed) visit may be told it."""
+    place = place_of(booking.therapist, Audience.CLIENT, booking)
+    return "\n".join(place.lines) or place.label
 
 
 def issue(booking: Booking, payment: Payment) -> Receipt:
@@ -83,7 +85,7 @@ def issue(booking: Booking, payment: Payment) -> Receipt:
         currency=booking.currency,
         technique=technique,
         therapist_name=profile.name,
-        practice_address=_address(profile)[:300],
+        practice_address=_address(booking)[:300],
         license_state=license.state if license else None,
         license_number=license.number if license else None,
         license_credential=license.credential if license else None,
@@ -102,6 +104,18 @@ def _receipts():
         .join(Booking, Booking.id == Receipt.booking_id)
         .options(selectinload(Receipt.booking).selectinload(Booking.client))
     )
+
+
+def receipt_to_read(user: User, booking_id: int) -> tuple[Receipt, str, ReceiptText] | None:
+    """The receipt, the reader's side and what it says to them; None when it is not theirs.
+    The client's letter is looked up for the client's copy only."""
+    found = receipt_for(user, booking_id)
+    if found is None:
+        return None
+    receipt, side = found
+    client = receipt.booking.client
+    letter = letter_of(client) if side == "client" and client is not None else None
+    return receipt, side, receipt_text(receipt, letter, for_client=side == "client")
 
 
 def receipt_for(user: User, booking_id: int) -> tuple[Receipt, str] | None:
@@ -185,7 +199,10 @@ def license_text(state: str | None, number: str | None, credential: str | None) 
     return f"{v.STATES.get(state, state)} massage therapist license {number}"
 
 
-def receipt_text(receipt: Receipt, letter: MedicalNecessityLetter | None) -> ReceiptText:
+def receipt_text(receipt: Receipt, letter: MedicalNecessityLetter | None, *, for_client: bool = True) -> ReceiptText:
+    """What the receipt says to its reader. The letter of medical necessity is the
+    client's health information: only the client's copy mentions it (on file or not);
+    the therapist's copy says nothing of it."""
     local = receipt.visit_starts_at.astimezone(receipt.zone)
     end = local + timedelta(minutes=receipt.visit_minutes)
     technique = v.label(v.TECHNIQUES, receipt.technique)
@@ -193,8 +210,8 @@ def receipt_text(receipt: Receipt, letter: MedicalNecessityLetter | None) -> Rec
     if receipt.tip_amount:
         lines.append(Line("Tip (gratuity): not eligible for HSA/FSA", receipt.tip_amount, False))
     client = receipt.booking.client
-    letter_note = "No letter of medical necessity on file."
-    if letter is not None and letter.covers(local.date()):
+    letter_note = "No letter of medical necessity on file." if for_client else ""
+    if for_client and letter is not None and letter.covers(local.date()):
         letter_note = (
             f"A letter of medical necessity is on file with the client, valid until {_long(letter.expires_on)}."
         )

@@ -27,12 +27,10 @@ def _private(response):
 
 
 def _receipt_or_404(booking_id: int):
-    found = services.receipt_for(current_user, booking_id)
+    found = services.receipt_to_read(current_user, booking_id)
     if found is None:
         abort(404)  # another person's receipt looks like no receipt
-    receipt, side = found
-    letter = services.letter_of(receipt.booking.client) if receipt.booking.client else None
-    return receipt, side, services.receipt_text(receipt, letter)
+    return found
 
 
 @bp.get("/account/bookings/<int:booking_id>/receipt")

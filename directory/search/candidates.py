@@ -26,8 +26,10 @@ P = TherapistProfile
 # index alone; and the engine's Listing, field by field, so each row is one.
 COLUMNS = (
     P.id,
-    P.latitude,
-    P.longitude,
+    # Where the practice may be said to be (therapists/visibility.py): for a practice that
+    # shows only its area, its cell's centre, so distances and their order tell no more.
+    P.shown_latitude.label("latitude"),
+    P.shown_longitude.label("longitude"),
     P.search_techniques.label("techniques"),
     P.search_certifications.label("certifications"),
     P.search_prices.label("prices"),
@@ -45,11 +47,11 @@ COLUMNS = (
 # The statements are built once, with parameters: building and keying a select
 # costs more than a sparse search's whole fetch.
 _BOX = (
-    P.latitude.between(bindparam("min_lat", type_=Float), bindparam("max_lat", type_=Float)),
-    P.longitude.between(bindparam("min_lon", type_=Float), bindparam("max_lon", type_=Float)),
+    P.shown_latitude.between(bindparam("min_lat", type_=Float), bindparam("max_lat", type_=Float)),
+    P.shown_longitude.between(bindparam("min_lon", type_=Float), bindparam("max_lon", type_=Float)),
 )
-_DY = (P.latitude - bindparam("lat0", type_=Float)) * bindparam("ky", type_=Float)
-_DX = (P.longitude - bindparam("lon0", type_=Float)) * bindparam("kx", type_=Float)
+_DY = (P.shown_latitude - bindparam("lat0", type_=Float)) * bindparam("ky", type_=Float)
+_DX = (P.shown_longitude - bindparam("lon0", type_=Float)) * bindparam("kx", type_=Float)
 # TherapistProfile.listable_clause with parameters (clock.ListingDays).
 _LISTED = P.listed_on(
     bindparam("on", type_=Date), bindparam("on_behind", type_=Date), bindparam("behind", expanding=True)

@@ -80,6 +80,7 @@ from ..models import (
     User,
     UTCDateTime,
 )
+from .visibility import shown_position_sql
 
 
 def table_of(model) -> Table:
@@ -520,12 +521,23 @@ class BulkWriter:
     def _write_new_profiles(self, run) -> None:
         s, k = ROWS.c, KEYS.c
         fields = (*PROFILE_FIELDS, *SUMMARY_FIELDS, "years_experience")
+        # A new profile has no booking settings yet, so nothing hides its place (visibility.py).
+        shown = (s.latitude, s.longitude)
         run(
             insert(PROFILES).from_select(
-                ["id", "user_id", *fields, "rating_count", "created_at", "updated_at"],
-                self._chunk(k.profile_id, k.user_id, *(s[f] for f in fields), literal(0), self.now, self.now).where(
-                    k.new_profile
-                ),
+                [
+                    "id",
+                    "user_id",
+                    *fields,
+                    "shown_latitude",
+                    "shown_longitude",
+                    "rating_count",
+                    "created_at",
+                    "updated_at",
+                ],
+                self._chunk(
+                    k.profile_id, k.user_id, *(s[f] for f in fields), *shown, literal(0), self.now, self.now
+                ).where(k.new_profile),
             ),
             "new_profile",
         )
@@ -660,6 +672,7 @@ class BulkWriter:
         target: dict[str, typing.Any] = {f: g[f] for f in fields}
         target["years_experience"] = func.coalesce(g.years_experience, p.years_experience)
         target["listed_until"] = case((p.suspended_at.is_(None), g.latest))
+        target["shown_latitude"], target["shown_longitude"] = shown_position_sql(p.id, g.latitude, g.longitude)
         run(
             update(PROFILES)
             .values(**target, updated_at=self.now)
@@ -752,6 +765,7 @@ def _refresh(conn: Connection, which):
     """The UPDATE that writes the summary of the profiles `which`, where it is wrong."""
     p = PROFILES.c
     stored = stored_summary(p.id, p.suspended_at, postgres=conn.dialect.name == "postgresql")
+    stored["shown_latitude"], stored["shown_longitude"] = shown_position_sql(p.id, p.latitude, p.longitude)
     fresh = select(p.id, *(value.label(name) for name, value in stored.items())).where(which).subquery()
     return (
         update(PROFILES)

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import TherapistProfile, WeeklyHours
 from ..vocabulary import SESSION_LENGTHS
 from .importer import COLUMNS
+from .visibility import Audience, place_of
 
 CHUNK = 500
 CSV_COLUMNS = COLUMNS  # the import format
@@ -45,6 +46,7 @@ def _with_details(stmt):
         selectinload(TherapistProfile.certifications),
         selectinload(TherapistProfile.techniques),
         selectinload(TherapistProfile.prices),
+        selectinload(TherapistProfile.booking_settings),  # what of the place may leave (visibility.py)
     )
 
 
@@ -93,10 +95,16 @@ def iter_directory(chunk: int = CHUNK) -> Iterator[Practice]:
         db.session.expunge_all()
 
 
-def csv_row(profile: TherapistProfile) -> dict[str, str]:
-    """The profile as a row of the import format (therapists/importer.py), so an
-    export imports back unchanged. Only verified certifications are written: an
-    import with --verified would otherwise verify what no admin has checked."""
+def csv_row(profile: TherapistProfile, audience: Audience = Audience.PUBLIC) -> dict[str, str]:
+    """The profile as a row of the import format (therapists/importer.py). Only
+    verified certifications are written: an import with --verified would otherwise
+    verify what no admin has checked.
+
+    The place is written as `audience` may see it (visibility.py): a public export
+    leaves out the street of a home practice that shows only its area, and gives
+    its area's centre as the position; only an ADMIN (backup) export carries
+    everything, so that it imports back unchanged."""
+    place = place_of(profile, audience)
     lic = profile.current_license
     prices = profile.price_by_minutes
     number = lambda value: "" if value is None else repr(value)
@@ -108,12 +116,12 @@ def csv_row(profile: TherapistProfile) -> dict[str, str]:
         "license_expires": lic.expires_on.isoformat() if lic else "",
         "techniques": ";".join(profile.technique_slugs),
         "certifications": ";".join(c.slug for c in profile.verified_certifications),
-        "address": profile.address,
-        "city": profile.city,
-        "state": profile.state,
-        "postal_code": profile.postal_code,
-        "latitude": number(profile.latitude),
-        "longitude": number(profile.longitude),
+        "address": place.street,
+        "city": place.city,
+        "state": place.state,
+        "postal_code": place.postal_code,
+        "latitude": number(place.latitude),
+        "longitude": number(place.longitude),
         "gender": profile.gender or "",
         "languages": ";".join(profile.language_codes),
         "hsa_fsa": "yes" if profile.hsa_fsa else "no",

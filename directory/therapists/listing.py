@@ -1,10 +1,12 @@
 """The listing summary on each therapist profile, kept true on every flush.
 
 Search reads one row per therapist: `listed_until` (the last day the profile
-may be listed), and its techniques, verified certifications and prices as
-short strings. Any change to a profile, license, certification, technique or
-price, made through the ORM anywhere in the application, recomputes them in
-the same transaction, so they can never lag the rows they summarise.
+may be listed), its techniques, verified certifications and prices as short
+strings, and the position it may be found at (`shown_latitude` and
+`shown_longitude`, see visibility.py). Any change to a profile, license,
+certification, technique, price or booking settings, made through the ORM
+anywhere in the application, recomputes them in the same transaction, so they
+can never lag the rows they summarise.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from decimal import Decimal
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..matching import summary
 from ..models import (
+    BookingSettings,
     Certification,
     CredentialStatus,
     License,
@@ -25,8 +29,9 @@ from ..models import (
     listed_until_of,
 )
 from . import bulk
+from .visibility import shown_position
 
-_CHILDREN = (License, Certification, TherapistTechnique, SessionPrice)
+_CHILDREN = (License, Certification, TherapistTechnique, SessionPrice, BookingSettings)
 
 
 def summarise(profile: TherapistProfile, removed=frozenset()) -> dict:
@@ -34,7 +39,10 @@ def summarise(profile: TherapistProfile, removed=frozenset()) -> dict:
     live = lambda items: [i for i in items if i not in removed]
     certs = [(c.slug, c.expires_on) for c in live(profile.certifications) if c.status == CredentialStatus.VERIFIED]
     prices = [(p.minutes, Decimal(p.amount)) for p in live(profile.prices) if p.amount is not None]
+    shown_latitude, shown_longitude = shown_position(profile)
     return {
+        "shown_latitude": shown_latitude,
+        "shown_longitude": shown_longitude,
         "listed_until": listed_until_of(live(profile.licenses), profile.suspended_at),
         "search_techniques": summary.techniques_text(t.technique for t in live(profile.techniques)),
         "search_certifications": summary.certifications_text(certs),
@@ -61,6 +69,9 @@ def _touched_profiles(session: Session):
                 profile = session.get(TherapistProfile, obj.therapist_id)
             if profile is not None and profile not in removed:
                 profiles[id(profile)] = profile
+                if isinstance(obj, BookingSettings):
+                    # The profile's view of its settings may predate this (new or deleted) row.
+                    set_committed_value(profile, "booking_settings", None if obj in removed else obj)
     return profiles.values(), removed
 
 

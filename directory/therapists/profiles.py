@@ -39,6 +39,7 @@ from ..models import (
 )
 from ..registry.npi import normalise_npi, npi_problem
 from ..service_errors import Conflict, ServiceError, raise_all
+from ..text_rules import one_line_problem
 
 # The field rules, one set for every writer.
 NAME_MAX = 120
@@ -115,6 +116,18 @@ def _price_problem(amount: Decimal) -> str | None:
     return None
 
 
+# The profile's one-line texts (text_rules.py): they go into mail headers, calendar
+# files, CSV cells and feed records, where a line break breaks the line.
+ONE_LINE_FIELDS = {
+    "name": "name",
+    "address": "street address",
+    "city": "city",
+    "state": "state",
+    "postal_code": "ZIP code",
+    "npi": "NPI",
+}
+
+
 def check_profile(data: ProfileData) -> list[ServiceError]:
     """Every problem with the data, each naming its field (empty when all is well)."""
     problems: list[ServiceError] = []
@@ -126,6 +139,11 @@ def check_profile(data: ProfileData) -> list[ServiceError]:
         bad("name", "Enter your name.")
     elif len(data.name) > NAME_MAX:
         bad("name", f"Use at most {NAME_MAX} characters for the name.")
+    problems += [
+        found
+        for name, what in ONE_LINE_FIELDS.items()
+        if (found := one_line_problem(getattr(data, name), name, what)) is not None
+    ]
     if len(data.bio) > BIO_MAX:
         bad("bio", "Keep the bio under 3,000 characters.")
     if data.gender is not None and data.gender not in v.GENDERS:
