@@ -8,6 +8,7 @@ one caller of send(): pages and commands queue mail, they never send it.
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import uuid
 from datetime import UTC, datetime
@@ -28,16 +29,26 @@ class Mailer:
         self.outbox_dir = Path(app.config.get("MAIL_OUTBOX") or Path(app.instance_path) / "outbox")
 
     def send(
-        self, to: str, subject: str, body: str, html: str | None = None, attachments: list | None = None
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        html: str | None = None,
+        attachments: list | None = None,
+        key: str | None = None,
     ) -> EmailMessage:
         """Deliver now. SMTP errors (OSError and its smtplib subclasses) reach the caller, whose job retries.
 
         `attachments`: text files, each {"filename", "content_type", "text"}, e.g. a
-        calendar invitation as "text/calendar; method=REQUEST"."""
+        calendar invitation as "text/calendar; method=REQUEST". `key`: the outbox row's
+        idempotency key: the Message-ID is made from it (a receiving server or mail
+        program sees a second delivery as the same mail), and the outbox folder keeps one
+        file per key."""
+        ident = hashlib.sha256(key.encode()).hexdigest()[:32] if key else uuid.uuid4().hex
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
         message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        message["Message-ID"] = f"<{uuid.uuid4().hex}@truetouch.example>"
+        message["Message-ID"] = f"<{ident}@truetouch.example>"
         message.set_content(body)
         if html:
             message.add_alternative(html, subtype="html")
@@ -59,8 +70,12 @@ class Mailer:
                 smtp.send_message(message)
         else:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
+            if key and any(self.outbox_dir.glob(f"*-{ident}.eml")):
+                return message  # delivered before, by an attempt that did not live to record it
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-            (self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(message))
+            partial = self.outbox_dir / f".{ident}.partial"  # renamed whole: never half a mail under its name
+            partial.write_bytes(bytes(message))
+            partial.replace(self.outbox_dir / f"{stamp}-{ident}.eml")
         return message
 
     def outbox(self) -> list[EmailMessage]:
