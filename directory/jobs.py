@@ -175,18 +175,24 @@ class DeliveryThread:
     def __init__(self, app: Flask):
         self.app, self.pid = app, os.getpid()
         self._wake = threading.Event()
+        self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="outbox-delivery", daemon=True)
         self._thread.start()
 
     def alive(self) -> bool:
-        return self.pid == os.getpid() and self._thread.is_alive()
+        return self.pid == os.getpid() and self._thread.is_alive() and not self._stopped
 
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopped = True
+        self._wake.set()
+        self._thread.join(timeout)
+
     def _loop(self) -> None:
         pruned_at = datetime.min.replace(tzinfo=UTC)
-        while True:
+        while not self._stopped:
             self._wake.clear()
             wait = POLL
             try:
