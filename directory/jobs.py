@@ -72,9 +72,15 @@ def init_app(app: Flask, beat_schedule: dict[str, dict[str, Any]]) -> Celery:
     app.extensions["celery"] = celery
     app.extensions["jobs_queued"] = bool(redis_url)
     if not redis_url and app.config.get("OUTBOX_THREAD"):
-        app.before_request(lambda: ensure_thread(current_app._get_current_object()))  # type: ignore[attr-defined]
+        app.before_request(_start_thread)
     app.after_request(_run_after_response)
     return celery
+
+
+def _start_thread() -> None:
+    """Before each request: this process's delivery thread runs (started by the first request,
+    which also sends what a process killed before it left behind)."""
+    ensure_thread(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def install(session) -> None:
@@ -144,12 +150,16 @@ def kick(app: Flask, ids: list[int]) -> None:
             app.logger.warning("outbox rows %s wait for the next drain: %s", ids, type(exc).__name__)
         return
     if not has_request_context():  # a command, or a job run here: deliver now, in a session of its own
-        _run_guarded(app, lambda: outbox.deliver(ids))
+        _run_guarded(app, lambda: _deliver(ids))
     elif app.config.get("OUTBOX_THREAD"):
         ensure_thread(app).wake()
     elif app.config.get("OUTBOX_AFTER_RESPONSE"):
-        after_response(lambda: outbox.deliver(ids))
+        after_response(lambda: _deliver(ids))
     # else: the rows wait for `flask jobs deliver` or the next process's thread
+
+
+def _deliver(ids: list[int]) -> None:
+    outbox.deliver(ids)
 
 
 @shared_task(name=DELIVER_ROWS)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_login import UserMixin
 from sqlalchemy import (
     DDL,
+    JSON,
     CheckConstraint,
     Date,
     DateTime,
@@ -19,7 +20,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    JSON,
     LargeBinary,
     Numeric,
     String,

@@ -248,7 +248,9 @@ def _failed(job_id: int, name: str, exc: Exception) -> float | None:
     delay = None
     if attempts >= MAX_ATTEMPTS:
         values["status"] = "failed"
-        current_app.logger.error("outbox job %s (%s) failed for good after %d attempts: %s", job_id, name, attempts, error)
+        current_app.logger.error(
+            "outbox job %s (%s) failed for good after %d attempts: %s", job_id, name, attempts, error
+        )
     else:
         delay = backoff(attempts)
         values.update(status="pending", next_attempt_at=now() + timedelta(seconds=delay))

@@ -229,6 +229,7 @@ def test_the_beat_sweep_delivers_rows_whose_kick_was_lost(app, ctx, outbox_dir_m
 def test_old_sent_rows_are_pruned(ctx, outbox_dir_mail):
     pending_letters(2)
     outbox.deliver_all_due()
-    db.session.execute(update(OutboxJob).where(OutboxJob.id == rows()[0].id).values(sent_at=outbox.now() - timedelta(days=8)))
+    first = rows()[0].id
+    db.session.execute(update(OutboxJob).where(OutboxJob.id == first).values(sent_at=outbox.now() - timedelta(days=8)))
     db.session.commit()
     assert outbox.prune() == 1 and len(rows()) == 1

@@ -19,9 +19,9 @@ from ..service_errors import NotFound, ServiceError
 from . import bp, lists, services
 from .forms import (
     AuditFilters,
-    OutboxRetryForm,
     BookingFilters,
     DecisionForm,
+    OutboxRetryForm,
     ReviewFilters,
     SuspensionForm,
     TherapistFilters,
@@ -197,9 +197,7 @@ def hide_review(review_id: int):
 @bp.get("/outbox")
 def outbox_jobs():
     """Mail and jobs that failed, are being retried, or wait with no worker taking them."""
-    return render_template(
-        "admin/outbox.html", jobs=outbox.needing_attention(), late=outbox.LATE
-    )
+    return render_template("admin/outbox.html", jobs=outbox.needing_attention(), late=outbox.LATE)
 
 
 @bp.post("/outbox/<int:job_id>/retry")
