@@ -2,8 +2,8 @@
 
 In development and tests every message is written to the outbox (instance/outbox
 by default) as an .eml file a developer can open; admins can read it at
-/auth/dev/outbox in development. The delivery job (notifications/delivery.py) is the
-one caller of send(): pages and commands queue mail, they never send it.
+/auth/dev/outbox in development. Only outbox jobs call send() (notifications/delivery.py
+and the message notice): pages and commands write mail to the outbox, they never send it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Every mail the site sends: rendered from templates/email/, queued after the commit.
+"""Every mail the site sends: rendered from templates/email/, written to the outbox.
 
 Each function renders one event's mail now (the words describe the event as it
-happened) and queues its delivery as a job (see jobs.py): it leaves once the writes
-that caused it are committed, never inside the request. Mail names people, times and
+happened) and writes its delivery as an outbox row (see jobs.py, outbox.py) in the
+transaction of the writes that caused it: it leaves once they are committed, never
+inside the request. Message notices are the exception: one per thread every
+NOTICE_EVERY, rendered when it leaves, counting the messages that wait. Mail names people, times and
 prices, never a client's health details (intakes). Links are built on PUBLIC_URL.
 
 A template's first line is the subject; the rest is the body. A mail may also have an
