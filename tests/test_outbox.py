@@ -233,3 +233,26 @@ def test_old_sent_rows_are_pruned(ctx, outbox_dir_mail):
     db.session.execute(update(OutboxJob).where(OutboxJob.id == first).values(sent_at=outbox.now() - timedelta(days=8)))
     db.session.commit()
     assert outbox.prune() == 1 and len(rows()) == 1
+
+
+def test_a_kick_lost_with_the_broker_leaves_the_row_for_the_sweep(app, ctx, user, outbox_dir_mail, monkeypatch, caplog):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setitem(app.extensions, "jobs_queued", True)
+    monkeypatch.setattr(app.extensions["celery"].tasks[jobs.DELIVER_ROWS], "apply_async", broker_down)
+    user.name = "Tina Renamed"
+    notifications.password_changed(user)
+    db.session.commit()
+    assert [r.status for r in rows()] == ["pending"] and outbox_dir_mail() == []
+    assert "wait for the next drain: ConnectionError" in caplog.text
+    assert jobs.drain_outbox.run() == 1
+    [message] = outbox_dir_mail()
+    assert message["To"] == user.email
+
+
+def test_the_deliver_command_sends_what_is_due(runner, ctx, outbox_dir_mail):
+    pending_letters(3)
+    result = runner.invoke(args=["jobs", "deliver"])
+    assert result.exit_code == 0 and "3 delivered, 0 failed" in result.output
+    assert len(outbox_dir_mail()) == 3
