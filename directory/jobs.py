@@ -27,7 +27,7 @@ from typing import Any
 from celery import Celery, Task, shared_task
 from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from . import outbox
 from .extensions import db
@@ -87,6 +87,7 @@ def install(session) -> None:
     """Kick the delivery of a transaction's rows once it commits (create_app passes db.session)."""
     for name, listener in (
         ("after_flush", _note_writes),
+        ("do_orm_execute", _note_statement_writes),
         ("after_commit", _kick_new_rows),
         ("after_transaction_end", _forget_uncommitted),
     ):
@@ -126,6 +127,12 @@ def after_response(work: Callable[[], None]) -> None:
 
 def _note_writes(session: Session, _flush_context) -> None:
     session.info[WROTE] = True
+
+
+def _note_statement_writes(state: ORMExecuteState) -> None:
+    """An UPDATE, INSERT or DELETE run through the session (a compare-and-set) is a write too."""
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WROTE] = True
 
 
 def _kick_new_rows(session: Session) -> None:

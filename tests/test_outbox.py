@@ -256,3 +256,12 @@ def test_the_deliver_command_sends_what_is_due(runner, ctx, outbox_dir_mail):
     result = runner.invoke(args=["jobs", "deliver"])
     assert result.exit_code == 0 and "3 delivered, 0 failed" in result.output
     assert len(outbox_dir_mail()) == 3
+
+
+def test_a_mail_asked_for_after_a_compare_and_set_waits_for_its_commit(ctx, user, outbox_dir_mail):
+    # A write made by a statement (no ORM object changed) still holds the mail back.
+    db.session.execute(update(User).where(User.id == user.id, User.name == user.name).values(name="Tina CAS"))
+    notifications.password_changed(user)
+    assert outbox_dir_mail() == []
+    db.session.rollback()
+    assert rows() == [] and outbox_dir_mail() == []
