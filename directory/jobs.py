@@ -41,6 +41,7 @@ DELIVER_ROWS = "directory.jobs.deliver_rows"
 DRAIN = "directory.jobs.drain_outbox"
 DRAIN_EVERY = 10.0  # seconds: beat's sweep for rows whose kick was lost
 POLL = 5.0  # seconds: the worker thread's sweep for rows other processes wrote
+MAX_IDLE = 60.0  # seconds between the thread's tries while the database is away
 
 
 def init_app(app: Flask, beat_schedule: dict[str, dict[str, Any]]) -> Celery:
@@ -209,6 +210,7 @@ class DeliveryThread:
 
     def _loop(self) -> None:
         pruned_at = datetime.min.replace(tzinfo=UTC)
+        failures = 0
         while not self._stopped:
             self._wake.clear()
             wait = POLL
@@ -219,10 +221,16 @@ class DeliveryThread:
                         outbox.prune()
                         pruned_at = outbox.now()
                     due = outbox.next_due()
+                failures = 0
                 if due is not None:
                     wait = min(POLL, max(0.05, (due - outbox.now()).total_seconds()))
-            except Exception:  # the database is away for a moment: try again at the next poll
-                self.app.logger.exception("outbox delivery thread: a round failed")
+            except Exception as exc:  # the database is away: try again, less and less often
+                failures += 1
+                if failures == 1:
+                    self.app.logger.exception("outbox delivery thread: a round failed")
+                else:
+                    self.app.logger.warning("outbox delivery thread: round %d failed: %s", failures, type(exc).__name__)
+                wait = min(MAX_IDLE, POLL * 2.0 ** min(failures, 6))
             self._wake.wait(wait)
 
 
