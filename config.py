@@ -91,6 +91,10 @@ class Config:
     # it, jobs run in this process after the response and counts are written once per request.
     REDIS_URL = os.environ.get("REDIS_URL")
     JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "directory")
+    # Without REDIS_URL, a thread of the web process delivers the outbox (mail, jobs).
+    # OUTBOX_THREAD=0 turns it off: run `flask jobs deliver --loop` beside the server instead.
+    OUTBOX_THREAD = os.environ.get("OUTBOX_THREAD", "1") != "0"
+    OUTBOX_AFTER_RESPONSE = False
     # The site's address: every absolute link in mail is built on it, never on a request's Host.
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     # Requests naming any other host are refused (400). Development: this machine's names.
@@ -146,6 +150,10 @@ class TestingConfig(Config):
     STORAGE_URL = None  # tests that use a bucket pass it (tests/test_storage.py)
     MAIL_SERVER = None  # tests never send real mail
     REDIS_URL = None  # jobs run in-process; the tests that use Redis say so
+    # No delivery thread: a request's outbox rows are delivered once its response is
+    # closed (the test client closes it), a test's own rows at its commit.
+    OUTBOX_THREAD = False
+    OUTBOX_AFTER_RESPONSE = True
     PUBLIC_URL = "http://localhost"
     TRUSTED_HOSTS = ["localhost", "127.0.0.1"]
 

@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import AppGroup
 
+from . import outbox
 from .admin.services import create_admin
 from .extensions import db
 from .feeds import bulk
@@ -236,7 +237,23 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+jobs_cli = AppGroup("jobs", help="The outbox of mail and jobs.")
+
+
+@jobs_cli.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep delivering, every few seconds, until stopped.")
+def deliver_command(loop: bool) -> None:
+    """Deliver every due mail and job of the outbox (what the worker or the web process's thread does)."""
+    while True:
+        result = outbox.deliver_all_due()
+        click.echo(f"{result.sent} delivered, {result.failed} failed (tried again later).")
+        if not loop:
+            return
+        time.sleep(5)
+
+
 def register_cli(app) -> None:
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(therapists_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)

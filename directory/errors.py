@@ -74,6 +74,8 @@ def register_error_handlers(app):
 
     @app.errorhandler(429)
     def rate_limited(exc):
+        if getattr(exc, "response", None) is not None:  # the page's own answer (a form shown again)
+            return exc.response
         minutes = _minutes_until_reset()
         message = f"Too many attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         if wants_json():

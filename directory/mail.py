@@ -2,12 +2,13 @@
 
 In development and tests every message is written to the outbox (instance/outbox
 by default) as an .eml file a developer can open; admins can read it at
-/auth/dev/outbox in development. The delivery job (notifications/delivery.py) is the
-one caller of send(): pages and commands queue mail, they never send it.
+/auth/dev/outbox in development. Only outbox jobs call send() (notifications/delivery.py
+and the message notice): pages and commands write mail to the outbox, they never send it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import uuid
 from email import policy
@@ -29,16 +30,26 @@ class Mailer:
         self.outbox_dir = Path(app.config.get("MAIL_OUTBOX") or Path(app.instance_path) / "outbox")
 
     def send(
-        self, to: str, subject: str, body: str, html: str | None = None, attachments: list | None = None
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        html: str | None = None,
+        attachments: list | None = None,
+        key: str | None = None,
     ) -> EmailMessage:
         """Deliver now. SMTP errors (OSError and its smtplib subclasses) reach the caller, whose job retries.
 
         `attachments`: text files, each {"filename", "content_type", "text"}, e.g. a
-        calendar invitation as "text/calendar; method=REQUEST"."""
+        calendar invitation as "text/calendar; method=REQUEST". `key`: the outbox row's
+        idempotency key: the Message-ID is made from it (a receiving server or mail
+        program sees a second delivery as the same mail), and the outbox folder keeps one
+        file per key."""
+        ident = hashlib.sha256(key.encode()).hexdigest()[:32] if key else uuid.uuid4().hex
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
         message["Date"] = clock.now().strftime("%a, %d %b %Y %H:%M:%S +0000")
-        message["Message-ID"] = f"<{uuid.uuid4().hex}@truetouch.example>"
+        message["Message-ID"] = f"<{ident}@truetouch.example>"
         message.set_content(body)
         if html:
             message.add_alternative(html, subtype="html")
@@ -60,8 +71,12 @@ class Mailer:
                 smtp.send_message(message)
         else:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
+            if key and any(self.outbox_dir.glob(f"*-{ident}.eml")):
+                return message  # delivered before, by an attempt that did not live to record it
             stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
-            (self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(message))
+            partial = self.outbox_dir / f".{ident}.partial"  # renamed whole: never half a mail under its name
+            partial.write_bytes(bytes(message))
+            partial.replace(self.outbox_dir / f"{stamp}-{ident}.eml")
         return message
 
     def outbox(self) -> list[EmailMessage]:

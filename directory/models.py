@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask_login import UserMixin
 from sqlalchemy import (
     DDL,
+    JSON,
     CheckConstraint,
     Date,
     DateTime,
@@ -913,3 +914,38 @@ __all__ = [
     "MedicalNecessityLetter",
     "utcnow",
 ]
+
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class OutboxJob(Model):
+    """A mail or job, written in the same transaction as the change it announces (the
+    transactional outbox, see outbox.py): claimed by one worker at a time, retried with
+    backoff, sent once. `key` is its idempotency key; `topic` groups the notices that
+    fold into one (a thread's message notices). A mail's text never holds health details;
+    `last_error` is the error's kind only."""
+
+    __tablename__ = "outbox_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status_known"),
+        Index("ix_outbox_jobs_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))  # the Celery task that runs it
+    args: Mapped[list] = mapped_column(JSON)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    topic: Mapped[str | None] = mapped_column(String(120), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When it is due; while it is being sent, when its claim lapses (a worker that died).
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))  # "host:pid" of the worker
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:  # never a letter's text in a log
+        return f"<OutboxJob {self.id} {self.name} {self.status}>"

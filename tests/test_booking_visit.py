@@ -105,7 +105,7 @@ def test_messages_reach_the_other_side_and_the_mail_never_quotes_them(app, rita,
         form_page=f"/account/bookings/{booking.id}",
     )
     assert sent.status_code == 302
-    [notice] = [m for m in outbox() if m["Subject"] == "New message from cleo"]
+    [notice] = [m for m in outbox() if m["Subject"].startswith("New message about your booking on")]
     assert notice["To"] == rita.user.email and SECRET not in plain_text(notice)
     assert f"/account/bookings/{booking.id}" in plain_text(notice)
     t = app.test_client()

@@ -25,6 +25,8 @@ MODULE_STATE = {
     "the same in every process",
     "directory.therapists.importer._summary_texts": "a cache of a row's listing-summary texts: a pure function "
     "of its lists, the same in every process",
+    "directory.jobs._thread_lock": "guards the start of this process's outbox delivery thread; "
+    "the jobs themselves are rows in the database",
 }
 
 # What create_app keeps in app.extensions, per process.
@@ -35,6 +37,8 @@ APP_OBJECTS = {
     "database_replica": "the replica's connection pool",
     "celery": "the Celery app: a broker connection pool; jobs themselves live in Redis",
     "jobs_queued": "whether REDIS_URL names a queue: configuration, the same in every process",
+    "outbox_thread": "without REDIS_URL, this process's outbox delivery thread: it holds no job, "
+    "it claims rows from the database as any worker does",
 }
 
 FLASK_EXTENSIONS = {"sqlalchemy", "migrate", "csrf", "limiter"}  # the libraries' own entries

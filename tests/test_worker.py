@@ -1,6 +1,7 @@
 """A real Celery worker, started as `make worker` would (without beat), against the local
-Redis, delivers the mail a booking queued to an SMTP server this test runs; a server
-that refuses the first attempt with a 4xx gets the mail on a retry.
+Redis, delivers the mail a booking wrote to the outbox, kicked after the commit, to an
+SMTP server this test runs; a server that refuses the first attempt with a 4xx gets the
+mail on a retry.
 
 Both the app and the worker use one SQLite file; each run has a queue of its own on the
 test Redis database (TEST_REDIS_DB, default 12), so no other run's jobs get in.
@@ -172,7 +173,7 @@ def test_the_worker_delivers_the_mail_a_booking_queued(queue_setup):
     for message in messages:
         assert "https://truetouch.example/account/bookings/" in plain_text(message)
         assert "Secret-knee" not in message.as_string()  # the intake never leaves in mail
-    assert "directory.notifications.deliver" in worker_log(log) and "succeeded" in worker_log(log)
+    assert "directory.jobs.deliver_rows" in worker_log(log) and "succeeded" in worker_log(log)
     # The app itself sent nothing: its outbox is empty, the worker did the sending.
     assert app.extensions["mailer"].outbox() == []
 
@@ -186,4 +187,4 @@ def test_a_refused_delivery_is_retried_until_the_server_accepts(queue_setup):
     messages = inbox.wait_for(before + 2)
     assert len(messages) == before + 2, worker_log(log)
     assert inbox.attempts - attempts_before == 3  # two mails, one of them twice
-    assert "Retry in" in worker_log(log)
+    assert "(directory.notifications.deliver) failed on attempt 1: SMTPDataError 451; retry in" in worker_log(log)

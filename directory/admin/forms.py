@@ -14,6 +14,10 @@ class DecisionForm(FlaskForm):
     reason = TextAreaField("Reason for rejecting (the therapist reads this)", validators=[Optional(), Length(max=1000)])
 
 
+class OutboxRetryForm(FlaskForm):
+    """A retry button: the CSRF token only."""
+
+
 class SuspensionForm(FlaskForm):
     reason = TextAreaField(
         "Reason (kept in the audit log)", validators=[DataRequired("Give the reason."), Length(max=1000)]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import audit, clock
+from .. import audit, clock, outbox
 from ..auth.passwords import hash_password, password_problem
 from ..auth.revocation import revoke_access
 from ..auth.services import find_user, normalise_email
@@ -16,6 +16,7 @@ from ..models import (
     Certification,
     CredentialStatus,
     License,
+    OutboxJob,
     Role,
     TherapistProfile,
     User,
@@ -182,3 +183,16 @@ def expire_and_remind(at: datetime, send_reminder) -> dict[str, int]:
             counts[f"reminded_{ahead}"] += 1
     db.session.commit()
     return counts
+
+
+def retry_outbox_job(admin: User, job_id: int) -> None:
+    """Another round of attempts for a mail or job that failed or is stuck; audited."""
+    job = db.session.get(OutboxJob, job_id)
+    if job is None:
+        raise NotFound("No such job.")
+    before = {"status": job.status, "attempts": job.attempts, "last_error": job.last_error}
+    if not outbox.retry(job_id):
+        db.session.rollback()
+        raise Conflict(f"Job {job_id} is {job.status} now: it needs no retry.")
+    audit.record(admin, "outbox_retry", "outbox_job", job_id, subject_label=job.name, before=before)
+    db.session.commit()

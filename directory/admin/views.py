@@ -8,10 +8,10 @@ they were, and a mistake is shown at its field on that same page.
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import notifications
+from .. import jobs, notifications, outbox
 from ..auth.decorators import admin_required
 from ..errors import flash_error, show_on_form
 from ..extensions import db
@@ -25,6 +25,7 @@ from .forms import (
     BookingFilters,
     DecisionForm,
     ListForm,
+    OutboxRetryForm,
     ReviewFilters,
     SuspensionForm,
     TherapistFilters,
@@ -201,3 +202,26 @@ def hide_review(review_id: int):
     else:
         flash("Review hidden; the rating no longer counts it.", "success")
     return redirect(url_for("admin.review_list", **_list_args(ReviewFilters)))
+
+
+@bp.get("/outbox")
+def outbox_jobs():
+    """Mail and jobs that failed, are being retried, or wait with no worker taking them."""
+    return render_template("admin/outbox.html", jobs=outbox.needing_attention(), late=outbox.LATE)
+
+
+@bp.post("/outbox/<int:job_id>/retry")
+def retry_outbox_job(job_id: int):
+    if not OutboxRetryForm().validate_on_submit():
+        flash("The form expired: try again.", "error")
+        return redirect(url_for("admin.outbox_jobs"), 303)
+    try:
+        services.retry_outbox_job(current_user, job_id)
+    except NotFound:
+        abort(404)
+    except ServiceError as exc:
+        flash_error(exc)
+    else:
+        jobs.kick(current_app._get_current_object(), [job_id])  # type: ignore[attr-defined]
+        flash(f"Job {job_id} will be tried again now.", "success")
+    return redirect(url_for("admin.outbox_jobs"), 303)

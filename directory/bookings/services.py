@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, notifications
 from ..extensions import db
 from ..matching.rules import CERTIFICATION_NAMES, join_words, technique_list
 from ..matching.safety import screen_conditions
@@ -477,5 +477,6 @@ def post_message(booking: Booking, author: User, side: str, body: str) -> Bookin
         raise NotFound("No such booking.")
     message = BookingMessage(booking_id=booking.id, author_id=author.id, side=side, body=body)
     db.session.add(message)
+    notifications.booking_message(booking, side)  # its notice is written with it (the outbox)
     db.session.commit()
     return message

@@ -2,10 +2,12 @@
 be); the bookings of each side, with messages, moving and cancelling; availability,
 policies and the private calendar feed."""
 
+import math
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from .. import clock, notifications
@@ -224,7 +226,41 @@ def cancel(booking_id: int):
     return _act(booking_id, run)
 
 
+# Per person and thread: a conversation's pace, not a flood (each notice mail is folded anyway).
+MESSAGE_RATE = "5 per minute;20 per hour"
+
+
+def _thread_of_signed_in_user() -> str:
+    return f"{current_user.get_id()}:{(request.view_args or {}).get('booking_id')}"
+
+
+def _too_many_messages(limit) -> Response | None:
+    """The booking's page again, the text kept in the form, saying when sending works again."""
+    booking, side = _mine_or_404(int((request.view_args or {})["booking_id"]))
+    seconds = max(1, math.ceil(limit.reset_at - time.time()))
+    wait = f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+    form = MessageForm()
+    form.body.errors = [
+        f"You have sent {limit.limit.amount} messages on this booking in {_per(limit.limit)}: "
+        f"wait {wait}, then send this one. Your text is kept below."
+    ]
+    page, status = _detail_page(booking, side, status=429, message_form=form)
+    return make_response(page, status)
+
+
+def _per(item) -> str:
+    """ "a minute", "an hour" for a limits.RateLimitItem."""
+    unit = item.GRANULARITY.name
+    return f"{'an' if unit == 'hour' else 'a'} {unit}" if item.multiples == 1 else f"{item.multiples} {unit}s"
+
+
 @bp.post("/account/bookings/<int:booking_id>/messages")
+@limiter.limit(
+    MESSAGE_RATE,
+    key_func=_thread_of_signed_in_user,
+    exempt_when=lambda: not current_user.is_authenticated,
+    on_breach=_too_many_messages,
+)
 @login_required
 def message(booking_id: int):
     booking, side = _mine_or_404(booking_id)
@@ -235,8 +271,11 @@ def message(booking_id: int):
         services.post_message(booking, current_user, side, form.body.data)
     except ServiceError as exc:
         return _detail_page(booking, side, status=show_on_form(form, exc), message_form=form)
-    notifications.booking_message(booking, side)
-    flash("Message sent. The other side gets an email saying there is a message, without its text.", "success")
+    flash(
+        "Message sent. The other side gets an email saying new messages wait (at most one every few minutes), "
+        "without their text.",
+        "success",
+    )
     return redirect(url_for("bookings.detail", booking_id=booking_id, _anchor="messages"))
 
 

@@ -1,8 +1,10 @@
-"""Every mail the site sends: rendered from templates/email/, queued after the commit.
+"""Every mail the site sends: rendered from templates/email/, written to the outbox.
 
 Each function renders one event's mail now (the words describe the event as it
-happened) and queues its delivery as a job (see jobs.py): it leaves once the writes
-that caused it are committed, never inside the request. Mail names people, times and
+happened) and writes its delivery as an outbox row (see jobs.py, outbox.py) in the
+transaction of the writes that caused it: it leaves once they are committed, never
+inside the request. Message notices are the exception: one per thread every
+NOTICE_EVERY, rendered when it leaves, counting the messages that wait. Mail names people, times and
 prices, never a client's health details (intakes). Links are built on PUBLIC_URL.
 
 A template's first line is the subject; the rest is the body. A mail may also have an
@@ -12,14 +14,18 @@ HTML part, templates/email/<name>.html.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
+from celery import shared_task
 from flask import current_app, render_template
+from sqlalchemy import func, select
 
-from .. import jobs
+from .. import jobs, outbox
+from ..extensions import db
 from ..links import public_url
-from ..models import Booking, BookingStatus, CredentialStatus, License, User
+from ..models import Booking, BookingMessage, BookingStatus, CredentialStatus, License, User
 from ..therapists.visibility import Audience, place_of
 from ..vocabulary import CERTIFICATIONS
 from . import calendar
@@ -127,11 +133,59 @@ def booking_rescheduled(booking: Booking, old_when: str) -> None:
         _about_booking(user, "booking_rescheduled", booking, old_when=old_when, invite=method)
 
 
+MESSAGE_NOTICE = "directory.notifications.message_notice"
+NOTICE_EVERY = timedelta(minutes=10)
+
+
 def booking_message(booking: Booking, side: str) -> None:
-    """A new message on the booking's thread: the other side is told, never what it says."""
-    to = booking.therapist.user if side == "client" else booking.client
-    sender = booking.client.name if side == "client" and booking.client else booking.therapist.name
-    _about_booking(to, "booking_message", booking, sender=sender)
+    """A new message on the booking's thread (call it in the transaction that writes it):
+    the other side is told, at most once per NOTICE_EVERY for the thread, how many new
+    messages wait, never what they say nor who chose what name."""
+    to_side = "therapist" if side == "client" else "client"
+    topic = f"booking-messages:{booking.id}:{to_side}"
+    jobs.enqueue_folded(MESSAGE_NOTICE, booking.id, to_side, topic=topic, every=NOTICE_EVERY)
+
+
+@shared_task(name=MESSAGE_NOTICE)
+def message_notice(booking_id: int, to_side: str) -> None:
+    """The notice itself, counted when it leaves: the messages from the other side since the
+    previous notice and since the recipient last wrote (what came before, they have seen)."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        return
+    to = booking.therapist.user if to_side == "therapist" else booking.client
+    from_side = "client" if to_side == "therapist" else "therapist"
+    job = outbox.running()
+    floors = [
+        outbox.previous_claim(job.topic, job.id) if job and job.topic else None,
+        db.session.scalar(
+            select(func.max(BookingMessage.created_at)).where(
+                BookingMessage.booking_id == booking_id, BookingMessage.side == to_side
+            )
+        ),
+    ]
+    new = select(func.count()).where(BookingMessage.booking_id == booking_id, BookingMessage.side == from_side)
+    for floor in floors:
+        if floor is not None:
+            new = new.where(BookingMessage.created_at > floor)
+    count = db.session.scalar(new) or 0
+    if to is None or count == 0:
+        return
+    local = booking.starts_at.astimezone(booking.therapist.zone)
+    letter = render(
+        to.email,
+        "booking_message",
+        name=to.name,
+        count=count,
+        from_side=from_side,
+        day=f"{local:%B} {local.day}",
+        when=when_of(booking),
+        every=int(NOTICE_EVERY.total_seconds() // 60),
+        link=public_url("bookings.detail", booking_id=booking.id) + "#messages",
+    )
+    current_app.extensions["mailer"].send(
+        letter["to"], letter["subject"], letter["text"], html=None, key=outbox.running_key()
+    )
 
 
 def booking_reminder(booking: Booking) -> None:

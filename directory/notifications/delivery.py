@@ -1,9 +1,11 @@
-"""The one job that sends mail: the Mailer (SMTP, or the outbox), retried with backoff.
+"""The one job that sends mail: the Mailer (SMTP, or the outbox folder).
 
-A refused or unreachable SMTP server (smtplib's errors are OSErrors) is tried again
-after about 1, 2, 4, ... seconds (at most ten minutes apart, with jitter), eight times
-before the job gives up. The message was rendered before it was queued, so the worker
-needs neither the request nor the database to deliver it.
+The letter is a row of the outbox (outbox.py) written with the change it announces; a
+refused or unreachable SMTP server (smtplib's errors are OSErrors) fails the attempt, and
+the outbox tries again after about 1, 2, 4, ... seconds (at most ten minutes apart). The
+row's idempotency key becomes the mail's Message-ID, so a delivery tried again after a
+crash is one mail. The message was rendered before it was queued, so the worker needs
+neither the request nor the database to deliver it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import NotRequired, TypedDict
 
 from celery import shared_task
 from flask import current_app
+
+from ..outbox import running_key
 
 DELIVER = "directory.notifications.deliver"
 
@@ -30,15 +34,13 @@ class Letter(TypedDict):
     attachments: NotRequired[list[Attachment]]
 
 
-@shared_task(
-    name=DELIVER,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(name=DELIVER)
 def deliver(letter: Letter) -> None:
     current_app.extensions["mailer"].send(
-        letter["to"], letter["subject"], letter["text"], html=letter["html"], attachments=letter.get("attachments")
+        letter["to"],
+        letter["subject"],
+        letter["text"],
+        html=letter["html"],
+        attachments=letter.get("attachments"),
+        key=running_key(),
     )
