@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -504,6 +505,8 @@ class BookingStatus(enum.StrEnum):
     DECLINED = "declined"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
+    NO_SHOW = "no_show"  # confirmed, and the client never came
+    EXPIRED = "expired"  # a request nobody answered before its time
 
 
 class WeeklyHours(Model):
@@ -588,6 +591,10 @@ class Booking(Model):
     # reminder and, after a completed visit, "How was your visit?".
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     review_prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Every transition (booking_states.py) is a compare-and-set on status and version,
+    # and names itself here, so the loser of a race is told what happened.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_change: Mapped[str | None] = mapped_column(String(20))
 
     therapist: Mapped[TherapistProfile] = relationship()
     client: Mapped[User | None] = relationship()
@@ -605,12 +612,6 @@ class Booking(Model):
     def address_shown(self) -> bool:
         """Whether the client is given the practice's street address for this booking."""
         return not self.therapist.address_private or self.status in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
-
-    def cancel(self, *, by: str, reason: str) -> None:
-        """Cancelled by 'client' or 'therapist'; its time is free again."""
-        self.status, self.cancelled_by, self.cancel_reason = BookingStatus.CANCELLED, by, reason
-        self.slots = []
-        self.calendar_sequence = (self.calendar_sequence or 0) + 1
 
 
 class BookingSlot(Model):
@@ -707,6 +708,11 @@ class BookingDraft(Model):
 
     def __repr__(self) -> str:  # never let health details reach a log
         return f"<BookingDraft {self.id} therapist={self.therapist_id}>"
+
+    @staticmethod
+    def digest(key: str) -> str:
+        """What the row keeps of the key in its visitor's session."""
+        return hashlib.sha256(key.encode()).hexdigest()
 
 
 class Review(Model):

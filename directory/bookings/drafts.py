@@ -8,7 +8,6 @@ and by the hourly job once older than DRAFT_HOURS (reading ignores older ones).
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,18 +30,14 @@ class Draft:
     intake: IntakeData
 
 
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def keep(old_key: str | None, therapist_id: int, start: datetime | None, minutes: int, intake: IntakeData) -> str:
     """Store the form, replacing the visitor's previous draft; the new key for their session."""
     if old_key:
-        db.session.execute(delete(BookingDraft).where(BookingDraft.key_digest == _digest(old_key)))
+        db.session.execute(delete(BookingDraft).where(BookingDraft.key_digest == BookingDraft.digest(old_key)))
     key = secrets.token_urlsafe(32)
     db.session.add(
         BookingDraft(
-            key_digest=_digest(key),
+            key_digest=BookingDraft.digest(key),
             therapist_id=therapist_id,
             starts_at=start,
             minutes=minutes,
@@ -61,7 +56,7 @@ def find(key: str | None, *, now: datetime | None = None) -> Draft | None:
     """The visitor's draft, if it is there and still fresh."""
     if not key:
         return None
-    row = db.session.scalar(select(BookingDraft).where(BookingDraft.key_digest == _digest(key)))
+    row = db.session.scalar(select(BookingDraft).where(BookingDraft.key_digest == BookingDraft.digest(key)))
     if row is None or row.created_at < (now or datetime.now(UTC)) - timedelta(hours=DRAFT_HOURS):
         return None
     split = lambda text: tuple(s for s in (text or "").split(";") if s)
@@ -75,7 +70,7 @@ def find(key: str | None, *, now: datetime | None = None) -> Draft | None:
 
 def discard(key: str | None) -> None:
     if key:
-        db.session.execute(delete(BookingDraft).where(BookingDraft.key_digest == _digest(key)))
+        db.session.execute(delete(BookingDraft).where(BookingDraft.key_digest == BookingDraft.digest(key)))
         db.session.commit()
 
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import booking_states as states
+from .. import notifications
+from ..booking_states import TAKEN, Actor
 from ..extensions import db
 from ..matching.rules import CERTIFICATION_NAMES, join_words, technique_list
 from ..matching.safety import screen_conditions
@@ -25,7 +27,6 @@ from ..models import (
     Booking,
     BookingMessage,
     BookingSettings,
-    BookingSlot,
     BookingStatus,
     Intake,
     TherapistProfile,
@@ -34,11 +35,9 @@ from ..models import (
     WeeklyHours,
     utcnow,
 )
-from ..receipts.services import Payment, issue
+from ..receipts.services import Payment, check_payment, issue
 from ..service_errors import Conflict, Forbidden, NotFound, ServiceError, raise_all
-from .availability import GRID_RULE, WEEKDAYS, is_free, on_grid, slots_for
-
-TAKEN = "That time was just taken. Please choose another time."
+from .availability import GRID_RULE, WEEKDAYS, is_free, on_grid
 
 
 @dataclass(frozen=True)
@@ -103,21 +102,22 @@ def request_booking(
     *,
     now: datetime | None = None,
 ) -> Booking:
-    """A pending booking for a free time, at today's price; ServiceError otherwise."""
+    """A pending booking for a free time, at today's price, announced to both sides; ServiceError otherwise."""
     start = start.astimezone(UTC)
     if client.id == profile.user_id:
         raise Forbidden("You cannot book yourself.")
     check_request(profile, start, minutes, intake, now=now)
-    buffer = settings_of(profile).buffer_minutes
     booking = Booking(
         therapist_id=profile.id,
+        therapist=profile,
         client_id=client.id,
+        client=client,
         starts_at=start,
         ends_at=start + timedelta(minutes=minutes),
         minutes=minutes,
         price_amount=profile.price_by_minutes[minutes],
-        status=BookingStatus.PENDING,
-        buffer_minutes=buffer,
+        # The buffer after the session is held with it: the slots' key then keeps it free.
+        buffer_minutes=settings_of(profile).buffer_minutes,
         intake=Intake(
             concerns=intake.concerns.strip(),
             goals=";".join(intake.goals),
@@ -126,15 +126,7 @@ def request_booking(
             history=intake.history.strip(),
         ),
     )
-    # The buffer after the session is held with it: the slots' key then keeps it free.
-    booking.slots = [BookingSlot(therapist_id=profile.id, slot_start=s) for s in slots_for(start, minutes + buffer)]
-    db.session.add(booking)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(TAKEN, field="start") from None
-    return booking
+    return states.create(booking)
 
 
 def client_change_deadline(booking: Booking) -> datetime:
@@ -154,11 +146,10 @@ def _within_notice(booking: Booking, now: datetime, what: str) -> None:
 
 def reschedule(booking: Booking, start: datetime, *, now: datetime | None = None) -> Booking:
     """The client moves their booking: the old time is freed and the new one taken in one
-    transaction; the length, price, status and intake stay. ServiceError otherwise."""
+    transaction; the length, price, status and intake stay. Both sides are emailed."""
     now = now or datetime.now(UTC)
     start = start.astimezone(UTC)
-    if not booking.holds_time:
-        raise Conflict(f"This booking is {booking.status.value}; it cannot be moved.")
+    states.check(booking, "reschedule", Actor.CLIENT)
     if booking.status == BookingStatus.CONFIRMED:
         _within_notice(booking, now, "move")
     if start == booking.starts_at:
@@ -168,33 +159,31 @@ def reschedule(booking: Booking, start: datetime, *, now: datetime | None = None
         raise ServiceError(f"{start:%H:%M} is not an offered start time. {GRID_RULE}", field="start")
     if not is_free(profile, start, booking.minutes, now=now, moving=booking):
         raise Conflict(TAKEN, field="start")
-    buffer = settings_of(profile).buffer_minutes
-    try:
-        booking.slots = []  # the old time is freed first, so the new slots may reuse its quarter hours
-        db.session.flush()
-        booking.starts_at, booking.ends_at = start, start + timedelta(minutes=booking.minutes)
-        booking.buffer_minutes = buffer
-        booking.calendar_sequence = (booking.calendar_sequence or 0) + 1
-        booking.reminded_at = None  # the reminder belongs to the new time
-        booking.slots = [
-            BookingSlot(therapist_id=profile.id, slot_start=s) for s in slots_for(start, booking.minutes + buffer)
-        ]
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(TAKEN, field="start") from None
-    return booking
+    old_when = notifications.when_of(booking)
+    return states.apply(
+        booking,
+        "reschedule",
+        Actor.CLIENT,
+        changes={
+            "starts_at": start,
+            "ends_at": start + timedelta(minutes=booking.minutes),
+            "buffer_minutes": settings_of(profile).buffer_minutes,
+            "reminded_at": None,  # the reminder belongs to the new time
+        },
+        mail={"old_when": old_when},
+    )
 
 
 def decide(profile: TherapistProfile, booking: Booking, *, accept: bool, message: str) -> Booking:
-    if booking.status != BookingStatus.PENDING:
-        raise Conflict(f"This request was already {booking.status.value}.")
-    booking.status = BookingStatus.CONFIRMED if accept else BookingStatus.DECLINED
-    booking.decided_at, booking.therapist_message = utcnow(), (message or "").strip() or None
-    if not accept:
-        booking.slots = []  # its time is free again
-    db.session.commit()
-    return booking
+    """The therapist accepts or declines a request; the client is emailed either way."""
+    if booking.therapist_id != profile.id:
+        raise NotFound("No such booking.")
+    return states.apply(
+        booking,
+        "accept" if accept else "decline",
+        Actor.THERAPIST,
+        changes={"decided_at": utcnow(), "therapist_message": (message or "").strip() or None},
+    )
 
 
 def cancel(booking: Booking, *, by: str, reason: str, now: datetime | None = None) -> Booking:
@@ -203,33 +192,57 @@ def cancel(booking: Booking, *, by: str, reason: str, now: datetime | None = Non
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Give a reason for cancelling: the other side will read it.", field="reason")
-    if not booking.holds_time:
-        raise Conflict(f"This booking is {booking.status.value}; it cannot be cancelled.")
+    actor = Actor(by)
+    states.check(booking, "cancel", actor)
     if booking.starts_at <= now:
         raise ServiceError("This session has already started.")
-    if by == "client" and booking.status == BookingStatus.CONFIRMED:
+    if actor == Actor.CLIENT and booking.status == BookingStatus.CONFIRMED:
         _within_notice(booking, now, "cancel")
-    booking.cancel(by=by, reason=reason)
-    db.session.commit()
-    return booking
+    return states.apply(booking, "cancel", actor, changes={"cancelled_by": by, "cancel_reason": reason})
 
 
 def complete(booking: Booking, payment: Payment | None = None, *, now: datetime | None = None) -> Booking:
     """The visit took place: completed, with its receipt for what was paid (the booked price
     when the caller does not say), in one transaction."""
     now = now or datetime.now(UTC)
-    if booking.status != BookingStatus.CONFIRMED:
-        raise ServiceError("Only a confirmed booking can be marked completed.")
+    states.check(booking, "complete", Actor.THERAPIST)
     if booking.starts_at > now:
         raise ServiceError("A visit can be marked completed once it has started.")
-    try:
-        issue(booking, payment or Payment(booking.price_amount))
-        booking.status, booking.completed_at = BookingStatus.COMPLETED, now
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    payment = payment or Payment(booking.price_amount)
+    raise_all(check_payment(booking, payment))
+    with states.settling():
+        states.apply(booking, "complete", Actor.THERAPIST, changes={"completed_at": now}, commit=False)
+        issue(booking, payment)
     return booking
+
+
+def mark_no_show(booking: Booking, *, now: datetime | None = None) -> Booking:
+    """The client never came: once the visit's time has begun, the therapist says so."""
+    now = now or datetime.now(UTC)
+    states.check(booking, "no_show", Actor.THERAPIST)
+    if booking.starts_at > now:
+        raise ServiceError("A visit can be marked missed once its time has begun.")
+    return states.apply(booking, "no_show", Actor.THERAPIST)
+
+
+def expire_unanswered(*, now: datetime | None = None) -> int:
+    """Requests nobody answered before their time expire (the scheduled job); each is its own
+    transition, so one answered at this very moment simply is not expired."""
+    now = now or datetime.now(UTC)
+    due = db.session.scalars(
+        select(Booking.id).where(Booking.status == BookingStatus.PENDING, Booking.starts_at <= now)
+    ).all()
+    expired = 0
+    for booking_id in due:
+        booking = db.session.get(Booking, booking_id)
+        if booking is None:
+            continue
+        try:
+            states.apply(booking, "expire", Actor.SYSTEM)
+            expired += 1
+        except Conflict:
+            continue  # answered or cancelled a moment ago: nothing to expire
+    return expired
 
 
 def for_client(client: User) -> list[Booking]:

@@ -119,7 +119,6 @@ def request_booking(therapist_id: int):
     except ServiceError as exc:
         return _booking_page(profile, form, show_on_form(form, exc, default_field="start"))
     drafts.discard(session.pop(PENDING_BOOKING, None))
-    notifications.booking_requested(booking)
     flash(f"Request sent to {profile.name}. You will get an email when they answer.", "success")
     return redirect(url_for("bookings.detail", booking_id=booking.id))
 
@@ -203,7 +202,6 @@ def decide(booking_id: int):
         services.decide(
             booking.therapist, booking, accept=request.form["decision"] == "accept", message=form.message.data
         )
-        notifications.booking_decided(booking)
         flash("Answer sent to the client.", "success")
 
     return _act(booking_id, run)
@@ -217,7 +215,6 @@ def cancel(booking_id: int):
         if not form.validate_on_submit():
             raise ServiceError("Give a reason for cancelling: the other side will read it.")
         services.cancel(booking, by=side, reason=form.reason.data)
-        notifications.booking_cancelled(booking)
         flash("The booking is cancelled and both sides were emailed.", "success")
 
     return _act(booking_id, run)
@@ -280,12 +277,10 @@ def move(booking_id: int):
     form = RescheduleForm()
     if not form.validate_on_submit():
         return _reschedule_page(booking, form, 400)
-    old_when = notifications.when_of(booking)
     try:
         services.reschedule(booking, parse_start(form.start.data))  # type: ignore[arg-type]  # validated
     except ServiceError as exc:
         return _reschedule_page(booking, form, show_on_form(form, exc, default_field="start"))
-    notifications.booking_rescheduled(booking, old_when)
     flash(
         f"Moved to {notifications.when_of(booking)}. The old time is free again; both of you were emailed.", "success"
     )

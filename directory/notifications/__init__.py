@@ -126,6 +126,17 @@ def booking_rescheduled(booking: Booking, old_when: str) -> None:
         _about_booking(user, "booking_rescheduled", booking, old_when=old_when, invite=method)
 
 
+def booking_expired(booking: Booking) -> None:
+    """Nobody answered the request before its time: both sides learn it lapsed."""
+    for user in (booking.client, booking.therapist.user):
+        _about_booking(user, "booking_expired", booking)
+
+
+def booking_no_show(booking: Booking) -> None:
+    """The therapist marked a confirmed visit missed: the client is told (and may answer)."""
+    _about_booking(booking.client, "booking_no_show", booking)
+
+
 def booking_message(booking: Booking, side: str) -> None:
     """A new message on the booking's thread: the other side is told, never what it says."""
     to = booking.therapist.user if side == "client" else booking.client
