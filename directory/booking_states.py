@@ -21,9 +21,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from . import notifications
@@ -219,7 +219,7 @@ def apply(
             .values(status=target, version=version + 1, last_change=action)
             .execution_options(synchronize_session=False)
         )
-        if swapped.rowcount != 1:
+        if cast(CursorResult, swapped).rowcount != 1:
             raise Lost(_what_happened(booking.id, version))
         changes = dict(changes or {})
         moved = any(changes.get(k, getattr(booking, k)) != getattr(booking, k) for k in ("starts_at", "ends_at"))
@@ -247,8 +247,9 @@ def _hold(booking: Booking) -> None:
 
 
 def _what_happened(booking_id: int, version: int) -> str:
-    now = db.session.execute(select(Booking.status, Booking.last_change, Booking.version).where(Booking.id == booking_id))
-    row = now.first()
+    row = db.session.execute(
+        select(Booking.status, Booking.last_change, Booking.version).where(Booking.id == booking_id)
+    ).first()
     if row is None:
         return "This booking no longer exists."
     if row.version != version and row.last_change in TRANSITIONS:
@@ -265,7 +266,7 @@ def _announce(t: Transition, booking: Booking, mail: Mapping[str, Any]) -> None:
 def table_markdown() -> str:
     """The transitions as the README's table (a test keeps the two the same)."""
     lines = [
-        "| Transition | From | To | Who may | Mail (to both sides unless noted) |",
+        "| Transition | From | To | Who may | Mail (notifications.…) |",
         "|---|---|---|---|---|",
     ]
     for t in TRANSITIONS.values():

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit, notifications
+from .. import audit
 from ..account_erasure import erase_client
 from ..booking_states import settling
 from ..extensions import db

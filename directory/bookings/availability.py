@@ -34,7 +34,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from ..booking_states import SLOT, slots_for
+from ..booking_states import SLOT, slots_for  # noqa: F401  (slots_for: the grid, for callers of this module)
 from ..extensions import db
 from ..models import (
     ACTIVE_BOOKING_STATUSES,

@@ -16,7 +16,7 @@ from ..links import public_url
 from ..models import Role
 from ..receipts.services import Payment
 from ..reviews.forms import ReplyForm, ReviewForm
-from ..service_errors import ServiceError
+from ..service_errors import Conflict, ServiceError
 from ..therapists.services import get_listable
 from . import bp, drafts, services
 from .availability import WEEKDAYS, default_length, free_starts
@@ -185,6 +185,9 @@ def _act(booking_id: int, action):
     booking, side = _mine_or_404(booking_id)
     try:
         action(booking, side)
+    except Conflict as exc:  # the booking changed under this click: say what it is now (409)
+        flash_error(exc)
+        return _detail_page(booking, side, status=exc.status)
     except ServiceError as exc:
         flash_error(exc)
     return redirect(url_for("bookings.detail", booking_id=booking_id))
@@ -309,6 +312,20 @@ def complete(booking_id: int):
     else:
         flash("Marked completed. The client can now review the visit and download the receipt.", "success")
     return redirect(url_for("bookings.detail", booking_id=booking_id))
+
+
+@bp.post("/account/bookings/<int:booking_id>/no-show")
+@login_required
+def no_show(booking_id: int):
+    def run(booking, side):
+        if side != "therapist":
+            abort(403)
+        if not DecisionForm().validate_on_submit():
+            raise ServiceError("The form expired. Reload the page and try again.")
+        services.mark_no_show(booking)
+        flash("Marked as missed. The client was emailed.", "success")
+
+    return _act(booking_id, run)
 
 
 # --- availability, policies, calendar ------------------------------------------------------
