@@ -25,10 +25,11 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import selectinload
 
 from . import notifications
 from .extensions import db
-from .models import ACTIVE_BOOKING_STATUSES, Booking, BookingSlot, BookingStatus
+from .models import ACTIVE_BOOKING_STATUSES, Booking, BookingSlot, BookingStatus, TherapistProfile, utcnow
 from .service_errors import Conflict, Forbidden
 
 SLOT = timedelta(minutes=15)  # the grain of booking_slots (and of the booking grid)
@@ -231,6 +232,70 @@ def apply(
         _hold(booking)
         _announce(t, booking, mail or {})
     return booking
+
+
+# --- a therapist leaves the directory: their future bookings are settled at once -----------
+
+SETTLED = {"decline": "declined (the client is told)", "cancel": "cancelled (the client is told)"}
+
+
+def settlement(profile: TherapistProfile, *, now: datetime | None = None) -> list[tuple[Booking, str]]:
+    """The future bookings a suspension or delisting settles, each with its transition:
+    requests are declined, confirmed visits cancelled. The admin's page and the service
+    both read this list."""
+    now = now or utcnow()
+    bookings = db.session.scalars(
+        select(Booking)
+        .where(
+            Booking.therapist_id == profile.id,
+            Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+            Booking.starts_at > now,
+        )
+        .options(selectinload(Booking.client))
+        .order_by(Booking.id)  # one lock order
+    ).all()
+    return [(b, "decline" if b.status == PENDING else "cancel") for b in bookings]
+
+
+def settle_delisted(profile: TherapistProfile, *, now: datetime | None = None) -> int:
+    """Decline or cancel every future booking of a therapist who is no longer listed; each
+    client is mailed, without the admin's reason (no commit: the caller's transaction
+    holds the suspension or expiry and these together). How many were settled."""
+    settled = settlement(profile, now=now)
+    for booking, action in settled:
+        why = (
+            f"{profile.name} is not taking bookings through the directory at present, "
+            f"so this booking was {TRANSITIONS[action].done}."
+        )
+        if action == "decline":
+            changes: dict[str, Any] = {"decided_at": utcnow(), "therapist_message": why}
+        else:
+            changes = {"cancelled_by": "directory", "cancel_reason": why}
+        apply(booking, action, SYSTEM, changes=changes, commit=False)
+    return len(settled)
+
+
+def settle_unlisted(*, now: datetime | None = None) -> int:
+    """The daily sweep: every therapist holding future bookings who is not listed today (a
+    license lapsed by date, expired, or rejected) has them settled, each in its own
+    transaction. How many bookings were settled."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(Booking.therapist_id)
+        .where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.starts_at > now)
+        .distinct()
+    ).all()
+    settled = 0
+    for therapist_id in sorted(ids):
+        profile = db.session.get(TherapistProfile, therapist_id)
+        if profile is None or profile.is_listable:
+            continue
+        try:
+            with settling():
+                settled += settle_delisted(profile, now=now)
+        except Conflict:
+            continue  # a client acted at this moment: the next sweep settles the rest
+    return settled
 
 
 def _hold(booking: Booking) -> None:

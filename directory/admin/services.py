@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import audit
+from .. import audit, booking_states
 from ..auth.passwords import hash_password, password_problem
 from ..auth.services import find_user, normalise_email
 from ..extensions import db
@@ -55,6 +55,14 @@ def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason:
         credential.verify(by=admin)
     else:
         credential.reject(reason)
+    with booking_states.settling():
+        if not approve and not credential.therapist.is_listable:  # a rejection that delists settles its bookings
+            booking_states.settle_delisted(credential.therapist)
+        _audit_decision(admin, kind, credential, before, approve, reason)
+    return credential
+
+
+def _audit_decision(admin: User, kind: str, credential, before: dict, approve: bool, reason: str) -> None:
     audit.record(
         admin,
         f"{kind}_{'approved' if approve else 'rejected'}",
@@ -65,8 +73,6 @@ def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason:
         after=credential.snapshot(),
         note=reason or None,
     )
-    db.session.commit()
-    return credential
 
 
 def set_suspension(admin: User, profile: TherapistProfile, *, suspend: bool, reason: str) -> None:
@@ -76,18 +82,23 @@ def set_suspension(admin: User, profile: TherapistProfile, *, suspend: bool, rea
     if suspend == (profile.suspended_at is not None):
         raise Conflict("This therapist is already suspended." if suspend else "This therapist is not suspended.")
     before = {"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason}
-    write_suspension(profile, suspended=suspend, reason=reason)
-    audit.record(
-        admin,
-        "suspended" if suspend else "unsuspended",
-        "therapist",
-        profile.id,
-        subject_label=f"{profile.name} <{profile.user.email}>",
-        before=before,
-        after={"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason},
-        note=reason,
-    )
-    db.session.commit()
+    with booking_states.settling():  # the suspension and its settled bookings, one transaction
+        write_suspension(profile, suspended=suspend, reason=reason)
+        settled = booking_states.settle_delisted(profile) if suspend else 0
+        audit.record(
+            admin,
+            "suspended" if suspend else "unsuspended",
+            "therapist",
+            profile.id,
+            subject_label=f"{profile.name} <{profile.user.email}>",
+            before=before,
+            after={
+                "suspended_at": profile.suspended_at,
+                "suspension_reason": profile.suspension_reason,
+                "bookings_settled": settled,
+            },
+            note=reason,
+        )
 
 
 def create_admin(email: str, password: str, *, promote: bool = False) -> User:
@@ -141,6 +152,8 @@ def expire_and_remind(today: date, send_reminder) -> dict[str, int]:
         )
         counts["expired"] += 1
     db.session.commit()
+    # A therapist the expiry (or the date) took out of the directory has their future bookings settled.
+    counts["bookings_settled"] = booking_states.settle_unlisted()
     for days in REMINDER_DAYS:
         column = getattr(License, f"reminded_{days}_at")
         due = db.session.scalars(

@@ -8,7 +8,7 @@ they were, and a mistake is shown at its field on that same page.
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import notifications
+from .. import booking_states, notifications
 from ..auth.decorators import admin_required
 from ..errors import flash_error, show_on_form
 from ..extensions import db
@@ -133,12 +133,19 @@ def suspension(therapist_id: int):
             else:
                 flash(
                     f"{profile.name} is "
-                    f"{'suspended: gone from the directory now' if suspend else 'no longer suspended'}.",
+                    f"{'suspended: gone from the directory now' if suspend else 'no longer suspended'}."
+                    + (" Their future bookings were declined or cancelled and each client emailed." if suspend else ""),
                     "success",
                 )
                 return redirect(back)
+    settled = booking_states.settlement(profile) if profile.suspended_at is None else []
     return render_template(
-        "admin/suspension.html", t=profile, form=form, back=back, with_list_args=_with_list_args
+        "admin/suspension.html",
+        t=profile,
+        form=form,
+        back=back,
+        with_list_args=_with_list_args,
+        settled=[(b, booking_states.SETTLED[action]) for b, action in settled],
     ), status
 
 
