@@ -295,10 +295,11 @@ def range_field(day: int, index: int, end: str) -> str:
     return f"d{day}_{end}" + (f"_{index + 1}" if index else "")
 
 
-def set_weekly_hours(profile: TherapistProfile, spans: dict) -> None:
+def set_weekly_hours(profile: TherapistProfile, spans: dict, settle: Settle | None = None) -> None:
     """Replace the weekly hours, one transaction: weekday -> a list of (start, end) ranges
     (or one range, or None for a day off). Every time on the grid, each range's end
-    after its start, and a day's ranges apart from each other."""
+    after its start, and a day's ranges apart from each other. Booked visits the new hours
+    leave out are kept or cancelled as `settle` says (InTheWay when it says nothing)."""
     days = {
         day: [] if span is None else [span] if isinstance(span, tuple) else list(span) for day, span in spans.items()
     }
@@ -331,25 +332,32 @@ def set_weekly_hours(profile: TherapistProfile, spans: dict) -> None:
                     )
                 )
     raise_all(problems)
-    for hours in db.session.scalars(
-        select(WeeklyHours).where(WeeklyHours.therapist_id == profile.id, WeeklyHours.weekday.in_(list(days)))
-    ):
-        db.session.delete(hours)
-    db.session.flush()
-    for day, ranges in days.items():
-        for start, end in sorted(ranges):
-            db.session.add(WeeklyHours(therapist_id=profile.id, weekday=day, start_time=start, end_time=end))
-    db.session.commit()
+    in_the_way = [b for b in _upcoming(profile) if _outside_hours(b, profile, days)]
+    with states.settling():
+        _settle(in_the_way, settle, "would fall outside the new weekly hours")
+        for hours in db.session.scalars(
+            select(WeeklyHours).where(WeeklyHours.therapist_id == profile.id, WeeklyHours.weekday.in_(list(days)))
+        ):
+            db.session.delete(hours)
+        db.session.flush()
+        for day, ranges in days.items():
+            for start, end in sorted(ranges):
+                db.session.add(WeeklyHours(therapist_id=profile.id, weekday=day, start_time=start, end_time=end))
 
 
 def time_off(profile: TherapistProfile) -> list[TimeOff]:
     return list(db.session.scalars(select(TimeOff).filter_by(therapist_id=profile.id).order_by(TimeOff.starts_on)))
 
 
-def add_time_off(profile: TherapistProfile, starts_on, ends_on, note: str) -> TimeOff:
+def add_time_off(profile: TherapistProfile, starts_on, ends_on, note: str, settle: Settle | None = None) -> TimeOff:
+    """Days off; booked visits on them are kept or cancelled as `settle` says (InTheWay when
+    it says nothing), in the same transaction."""
+    zone = profile.zone
+    in_the_way = [b for b in _upcoming(profile) if starts_on <= b.starts_at.astimezone(zone).date() <= ends_on]
     off = TimeOff(therapist_id=profile.id, starts_on=starts_on, ends_on=ends_on, note=(note or "").strip())
-    db.session.add(off)
-    db.session.commit()
+    with states.settling():
+        _settle(in_the_way, settle, "would fall on these days off")
+        db.session.add(off)
     return off
 
 
@@ -360,6 +368,102 @@ def remove_time_off(profile: TherapistProfile, off_id: int) -> bool:
     db.session.delete(off)
     db.session.commit()
     return True
+
+
+# --- changes of hours and policies that meet booked visits ----------------------------
+
+
+@dataclass(frozen=True)
+class Settle:
+    """The therapist's answer about booked visits a change would contradict."""
+
+    keep: bool
+    message: str = ""  # to each client, when cancelling
+
+
+class InTheWay(Conflict):
+    """The change contradicts booked visits: nothing was saved; ask to keep or cancel them."""
+
+    def __init__(self, bookings: list[Booking], clash: str, *, needs_message: bool = False):
+        count = f"{len(bookings)} booked visit{'s' if len(bookings) != 1 else ''}"
+        super().__init__(f"{count} {clash}. Keep them, or cancel them with a message to each client.")
+        self.bookings = bookings
+        self.needs_message = needs_message  # asked to cancel, without the message for the clients
+
+
+def _upcoming(profile: TherapistProfile, now: datetime | None = None) -> list[Booking]:
+    """The pending and confirmed visits still to come, earliest first."""
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.therapist_id == profile.id,
+                Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
+                Booking.starts_at > (now or datetime.now(UTC)),
+            )
+            .options(selectinload(Booking.client))
+            .order_by(Booking.starts_at)
+        )
+    )
+
+
+def _outside_hours(booking: Booking, profile: TherapistProfile, days: dict) -> bool:
+    """Whether the session falls outside the new ranges of its weekday (days not changed: no)."""
+    start = booking.starts_at.astimezone(profile.zone)
+    end = booking.ends_at.astimezone(profile.zone)
+    if start.weekday() not in days:
+        return False
+    if end.date() != start.date():
+        return True
+    return not any(s <= start.time() and end.time() <= e for s, e in days[start.weekday()])
+
+
+def _squeezed_by_buffer(profile: TherapistProfile, buffer_minutes: int) -> list[Booking]:
+    """Visits that start sooner after the visit before them than the new buffer allows."""
+    if buffer_minutes <= settings_of(profile).buffer_minutes:
+        return []
+    gap = timedelta(minutes=buffer_minutes)
+    upcoming = _upcoming(profile)
+    return [b for a, b in zip(upcoming, upcoming[1:]) if a.ends_at <= b.starts_at < a.ends_at + gap]
+
+
+def _inside_new_notice(profile: TherapistProfile, old_hours: int, new_hours: int) -> list[Booking]:
+    """Visits a client could still change online today and could not under the longer notice."""
+    if new_hours <= old_hours:
+        return []
+    now = datetime.now(UTC)
+    lo, hi = now + timedelta(hours=old_hours), now + timedelta(hours=new_hours)
+    return [b for b in _upcoming(profile) if lo < b.starts_at <= hi]
+
+
+def _policy_clash(old: BookingSettings, new: PolicyData) -> str:
+    parts = []
+    if new.buffer_minutes > old.buffer_minutes:
+        parts.append(f"would leave less than {new.buffer_minutes} minutes free after the visit before")
+    if new.notice_hours > old.notice_hours:
+        parts.append(f"would start within {new.notice_hours} hours: clients could no longer change them online")
+    return " or ".join(parts)
+
+
+def _settle(bookings: list[Booking], settle: Settle | None, clash: str) -> None:
+    """Keep the visits in the way, or cancel each through the state machine with the
+    therapist's message (a request is declined); InTheWay when the therapist has not said."""
+    if not bookings:
+        return
+    if settle is None:
+        raise InTheWay(bookings, clash)
+    if settle.keep:
+        return
+    message = (settle.message or "").strip()
+    if not message:
+        raise InTheWay(bookings, clash, needs_message=True)
+    for booking in sorted(bookings, key=lambda b: b.id):  # one lock order
+        if booking.status == BookingStatus.PENDING:
+            changes: dict = {"decided_at": utcnow(), "therapist_message": message}
+            states.apply(booking, "decline", Actor.THERAPIST, changes=changes, commit=False)
+        else:
+            changes = {"cancelled_by": "therapist", "cancel_reason": message}
+            states.apply(booking, "cancel", Actor.THERAPIST, changes=changes, commit=False)
 
 
 # --- policies and the private calendar ---------------------------------------------
@@ -394,8 +498,11 @@ def _stored_settings(profile: TherapistProfile) -> BookingSettings:
     return found
 
 
-def set_policies(profile: TherapistProfile, data: PolicyData) -> BookingSettings:
-    """Notice, buffer, address and phone; bookings already made keep the buffer they hold."""
+def set_policies(profile: TherapistProfile, data: PolicyData, settle: Settle | None = None) -> BookingSettings:
+    """Notice, buffer, address and phone; bookings already made keep the buffer they hold.
+    A longer buffer that leaves too little time after a booked visit, or a longer notice
+    that takes away a client's chance to change a visit online, names those visits
+    (InTheWay) until `settle` says to keep or to cancel them."""
     problems = []
     if data.notice_hours not in NOTICE_CHOICES:
         problems.append(
@@ -415,10 +522,15 @@ def set_policies(profile: TherapistProfile, data: PolicyData) -> BookingSettings
             )
         )
     raise_all(problems)
-    settings = _stored_settings(profile)
-    settings.notice_hours, settings.buffer_minutes = data.notice_hours, data.buffer_minutes
-    settings.address_after_confirmation, settings.phone = data.address_after_confirmation, phone
-    db.session.commit()
+    old = settings_of(profile)
+    in_the_way = _squeezed_by_buffer(profile, data.buffer_minutes) + _inside_new_notice(
+        profile, old.notice_hours, data.notice_hours
+    )
+    with states.settling():
+        _settle(sorted(set(in_the_way), key=lambda b: b.id), settle, _policy_clash(old, data))
+        settings = _stored_settings(profile)
+        settings.notice_hours, settings.buffer_minutes = data.notice_hours, data.buffer_minutes
+        settings.address_after_confirmation, settings.phone = data.address_after_confirmation, phone
     return settings
 
 

@@ -342,14 +342,16 @@ def availability():
         source = request.form.get("copy_from", type=int)
         copied = form.copy_to_weekdays(source) if source is not None and 0 <= source < 7 else []
         try:
-            services.set_weekly_hours(profile, form.spans())
+            services.set_weekly_hours(profile, form.spans(), _settle_choice())
+        except services.InTheWay as exc:
+            return _availability_page(profile, form, in_the_way=_in_the_way(exc, "bookings.availability"), status=409)
         except ServiceError as exc:
             show_on_form(form, exc)
         else:
             if copied and source is not None:
                 flash(f"{WEEKDAYS[source]}'s hours copied to Monday to Friday and saved.", "success")
             else:
-                flash("Weekly hours saved.", "success")
+                flash("Weekly hours saved." + _settled_words(_settle_choice()), "success")
             return redirect(url_for("bookings.availability"))
     return _availability_page(profile, form, status=400 if request.method == "POST" else 200)
 
@@ -362,7 +364,38 @@ def _policy_form(profile) -> PolicyForm:
     return form
 
 
-def _availability_page(profile, form=None, off_form=None, policy_form=None, status=200):
+SETTLE_FIELDS = ("csrf_token", "settle", "settle_message")
+
+
+def _settle_choice() -> services.Settle | None:
+    """What the therapist chose for booked visits in the way of a change: keep or cancel."""
+    choice = request.form.get("settle")
+    if choice not in ("keep", "cancel"):
+        return None
+    return services.Settle(keep=choice == "keep", message=request.form.get("settle_message", ""))
+
+
+def _settled_words(settle: services.Settle | None) -> str:
+    if settle is None:
+        return ""
+    if settle.keep:
+        return " The booked visits in the way are kept."
+    return " The booked visits in the way are cancelled and each client was emailed your message."
+
+
+def _in_the_way(exc, endpoint: str) -> dict:
+    """The visits a change would contradict, and the same form again with a choice to make."""
+    return {
+        "message": str(exc),
+        "bookings": exc.bookings,
+        "action": url_for(endpoint),
+        "fields": [(k, v) for k, v in request.form.items(multi=True) if k not in SETTLE_FIELDS],
+        "settle_message": request.form.get("settle_message", ""),
+        "needs_message": exc.needs_message,
+    }
+
+
+def _availability_page(profile, form=None, off_form=None, policy_form=None, status=200, in_the_way=None):
     if form is None:
         form = WeeklyHoursForm(formdata=None)
         form.load(services.weekly_hours(profile))
@@ -375,6 +408,7 @@ def _availability_page(profile, form=None, off_form=None, policy_form=None, stat
         policy_form=policy_form or _policy_form(profile),
         feed_url=public_url("bookings.calendar_feed", token=token) if token else None,
         time_off=services.time_off(profile),
+        in_the_way=in_the_way,
         zone=profile.zone,
         today=date.today(),
     ), status
@@ -387,11 +421,15 @@ def policies():
     form = PolicyForm()
     if form.validate_on_submit():
         try:
-            services.set_policies(profile, form.data_for_service())
+            services.set_policies(profile, form.data_for_service(), _settle_choice())
+        except services.InTheWay as exc:
+            return _availability_page(
+                profile, policy_form=form, in_the_way=_in_the_way(exc, "bookings.policies"), status=409
+            )
         except ServiceError as exc:
             show_on_form(form, exc)
         else:
-            flash("Booking policies saved.", "success")
+            flash("Booking policies saved." + _settled_words(_settle_choice()), "success")
             return redirect(url_for("bookings.availability", _anchor="policies-h"))
     return _availability_page(profile, policy_form=form, status=400)
 
@@ -438,8 +476,14 @@ def add_time_off():
     profile = current_user.therapist
     off_form = TimeOffForm()
     if off_form.validate_on_submit():
-        services.add_time_off(profile, off_form.starts_on.data, off_form.ends_on.data, off_form.note.data)
-        flash("Time off added.", "success")
+        settle = _settle_choice()
+        try:
+            services.add_time_off(profile, off_form.starts_on.data, off_form.ends_on.data, off_form.note.data, settle)
+        except services.InTheWay as exc:
+            return _availability_page(
+                profile, off_form=off_form, in_the_way=_in_the_way(exc, "bookings.add_time_off"), status=409
+            )
+        flash("Time off added." + _settled_words(settle), "success")
         return redirect(url_for("bookings.availability"))
     return _availability_page(profile, off_form=off_form, status=400)
 
