@@ -5,7 +5,6 @@ completed visit and its receipt amounts) is kept without it, and the page says s
 from __future__ import annotations
 
 import html
-
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
