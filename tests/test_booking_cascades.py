@@ -96,10 +96,15 @@ def test_a_rejection_that_delists_settles_the_bookings(therapist, admin, two_boo
     assert_settled(outbox, pending, confirmed)
 
 
-def test_on_an_unlisted_therapist_only_the_clients_own_cancel_is_possible(therapist, two_bookings, outbox):
+def test_on_an_unlisted_therapist_only_the_clients_own_cancel_is_possible(app, therapist, two_bookings, outbox):
     pending, confirmed = two_bookings
     therapist.suspended_at = utcnow()  # written behind the service's back: no cascade ran
     db.session.commit()
+    bob = app.test_client()
+    login(bob, "bob@example.com")
+    page = bob.get(f"/account/bookings/{confirmed.id}").get_data(as_text=True)
+    assert "this booking can only be cancelled" in page and "Move to another time" not in page
+    assert "Cancel this booking" in page
     with pytest.raises(Conflict, match="can only be cancelled"):
         services.reschedule(confirmed, confirmed.starts_at + timedelta(hours=3))
     with pytest.raises(Conflict, match="only the client may cancel"):
