@@ -287,3 +287,25 @@ def test_random_transitions_from_many_threads_keep_the_invariant(app, therapist,
     assert len(outbox()) == expected, (wins, len(outbox()))
     bookings = db.session.scalars(select(Booking)).all()
     assert sum(b.version for b in bookings) == sum(wins.values()) - wins["request"]
+
+
+def test_booking_states_is_the_one_writer_of_status_and_slot_rows():
+    """No other module sets a booking's status or its slot rows: every change is a transition."""
+    package = Path(__file__).resolve().parent.parent / "directory"
+    writes = re.compile(
+        r"\.slots\s*=|(?<!class )BookingSlot\(|\bstatus\s*=\s*BookingStatus\.|\.status\s*=\s*BookingStatus"
+    )
+    offenders = [
+        f"{path.relative_to(package)}:{n}"
+        for path in package.rglob("*.py")
+        if path.name != "booking_states.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if writes.search(line)
+    ]
+    assert offenders == []
+
+
+def test_unanswered_requests_are_expired_by_a_beat_job():
+    from directory.schedule import BEAT_SCHEDULE, EXPIRE_REQUESTS
+
+    assert any(entry["task"] == EXPIRE_REQUESTS for entry in BEAT_SCHEDULE.values())
