@@ -159,14 +159,28 @@ def settling() -> Iterator[None]:
     except IntegrityError:
         db.session.rollback()
         raise Conflict(TAKEN, field="start") from None
-    except DBAPIError as exc:  # a deadlock, a serialization failure, a lock wait that ran out
+    except DBAPIError as exc:
         db.session.rollback()
-        if exc.connection_invalidated:
-            raise
+        if not lost_race(exc):
+            raise  # a real failure: the error page and the log, not a 409
         raise Conflict(BUSY) from None
     except BaseException:
         db.session.rollback()
         raise
+
+
+# PostgreSQL: serialization failure, deadlock, lock not available. SQLite: busy, locked.
+RACE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+RACE_SQLITE_CODES = frozenset({5, 6})
+
+
+def lost_race(exc: DBAPIError) -> bool:
+    """Whether the database stopped this transaction because another one holds what it needs."""
+    if exc.connection_invalidated:
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    return sqlstate in RACE_SQLSTATES or (sqlite_code is not None and sqlite_code & 0xFF in RACE_SQLITE_CODES)
 
 
 def create(booking: Booking) -> Booking:

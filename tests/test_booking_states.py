@@ -309,3 +309,26 @@ def test_unanswered_requests_are_expired_by_a_beat_job():
     from directory.schedule import BEAT_SCHEDULE, EXPIRE_REQUESTS
 
     assert any(entry["task"] == EXPIRE_REQUESTS for entry in BEAT_SCHEDULE.values())
+
+
+class _Orig(Exception):
+    def __init__(self, sqlstate=None, sqlite_errorcode=None):
+        super().__init__("database says no")
+        self.sqlstate, self.sqlite_errorcode = sqlstate, sqlite_errorcode
+
+
+@pytest.mark.parametrize(
+    "orig, race",
+    [
+        (_Orig(sqlstate="40P01"), True),  # deadlock detected
+        (_Orig(sqlstate="40001"), True),  # serialization failure
+        (_Orig(sqlite_errorcode=5), True),  # SQLITE_BUSY
+        (_Orig(sqlite_errorcode=517), True),  # SQLITE_BUSY_SNAPSHOT
+        (_Orig(sqlstate="42P01"), False),  # a missing table is a bug: a 500, logged
+        (_Orig(sqlite_errorcode=1), False),
+    ],
+)
+def test_only_a_lost_race_becomes_a_409(orig, race):
+    from sqlalchemy.exc import OperationalError
+
+    assert states.lost_race(OperationalError("UPDATE bookings", {}, orig)) is race
