@@ -198,7 +198,8 @@ def expire_command() -> None:
     counts = expire_licenses_today()
     click.echo(
         f"{counts['expired']} licenses marked expired; reminders sent: {counts['reminded_30']} at 30 days, "
-        f"{counts['reminded_7']} at 7 days."
+        f"{counts['reminded_7']} at 7 days; {counts['bookings_settled']} future bookings of therapists no longer "
+        "listed declined or cancelled."
     )
 
 

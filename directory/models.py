@@ -497,6 +497,8 @@ class BookingStatus(enum.StrEnum):
     DECLINED = "declined"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
+    NO_SHOW = "no_show"  # confirmed, and the client never came
+    EXPIRED = "expired"  # a request nobody answered before its time
 
 
 class WeeklyHours(Model):
@@ -581,6 +583,10 @@ class Booking(Model):
     # reminder and, after a completed visit, "How was your visit?".
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     review_prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Every transition (booking_states.py) is a compare-and-set on status and version,
+    # and names itself here, so the loser of a race is told what happened.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_change: Mapped[str | None] = mapped_column(String(20))
 
     therapist: Mapped[TherapistProfile] = relationship()
     client: Mapped[User | None] = relationship()
@@ -593,12 +599,6 @@ class Booking(Model):
     @property
     def holds_time(self) -> bool:
         return self.status in ACTIVE_BOOKING_STATUSES
-
-    def cancel(self, *, by: str, reason: str) -> None:
-        """Cancelled by 'client' or 'therapist'; its time is free again."""
-        self.status, self.cancelled_by, self.cancel_reason = BookingStatus.CANCELLED, by, reason
-        self.slots = []
-        self.calendar_sequence = (self.calendar_sequence or 0) + 1
 
 
 class BookingSlot(Model):

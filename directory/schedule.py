@@ -6,7 +6,8 @@
 - bookings: the reminder a day before a confirmed session (to both sides) and, after a
   completed visit, "How was your visit?" to the client, each claimed in the database
   before it is queued, so it is sent once even if two schedulers run; and booking forms
-  kept for a sign-in (drafts) removed once a few hours old.
+  kept for a sign-in (drafts) removed once a few hours old; requests nobody answered
+  before their time expire (the state machine's "expire", mailed to both sides).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from celery.schedules import crontab
 from . import clock, notifications, stats
 from .admin.services import expire_and_remind
 from .bookings import drafts, reminders
+from .bookings.services import expire_unanswered
 
 EXPIRE_LICENSES = "directory.schedule.expire_licenses"
 FLUSH_STATS = "directory.schedule.flush_stats"
 BOOKING_REMINDERS = "directory.schedule.booking_reminders"
 REVIEW_PROMPTS = "directory.schedule.review_prompts"
 PURGE_DRAFTS = "directory.schedule.purge_booking_drafts"
+EXPIRE_REQUESTS = "directory.schedule.expire_requests"
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "expire-licenses-daily": {"task": EXPIRE_LICENSES, "schedule": crontab(hour=6, minute=15)},
@@ -32,6 +35,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "booking-reminders": {"task": BOOKING_REMINDERS, "schedule": crontab(minute="*/15")},
     "review-prompts": {"task": REVIEW_PROMPTS, "schedule": crontab(minute="7-59/15")},
     "purge-booking-drafts": {"task": PURGE_DRAFTS, "schedule": crontab(minute=40)},
+    "expire-requests": {"task": EXPIRE_REQUESTS, "schedule": crontab(minute="*/15")},
 }
 
 
@@ -63,3 +67,8 @@ def review_prompts() -> int:
 @shared_task(name=PURGE_DRAFTS)
 def purge_booking_drafts() -> int:
     return drafts.purge()
+
+
+@shared_task(name=EXPIRE_REQUESTS)
+def expire_requests() -> int:
+    return expire_unanswered()

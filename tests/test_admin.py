@@ -362,13 +362,13 @@ def test_expire_command_marks_lapsed_and_reminds_once(runner, factory, outbox):
     factory.therapist(name="Far", license_expires=today + timedelta(days=200))
     result = runner.invoke(args=["licenses", "expire"])
     assert result.exit_code == 0, result.output
-    assert "1 licenses marked expired; reminders sent: 1 at 30 days, 1 at 7 days." in result.output
+    assert "1 licenses marked expired; reminders sent: 1 at 30 days, 1 at 7 days;" in result.output
     db.session.expire_all()
     assert db.session.get(TherapistProfile, lapsed.id).licenses[0].status == CredentialStatus.EXPIRED
     subjects = sorted(m["Subject"] for m in outbox())
     assert subjects == ["Your license expires in 25 days", "Your license expires in 5 days"]
     again = runner.invoke(args=["licenses", "expire"])
-    assert "0 licenses marked expired; reminders sent: 0 at 30 days, 0 at 7 days." in again.output
+    assert "0 licenses marked expired; reminders sent: 0 at 30 days, 0 at 7 days;" in again.output
     assert len(outbox()) == 2
     assert entries("license_expired")[0].subject_label.startswith("Lapsed")
     assert in_25.id and in_5.id

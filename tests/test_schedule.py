@@ -22,8 +22,8 @@ def test_the_daily_license_job_expires_and_reminds_once_however_often_it_runs(ap
     soon = factory.therapist(name="Soon", license_expires=today + timedelta(days=6))
     job = app.extensions["celery"].tasks[EXPIRE_LICENSES]
     first = job.apply().get()
-    assert first == {"expired": 1, "reminded_30": 0, "reminded_7": 1}
-    assert job.apply().get() == {"expired": 0, "reminded_30": 0, "reminded_7": 0}
+    assert first == {"expired": 1, "reminded_30": 0, "reminded_7": 1, "bookings_settled": 0}
+    assert job.apply().get() == {"expired": 0, "reminded_30": 0, "reminded_7": 0, "bookings_settled": 0}
     db.session.expire_all()
     assert db.session.get(License, lapsed.licenses[0].id).status == CredentialStatus.EXPIRED
     [reminder] = outbox()

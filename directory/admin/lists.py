@@ -367,7 +367,7 @@ def audit_page(q: ListQuery) -> Page:
 
 # Bookings and reviews --------------------------------------------------------------
 
-BOOKING_STATUSES = {s.value: s.value.capitalize() for s in BookingStatus}
+BOOKING_STATUSES = {s.value: s.value.replace("_", "-").capitalize() for s in BookingStatus}
 BOOKING_KINDS = {str(m): f"{m} minutes" for m in (30, 45, 60, 90)}
 BOOKING_AGES = {"upcoming": "Upcoming", "7": "In the last 7 days", "30": "In the last 30 days"}
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import audit, clock, outbox
+from .. import audit, booking_states, clock, outbox
 from ..auth.passwords import hash_password, password_problem
 from ..auth.revocation import revoke_access
 from ..auth.services import find_user, normalise_email
@@ -57,6 +57,14 @@ def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason:
         credential.verify(by=admin)
     else:
         credential.reject(reason)
+    with booking_states.settling():
+        if not approve and not credential.therapist.is_listable:  # a rejection that delists settles its bookings
+            booking_states.settle_delisted(credential.therapist)
+        _audit_decision(admin, kind, credential, before, approve, reason)
+    return credential
+
+
+def _audit_decision(admin: User, kind: str, credential, before: dict, approve: bool, reason: str) -> None:
     audit.record(
         admin,
         f"{kind}_{'approved' if approve else 'rejected'}",
@@ -67,8 +75,6 @@ def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason:
         after=credential.snapshot(),
         note=reason or None,
     )
-    db.session.commit()
-    return credential
 
 
 def set_suspension(admin: User, profile: TherapistProfile, *, suspend: bool, reason: str) -> None:
@@ -78,20 +84,25 @@ def set_suspension(admin: User, profile: TherapistProfile, *, suspend: bool, rea
     if suspend == (profile.suspended_at is not None):
         raise Conflict("This therapist is already suspended." if suspend else "This therapist is not suspended.")
     before = {"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason}
-    write_suspension(profile, suspended=suspend, reason=reason)
-    if suspend:
-        revoke_access(profile.user)  # sessions, pending links, the calendar feed
-    audit.record(
-        admin,
-        "suspended" if suspend else "unsuspended",
-        "therapist",
-        profile.id,
-        subject_label=f"{profile.name} <{profile.user.email}>",
-        before=before,
-        after={"suspended_at": profile.suspended_at, "suspension_reason": profile.suspension_reason},
-        note=reason,
-    )
-    db.session.commit()
+    with booking_states.settling():  # the suspension and its settled bookings, one transaction
+        write_suspension(profile, suspended=suspend, reason=reason)
+        settled = booking_states.settle_delisted(profile) if suspend else 0
+        if suspend:
+            revoke_access(profile.user)  # sessions, pending links, the calendar feed
+        audit.record(
+            admin,
+            "suspended" if suspend else "unsuspended",
+            "therapist",
+            profile.id,
+            subject_label=f"{profile.name} <{profile.user.email}>",
+            before=before,
+            after={
+                "suspended_at": profile.suspended_at,
+                "suspension_reason": profile.suspension_reason,
+                "bookings_settled": settled,
+            },
+            note=reason,
+        )
 
 
 def create_admin(email: str, password: str, *, promote: bool = False) -> User:
@@ -155,6 +166,8 @@ def expire_and_remind(at: datetime, send_reminder) -> dict[str, int]:
         )
         counts["expired"] += 1
     db.session.commit()
+    # A therapist the expiry (or the date) took out of the directory has their future bookings settled.
+    counts["bookings_settled"] = booking_states.settle_unlisted()
     for ahead in REMINDER_DAYS:
         column = getattr(License, f"reminded_{ahead}_at")
         due = db.session.scalars(

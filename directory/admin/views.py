@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import jobs, notifications, outbox
+from .. import booking_states, jobs, notifications, outbox
 from ..auth.decorators import admin_required
 from ..errors import flash_error, show_on_form
 from ..extensions import db
@@ -144,12 +144,19 @@ def suspension(therapist_id: int):
             else:
                 flash(
                     f"{profile.name} is "
-                    f"{'suspended: gone from the directory now' if suspend else 'no longer suspended'}.",
+                    f"{'suspended: gone from the directory now' if suspend else 'no longer suspended'}."
+                    + (" Their future bookings were declined or cancelled and each client emailed." if suspend else ""),
                     "success",
                 )
                 return redirect(back)
+    settled = booking_states.settlement(profile) if profile.suspended_at is None else []
     return render_template(
-        "admin/suspension.html", t=profile, form=form, back=back, with_list_args=_carrying(TherapistFilters)
+        "admin/suspension.html",
+        t=profile,
+        form=form,
+        back=back,
+        with_list_args=_carrying(TherapistFilters),
+        settled=[(b, booking_states.SETTLED[action]) for b, action in settled],
     ), status
 
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
-from .. import audit, notifications
+from .. import audit
+from ..account_erasure import erase_client
+from ..booking_states import settling
 from ..extensions import db
-from ..models import Booking, Review, Role, User, utcnow
+from ..models import Role, User, utcnow
 from ..service_errors import Forbidden, ServiceError
 from ..text_rules import one_line_problem
 from ..therapists.profiles import new_profile
@@ -71,33 +72,17 @@ def sign_out_everywhere(user: User | None, draft_key: str | None = None) -> None
     db.session.commit()
 
 
-def delete_client_account(user: User, password: str) -> None:
-    """Remove the account: intakes deleted, upcoming bookings cancelled (their
-    time freed), reviews kept without the name. One transaction."""
+def delete_client_account(user: User, password: str, *, draft_key: str | None = None) -> None:
+    """Remove the account: its health text erased, upcoming bookings cancelled, what must
+    be kept kept without it (account_erasure.py says what and why). One transaction."""
     if user.role != Role.CLIENT:
         raise Forbidden("Only client accounts can be deleted here; therapists, please contact us.")
     if not verify_password(user.password_hash, password):
         raise ServiceError("That password is not right.", field="password")
-    try:
-        bookings = db.session.scalars(
-            select(Booking)
-            .where(Booking.client_id == user.id)
-            .options(selectinload(Booking.intake), selectinload(Booking.slots), selectinload(Booking.therapist))
-        )
-        for booking in bookings:
-            if booking.holds_time:
-                booking.cancel(by="client", reason="The client deleted their account.")
-                # The therapist learns the time is free again (queued until the commit).
-                notifications.booking_cancelled(booking, tell_client=False)
-            booking.intake = None
-        for review in db.session.scalars(select(Review).where(Review.client_id == user.id)):
-            review.client_id, review.author_name = None, "Former client"
-        revoke_access(user)
+    with settling():
+        erase_client(user, draft_key=draft_key)
+        revoke_access(user)  # sessions, pending links
         db.session.delete(user)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def authenticate(email: str, password: str) -> User | None:

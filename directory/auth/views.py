@@ -5,6 +5,7 @@ import hashlib
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import account_erasure as erasure
 from .. import notifications
 from ..errors import show_on_form
 from ..extensions import limiter
@@ -90,16 +91,23 @@ def delete_account():
     form = DeleteAccountForm()
     if form.validate_on_submit():
         try:
-            services.delete_client_account(current_user._get_current_object(), form.password.data)
+            services.delete_client_account(
+                current_user._get_current_object(), form.password.data, draft_key=session.get(PENDING_BOOKING)
+            )
         except ServiceError as exc:
             show_on_form(form, exc, default_field="password")
         else:
             logout_user()
+            session.clear()
             flash(
-                "Your account is deleted. Your health details are gone; your reviews stay without your name.", "success"
+                "Your account is deleted, with your intakes, messages and letter. Visit records and receipt "
+                "amounts stay with the therapist without your health details; your reviews stay without your name.",
+                "success",
             )
             return redirect(url_for("public.home"))
-    return render_template("auth/delete.html", form=form), 400 if form.errors else 200
+    return render_template(
+        "auth/delete.html", form=form, erased=erasure.ERASED, kept=erasure.KEPT, cancelled=erasure.CANCELLED
+    ), 400 if form.errors else 200
 
 
 @bp.route("/login", methods=["GET", "POST"])

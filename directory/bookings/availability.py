@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 
 from .. import clock
+from ..booking_states import SLOT, slots_for  # noqa: F401  (slots_for: the grid, for callers of this module)
 from ..extensions import db
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
@@ -47,18 +48,12 @@ from ..models import (
     zone_named,
 )
 
-SLOT = timedelta(minutes=15)  # the grid, and the grain of booking_slots
 START_STEP = timedelta(minutes=30)  # offered start times: every half hour from the start of each range
 GRID_RULE = "Times fall on the quarter hour: choose one ending in :00, :15, :30 or :45."
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 LEAD_TIME = timedelta(hours=2)  # no booking starts sooner than this
 HORIZON_DAYS = 28
 CARD_DAYS = 14  # how far a search result looks for its next free times
-
-
-def slots_for(start: datetime, minutes: int) -> list[datetime]:
-    """The quarter hours a session starting at `start` (UTC) occupies."""
-    return [start + SLOT * i for i in range(minutes // 15)]
 
 
 def on_grid(moment: time | datetime) -> bool:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import booking_states as states
 from .. import clock, notifications
+from ..booking_states import TAKEN, Actor
 from ..extensions import db
 from ..matching.rules import CERTIFICATION_NAMES, join_words, technique_list
 from ..matching.safety import screen_conditions
@@ -26,7 +27,6 @@ from ..models import (
     Booking,
     BookingMessage,
     BookingSettings,
-    BookingSlot,
     BookingStatus,
     Intake,
     TherapistProfile,
@@ -35,11 +35,9 @@ from ..models import (
     WeeklyHours,
     utcnow,
 )
-from ..receipts.services import Payment, issue
+from ..receipts.services import Payment, check_payment, issue
 from ..service_errors import Conflict, Forbidden, NotFound, ServiceError, raise_all
-from .availability import GRID_RULE, WEEKDAYS, is_free, on_grid, slots_for
-
-TAKEN = "That time was just taken. Please choose another time."
+from .availability import GRID_RULE, WEEKDAYS, is_free, on_grid
 
 
 @dataclass(frozen=True)
@@ -104,21 +102,22 @@ def request_booking(
     *,
     now: datetime | None = None,
 ) -> Booking:
-    """A pending booking for a free time, at today's price; ServiceError otherwise."""
+    """A pending booking for a free time, at today's price, announced to both sides; ServiceError otherwise."""
     start = start.astimezone(UTC)
     if client.id == profile.user_id:
         raise Forbidden("You cannot book yourself.")
     check_request(profile, start, minutes, intake, now=now)
-    buffer = settings_of(profile).buffer_minutes
     booking = Booking(
         therapist_id=profile.id,
+        therapist=profile,
         client_id=client.id,
+        client=client,
         starts_at=start,
         ends_at=start + timedelta(minutes=minutes),
         minutes=minutes,
         price_amount=profile.price_by_minutes[minutes],
-        status=BookingStatus.PENDING,
-        buffer_minutes=buffer,
+        # The buffer after the session is held with it: the slots' key then keeps it free.
+        buffer_minutes=settings_of(profile).buffer_minutes,
         intake=Intake(
             concerns=intake.concerns.strip(),
             goals=";".join(intake.goals),
@@ -127,15 +126,7 @@ def request_booking(
             history=intake.history.strip(),
         ),
     )
-    # The buffer after the session is held with it: the slots' key then keeps it free.
-    booking.slots = [BookingSlot(therapist_id=profile.id, slot_start=s) for s in slots_for(start, minutes + buffer)]
-    db.session.add(booking)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(TAKEN, field="start") from None
-    return booking
+    return states.create(booking)
 
 
 def client_change_deadline(booking: Booking) -> datetime:
@@ -155,11 +146,10 @@ def _within_notice(booking: Booking, now: datetime, what: str) -> None:
 
 def reschedule(booking: Booking, start: datetime, *, now: datetime | None = None) -> Booking:
     """The client moves their booking: the old time is freed and the new one taken in one
-    transaction; the length, price, status and intake stay. ServiceError otherwise."""
+    transaction; the length, price, status and intake stay. Both sides are emailed."""
     now = now or clock.now()
     start = start.astimezone(UTC)
-    if not booking.holds_time:
-        raise Conflict(f"This booking is {booking.status.value}; it cannot be moved.")
+    states.check(booking, "reschedule", Actor.CLIENT)
     if booking.status == BookingStatus.CONFIRMED:
         _within_notice(booking, now, "move")
     if start == booking.starts_at:
@@ -169,33 +159,31 @@ def reschedule(booking: Booking, start: datetime, *, now: datetime | None = None
         raise ServiceError(f"{start:%H:%M} is not an offered start time. {GRID_RULE}", field="start")
     if not is_free(profile, start, booking.minutes, now=now, moving=booking):
         raise Conflict(TAKEN, field="start")
-    buffer = settings_of(profile).buffer_minutes
-    try:
-        booking.slots = []  # the old time is freed first, so the new slots may reuse its quarter hours
-        db.session.flush()
-        booking.starts_at, booking.ends_at = start, start + timedelta(minutes=booking.minutes)
-        booking.buffer_minutes = buffer
-        booking.calendar_sequence = (booking.calendar_sequence or 0) + 1
-        booking.reminded_at = None  # the reminder belongs to the new time
-        booking.slots = [
-            BookingSlot(therapist_id=profile.id, slot_start=s) for s in slots_for(start, booking.minutes + buffer)
-        ]
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(TAKEN, field="start") from None
-    return booking
+    old_when = notifications.when_of(booking)
+    return states.apply(
+        booking,
+        "reschedule",
+        Actor.CLIENT,
+        changes={
+            "starts_at": start,
+            "ends_at": start + timedelta(minutes=booking.minutes),
+            "buffer_minutes": settings_of(profile).buffer_minutes,
+            "reminded_at": None,  # the reminder belongs to the new time
+        },
+        mail={"old_when": old_when},
+    )
 
 
 def decide(profile: TherapistProfile, booking: Booking, *, accept: bool, message: str) -> Booking:
-    if booking.status != BookingStatus.PENDING:
-        raise Conflict(f"This request was already {booking.status.value}.")
-    booking.status = BookingStatus.CONFIRMED if accept else BookingStatus.DECLINED
-    booking.decided_at, booking.therapist_message = utcnow(), (message or "").strip() or None
-    if not accept:
-        booking.slots = []  # its time is free again
-    db.session.commit()
-    return booking
+    """The therapist accepts or declines a request; the client is emailed either way."""
+    if booking.therapist_id != profile.id:
+        raise NotFound("No such booking.")
+    return states.apply(
+        booking,
+        "accept" if accept else "decline",
+        Actor.THERAPIST,
+        changes={"decided_at": utcnow(), "therapist_message": (message or "").strip() or None},
+    )
 
 
 def cancel(booking: Booking, *, by: str, reason: str, now: datetime | None = None) -> Booking:
@@ -204,33 +192,57 @@ def cancel(booking: Booking, *, by: str, reason: str, now: datetime | None = Non
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Give a reason for cancelling: the other side will read it.", field="reason")
-    if not booking.holds_time:
-        raise Conflict(f"This booking is {booking.status.value}; it cannot be cancelled.")
+    actor = Actor(by)
+    states.check(booking, "cancel", actor)
     if booking.starts_at <= now:
         raise ServiceError("This session has already started.")
-    if by == "client" and booking.status == BookingStatus.CONFIRMED:
+    if actor == Actor.CLIENT and booking.status == BookingStatus.CONFIRMED:
         _within_notice(booking, now, "cancel")
-    booking.cancel(by=by, reason=reason)
-    db.session.commit()
-    return booking
+    return states.apply(booking, "cancel", actor, changes={"cancelled_by": by, "cancel_reason": reason})
 
 
 def complete(booking: Booking, payment: Payment | None = None, *, now: datetime | None = None) -> Booking:
     """The visit took place: completed, with its receipt for what was paid (the booked price
     when the caller does not say), in one transaction."""
     now = now or clock.now()
-    if booking.status != BookingStatus.CONFIRMED:
-        raise ServiceError("Only a confirmed booking can be marked completed.")
+    states.check(booking, "complete", Actor.THERAPIST)
     if booking.starts_at > now:
         raise ServiceError("A visit can be marked completed once it has started.")
-    try:
-        issue(booking, payment or Payment(booking.price_amount))
-        booking.status, booking.completed_at = BookingStatus.COMPLETED, now
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    payment = payment or Payment(booking.price_amount)
+    raise_all(check_payment(booking, payment))
+    with states.settling():
+        states.apply(booking, "complete", Actor.THERAPIST, changes={"completed_at": now}, commit=False)
+        issue(booking, payment)
     return booking
+
+
+def mark_no_show(booking: Booking, *, now: datetime | None = None) -> Booking:
+    """The client never came: once the visit's time has begun, the therapist says so."""
+    now = now or clock.now()
+    states.check(booking, "no_show", Actor.THERAPIST)
+    if booking.starts_at > now:
+        raise ServiceError("A visit can be marked missed once its time has begun.")
+    return states.apply(booking, "no_show", Actor.THERAPIST)
+
+
+def expire_unanswered(*, now: datetime | None = None) -> int:
+    """Requests nobody answered before their time expire (the scheduled job); each is its own
+    transition, so one answered at this very moment simply is not expired."""
+    now = now or clock.now()
+    due = db.session.scalars(
+        select(Booking.id).where(Booking.status == BookingStatus.PENDING, Booking.starts_at <= now)
+    ).all()
+    expired = 0
+    for booking_id in due:
+        booking = db.session.get(Booking, booking_id)
+        if booking is None:
+            continue
+        try:
+            states.apply(booking, "expire", Actor.SYSTEM)
+            expired += 1
+        except Conflict:
+            continue  # answered or cancelled a moment ago: nothing to expire
+    return expired
 
 
 def for_client(client: User) -> list[Booking]:
@@ -283,10 +295,11 @@ def range_field(day: int, index: int, end: str) -> str:
     return f"d{day}_{end}" + (f"_{index + 1}" if index else "")
 
 
-def set_weekly_hours(profile: TherapistProfile, spans: dict) -> None:
+def set_weekly_hours(profile: TherapistProfile, spans: dict, settle: Settle | None = None) -> None:
     """Replace the weekly hours, one transaction: weekday -> a list of (start, end) ranges
     (or one range, or None for a day off). Every time on the grid, each range's end
-    after its start, and a day's ranges apart from each other."""
+    after its start, and a day's ranges apart from each other. Booked visits the new hours
+    leave out are kept or cancelled as `settle` says (InTheWay when it says nothing)."""
     days = {
         day: [] if span is None else [span] if isinstance(span, tuple) else list(span) for day, span in spans.items()
     }
@@ -319,25 +332,32 @@ def set_weekly_hours(profile: TherapistProfile, spans: dict) -> None:
                     )
                 )
     raise_all(problems)
-    for hours in db.session.scalars(
-        select(WeeklyHours).where(WeeklyHours.therapist_id == profile.id, WeeklyHours.weekday.in_(list(days)))
-    ):
-        db.session.delete(hours)
-    db.session.flush()
-    for day, ranges in days.items():
-        for start, end in sorted(ranges):
-            db.session.add(WeeklyHours(therapist_id=profile.id, weekday=day, start_time=start, end_time=end))
-    db.session.commit()
+    in_the_way = [b for b in _upcoming(profile) if _outside_hours(b, profile, days)]
+    with states.settling():
+        _settle(in_the_way, settle, "would fall outside the new weekly hours")
+        for hours in db.session.scalars(
+            select(WeeklyHours).where(WeeklyHours.therapist_id == profile.id, WeeklyHours.weekday.in_(list(days)))
+        ):
+            db.session.delete(hours)
+        db.session.flush()
+        for day, ranges in days.items():
+            for start, end in sorted(ranges):
+                db.session.add(WeeklyHours(therapist_id=profile.id, weekday=day, start_time=start, end_time=end))
 
 
 def time_off(profile: TherapistProfile) -> list[TimeOff]:
     return list(db.session.scalars(select(TimeOff).filter_by(therapist_id=profile.id).order_by(TimeOff.starts_on)))
 
 
-def add_time_off(profile: TherapistProfile, starts_on, ends_on, note: str) -> TimeOff:
+def add_time_off(profile: TherapistProfile, starts_on, ends_on, note: str, settle: Settle | None = None) -> TimeOff:
+    """Days off; booked visits on them are kept or cancelled as `settle` says (InTheWay when
+    it says nothing), in the same transaction."""
+    zone = profile.zone
+    in_the_way = [b for b in _upcoming(profile) if starts_on <= b.starts_at.astimezone(zone).date() <= ends_on]
     off = TimeOff(therapist_id=profile.id, starts_on=starts_on, ends_on=ends_on, note=(note or "").strip())
-    db.session.add(off)
-    db.session.commit()
+    with states.settling():
+        _settle(in_the_way, settle, "would fall on these days off")
+        db.session.add(off)
     return off
 
 
@@ -348,6 +368,102 @@ def remove_time_off(profile: TherapistProfile, off_id: int) -> bool:
     db.session.delete(off)
     db.session.commit()
     return True
+
+
+# --- changes of hours and policies that meet booked visits ----------------------------
+
+
+@dataclass(frozen=True)
+class Settle:
+    """The therapist's answer about booked visits a change would contradict."""
+
+    keep: bool
+    message: str = ""  # to each client, when cancelling
+
+
+class InTheWay(Conflict):
+    """The change contradicts booked visits: nothing was saved; ask to keep or cancel them."""
+
+    def __init__(self, bookings: list[Booking], clash: str, *, needs_message: bool = False):
+        count = f"{len(bookings)} booked visit{'s' if len(bookings) != 1 else ''}"
+        super().__init__(f"{count} {clash}. Keep them, or cancel them with a message to each client.")
+        self.bookings = bookings
+        self.needs_message = needs_message  # asked to cancel, without the message for the clients
+
+
+def _upcoming(profile: TherapistProfile, now: datetime | None = None) -> list[Booking]:
+    """The pending and confirmed visits still to come, earliest first."""
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.therapist_id == profile.id,
+                Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
+                Booking.starts_at > (now or clock.now()),
+            )
+            .options(selectinload(Booking.client))
+            .order_by(Booking.starts_at)
+        )
+    )
+
+
+def _outside_hours(booking: Booking, profile: TherapistProfile, days: dict) -> bool:
+    """Whether the session falls outside the new ranges of its weekday (days not changed: no)."""
+    start = booking.starts_at.astimezone(profile.zone)
+    end = booking.ends_at.astimezone(profile.zone)
+    if start.weekday() not in days:
+        return False
+    if end.date() != start.date():
+        return True
+    return not any(s <= start.time() and end.time() <= e for s, e in days[start.weekday()])
+
+
+def _squeezed_by_buffer(profile: TherapistProfile, buffer_minutes: int) -> list[Booking]:
+    """Visits that start sooner after the visit before them than the new buffer allows."""
+    if buffer_minutes <= settings_of(profile).buffer_minutes:
+        return []
+    gap = timedelta(minutes=buffer_minutes)
+    upcoming = _upcoming(profile)
+    return [b for a, b in zip(upcoming, upcoming[1:]) if a.ends_at <= b.starts_at < a.ends_at + gap]
+
+
+def _inside_new_notice(profile: TherapistProfile, old_hours: int, new_hours: int) -> list[Booking]:
+    """Visits a client could still change online today and could not under the longer notice."""
+    if new_hours <= old_hours:
+        return []
+    now = clock.now()
+    lo, hi = now + timedelta(hours=old_hours), now + timedelta(hours=new_hours)
+    return [b for b in _upcoming(profile) if lo < b.starts_at <= hi]
+
+
+def _policy_clash(old: BookingSettings, new: PolicyData) -> str:
+    parts = []
+    if new.buffer_minutes > old.buffer_minutes:
+        parts.append(f"would leave less than {new.buffer_minutes} minutes free after the visit before")
+    if new.notice_hours > old.notice_hours:
+        parts.append(f"would start within {new.notice_hours} hours: clients could no longer change them online")
+    return " or ".join(parts)
+
+
+def _settle(bookings: list[Booking], settle: Settle | None, clash: str) -> None:
+    """Keep the visits in the way, or cancel each through the state machine with the
+    therapist's message (a request is declined); InTheWay when the therapist has not said."""
+    if not bookings:
+        return
+    if settle is None:
+        raise InTheWay(bookings, clash)
+    if settle.keep:
+        return
+    message = (settle.message or "").strip()
+    if not message:
+        raise InTheWay(bookings, clash, needs_message=True)
+    for booking in sorted(bookings, key=lambda b: b.id):  # one lock order
+        if booking.status == BookingStatus.PENDING:
+            changes: dict = {"decided_at": utcnow(), "therapist_message": message}
+            states.apply(booking, "decline", Actor.THERAPIST, changes=changes, commit=False)
+        else:
+            changes = {"cancelled_by": "therapist", "cancel_reason": message}
+            states.apply(booking, "cancel", Actor.THERAPIST, changes=changes, commit=False)
 
 
 # --- policies and the private calendar ---------------------------------------------
@@ -382,8 +498,11 @@ def _stored_settings(profile: TherapistProfile) -> BookingSettings:
     return found
 
 
-def set_policies(profile: TherapistProfile, data: PolicyData) -> BookingSettings:
-    """Notice, buffer, address and phone; bookings already made keep the buffer they hold."""
+def set_policies(profile: TherapistProfile, data: PolicyData, settle: Settle | None = None) -> BookingSettings:
+    """Notice, buffer, address and phone; bookings already made keep the buffer they hold.
+    A longer buffer that leaves too little time after a booked visit, or a longer notice
+    that takes away a client's chance to change a visit online, names those visits
+    (InTheWay) until `settle` says to keep or to cancel them."""
     problems = []
     if data.notice_hours not in NOTICE_CHOICES:
         problems.append(
@@ -403,10 +522,15 @@ def set_policies(profile: TherapistProfile, data: PolicyData) -> BookingSettings
             )
         )
     raise_all(problems)
-    settings = _stored_settings(profile)
-    settings.notice_hours, settings.buffer_minutes = data.notice_hours, data.buffer_minutes
-    settings.address_after_confirmation, settings.phone = data.address_after_confirmation, phone
-    db.session.commit()
+    old = settings_of(profile)
+    in_the_way = _squeezed_by_buffer(profile, data.buffer_minutes) + _inside_new_notice(
+        profile, old.notice_hours, data.notice_hours
+    )
+    with states.settling():
+        _settle(sorted(set(in_the_way), key=lambda b: b.id), settle, _policy_clash(old, data))
+        settings = _stored_settings(profile)
+        settings.notice_hours, settings.buffer_minutes = data.notice_hours, data.buffer_minutes
+        settings.address_after_confirmation, settings.phone = data.address_after_confirmation, phone
     return settings
 
 

@@ -18,7 +18,7 @@ from ..links import public_url
 from ..models import Role
 from ..receipts.services import Payment
 from ..reviews.forms import ReplyForm, ReviewForm
-from ..service_errors import ServiceError
+from ..service_errors import Conflict, ServiceError
 from ..therapists.services import get_listable
 from ..therapists.visibility import Audience, place_of
 from . import bp, drafts, services
@@ -122,7 +122,6 @@ def request_booking(therapist_id: int):
     except ServiceError as exc:
         return _booking_page(profile, form, show_on_form(form, exc, default_field="start"))
     drafts.discard(session.pop(PENDING_BOOKING, None))
-    notifications.booking_requested(booking)
     flash(f"Request sent to {profile.name}. You will get an email when they answer.", "success")
     return redirect(url_for("bookings.detail", booking_id=booking.id))
 
@@ -189,6 +188,9 @@ def _act(booking_id: int, action):
     booking, side = _mine_or_404(booking_id)
     try:
         action(booking, side)
+    except Conflict as exc:  # the booking changed under this click: say what it is now (409)
+        flash_error(exc)
+        return _detail_page(booking, side, status=exc.status)
     except ServiceError as exc:
         flash_error(exc)
     return redirect(url_for("bookings.detail", booking_id=booking_id))
@@ -206,7 +208,6 @@ def decide(booking_id: int):
         services.decide(
             booking.therapist, booking, accept=request.form["decision"] == "accept", message=form.message.data
         )
-        notifications.booking_decided(booking)
         flash("Answer sent to the client.", "success")
 
     return _act(booking_id, run)
@@ -220,7 +221,6 @@ def cancel(booking_id: int):
         if not form.validate_on_submit():
             raise ServiceError("Give a reason for cancelling: the other side will read it.")
         services.cancel(booking, by=side, reason=form.reason.data)
-        notifications.booking_cancelled(booking)
         flash("The booking is cancelled and both sides were emailed.", "success")
 
     return _act(booking_id, run)
@@ -320,12 +320,10 @@ def move(booking_id: int):
     form = RescheduleForm()
     if not form.validate_on_submit():
         return _reschedule_page(booking, form, 400)
-    old_when = notifications.when_of(booking)
     try:
         services.reschedule(booking, parse_start(form.start.data))  # type: ignore[arg-type]  # validated
     except ServiceError as exc:
         return _reschedule_page(booking, form, show_on_form(form, exc, default_field="start"))
-    notifications.booking_rescheduled(booking, old_when)
     flash(
         f"Moved to {notifications.when_of(booking)}. The old time is free again; both of you were emailed.", "success"
     )
@@ -356,6 +354,20 @@ def complete(booking_id: int):
     return redirect(url_for("bookings.detail", booking_id=booking_id))
 
 
+@bp.post("/account/bookings/<int:booking_id>/no-show")
+@login_required
+def no_show(booking_id: int):
+    def run(booking, side):
+        if side != "therapist":
+            abort(403)
+        if not DecisionForm().validate_on_submit():
+            raise ServiceError("The form expired. Reload the page and try again.")
+        services.mark_no_show(booking)
+        flash("Marked as missed. The client was emailed.", "success")
+
+    return _act(booking_id, run)
+
+
 # --- availability, policies, calendar ------------------------------------------------------
 
 
@@ -370,14 +382,16 @@ def availability():
         source = request.form.get("copy_from", type=int)
         copied = form.copy_to_weekdays(source) if source is not None and 0 <= source < 7 else []
         try:
-            services.set_weekly_hours(profile, form.spans())
+            services.set_weekly_hours(profile, form.spans(), _settle_choice())
+        except services.InTheWay as exc:
+            return _availability_page(profile, form, in_the_way=_in_the_way(exc, "bookings.availability"), status=409)
         except ServiceError as exc:
             show_on_form(form, exc)
         else:
             if copied and source is not None:
                 flash(f"{WEEKDAYS[source]}'s hours copied to Monday to Friday and saved.", "success")
             else:
-                flash("Weekly hours saved.", "success")
+                flash("Weekly hours saved." + _settled_words(_settle_choice()), "success")
             return redirect(url_for("bookings.availability"))
     return _availability_page(profile, form, status=400 if request.method == "POST" else 200)
 
@@ -390,7 +404,38 @@ def _policy_form(profile) -> PolicyForm:
     return form
 
 
-def _availability_page(profile, form=None, off_form=None, policy_form=None, status=200):
+SETTLE_FIELDS = ("csrf_token", "settle", "settle_message")
+
+
+def _settle_choice() -> services.Settle | None:
+    """What the therapist chose for booked visits in the way of a change: keep or cancel."""
+    choice = request.form.get("settle")
+    if choice not in ("keep", "cancel"):
+        return None
+    return services.Settle(keep=choice == "keep", message=request.form.get("settle_message", ""))
+
+
+def _settled_words(settle: services.Settle | None) -> str:
+    if settle is None:
+        return ""
+    if settle.keep:
+        return " The booked visits in the way are kept."
+    return " The booked visits in the way are cancelled and each client was emailed your message."
+
+
+def _in_the_way(exc, endpoint: str) -> dict:
+    """The visits a change would contradict, and the same form again with a choice to make."""
+    return {
+        "message": str(exc),
+        "bookings": exc.bookings,
+        "action": url_for(endpoint),
+        "fields": [(k, v) for k, v in request.form.items(multi=True) if k not in SETTLE_FIELDS],
+        "settle_message": request.form.get("settle_message", ""),
+        "needs_message": exc.needs_message,
+    }
+
+
+def _availability_page(profile, form=None, off_form=None, policy_form=None, status=200, in_the_way=None):
     if form is None:
         form = WeeklyHoursForm(formdata=None)
         form.load(services.weekly_hours(profile))
@@ -403,6 +448,7 @@ def _availability_page(profile, form=None, off_form=None, policy_form=None, stat
         policy_form=policy_form or _policy_form(profile),
         feed_url=public_url("bookings.calendar_feed", token=token) if token else None,
         time_off=services.time_off(profile),
+        in_the_way=in_the_way,
         zone=profile.zone,
         today=clock.today_in(profile.zone),
     ), status
@@ -415,11 +461,15 @@ def policies():
     form = PolicyForm()
     if form.validate_on_submit():
         try:
-            services.set_policies(profile, form.data_for_service())
+            services.set_policies(profile, form.data_for_service(), _settle_choice())
+        except services.InTheWay as exc:
+            return _availability_page(
+                profile, policy_form=form, in_the_way=_in_the_way(exc, "bookings.policies"), status=409
+            )
         except ServiceError as exc:
             show_on_form(form, exc)
         else:
-            flash("Booking policies saved.", "success")
+            flash("Booking policies saved." + _settled_words(_settle_choice()), "success")
             return redirect(url_for("bookings.availability", _anchor="policies-h"))
     return _availability_page(profile, policy_form=form, status=400)
 
@@ -466,8 +516,14 @@ def add_time_off():
     profile = current_user.therapist
     off_form = TimeOffForm()
     if off_form.validate_on_submit():
-        services.add_time_off(profile, off_form.starts_on.data, off_form.ends_on.data, off_form.note.data)
-        flash("Time off added.", "success")
+        settle = _settle_choice()
+        try:
+            services.add_time_off(profile, off_form.starts_on.data, off_form.ends_on.data, off_form.note.data, settle)
+        except services.InTheWay as exc:
+            return _availability_page(
+                profile, off_form=off_form, in_the_way=_in_the_way(exc, "bookings.add_time_off"), status=409
+            )
+        flash("Time off added." + _settled_words(settle), "success")
         return redirect(url_for("bookings.availability"))
     return _availability_page(profile, off_form=off_form, status=400)
 

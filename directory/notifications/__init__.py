@@ -137,6 +137,17 @@ MESSAGE_NOTICE = "directory.notifications.message_notice"
 NOTICE_EVERY = timedelta(minutes=10)
 
 
+def booking_expired(booking: Booking) -> None:
+    """Nobody answered the request before its time: both sides learn it lapsed."""
+    for user in (booking.client, booking.therapist.user):
+        _about_booking(user, "booking_expired", booking)
+
+
+def booking_no_show(booking: Booking) -> None:
+    """The therapist marked a confirmed visit missed: the client is told (and may answer)."""
+    _about_booking(booking.client, "booking_no_show", booking)
+
+
 def booking_message(booking: Booking, side: str) -> None:
     """A new message on the booking's thread (call it in the transaction that writes it):
     the other side is told, at most once per NOTICE_EVERY for the thread, how many new
