@@ -94,7 +94,7 @@ def change_password(app, user):
 def reset_password(app, user, outbox):
     stranger = app.test_client()
     post_form(stranger, "/auth/forgot", {"email": user.email})
-    mail = [m for m in outbox() if m["To"] == user.email][-1]
+    mail = [m for m in outbox() if m["To"] == user.email and "Reset" in m["Subject"]][-1]
     link = re.search(r"http://localhost(/auth/reset/\S+)", plain_text(mail)).group(1)
     assert post_form(stranger, link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
 
