@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from ..extensions import db
 from ..models import Booking, Review, Role, User, utcnow
 from ..service_errors import Forbidden, ServiceError
 from ..therapists.profiles import new_profile
-from . import tokens
+from . import throttle, tokens
 from .passwords import hash_password, password_problem, verify_password
 
 
@@ -90,6 +91,39 @@ def delete_client_account(user: User, password: str) -> None:
     except Exception:
         db.session.rollback()
         raise
+
+
+class SignInPaused(ServiceError):
+    """This address must wait before trying this account's password again (throttle.py)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, seconds: int):
+        plural = "s" if seconds != 1 else ""
+        wait = f"{seconds} second{plural}" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+        super().__init__(
+            f"Too many wrong passwords for this account. Try again in {wait}, or choose a new password.",
+            field="password",
+        )
+        self.seconds = seconds
+
+
+def sign_in(email: str, password: str, address: str) -> User:
+    """The account, once its password is given. Guesses are slowed per account and address
+    (throttle.py), and a try that is not made to wait is always checked, so the owner is
+    never locked out by someone else's failures."""
+    email = normalise_email(email)
+    wait = throttle.seconds_to_wait(email, address)
+    if wait:
+        raise SignInPaused(wait)
+    user = authenticate(email, password)
+    if user is None:
+        if throttle.record_failure(email, address):
+            notifications.sign_in_failures(find_user(email))
+        raise ServiceError("That email and password do not match an account.", field="password")
+    throttle.record_success(email, address)
+    return user
 
 
 def authenticate(email: str, password: str) -> User | None:
