@@ -129,9 +129,8 @@ def sign_in(email: str, password: str, address: str) -> User:
 def authenticate(email: str, password: str) -> User | None:
     """The user, or None: the same answer for an unknown email and a wrong password."""
     user = find_user(email)
-    if not verify_password(user.password_hash if user else None, password):
+    if not verify_password(user.password_hash if user else None, password) or user is None:
         return None
-    assert user is not None
     user.last_login_at = utcnow()
     if user.is_admin:
         audit.record(user, "admin_login", "user", user.id, subject_label=user.email)

@@ -143,7 +143,8 @@ class TherapistRow:
     def place(self) -> PracticePlace:
         if self.where is not None:
             return self.where
-        assert self.latitude is not None and self.longitude is not None, "the row was placed when it was read"
+        if self.latitude is None or self.longitude is None:
+            raise RuntimeError("the row was placed when it was read")
         label = self.label or (f"{self.city}, {self.state} {self.postal_code}".strip(", ") if self.city else "")
         return PracticePlace(
             self.latitude, self.longitude, self.address, self.city, self.state, self.postal_code, label, self.timezone
