@@ -13,6 +13,7 @@ from datetime import date
 from flask import abort, flash, make_response, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
+from .. import uploads
 from ..errors import show_on_form
 from ..models import Role
 from ..service_errors import ServiceError
@@ -136,8 +137,7 @@ def letter_file():
         as_attachment=True,
         max_age=0,
     )
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return _private(response)
+    return _private(uploads.guard_document(response))
 
 
 @bp.post("/account/receipts/letter/remove")
