@@ -10,6 +10,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from zxcvbn import zxcvbn
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or invalid."""
@@ -23,30 +25,49 @@ def hosts_from(value: str | None) -> list[str]:
 # A production key must be long and random: a key an attacker can guess lets
 # them forge any session, an administrator's included.
 SECRET_KEY_MIN_BYTES = 32
-PLACEHOLDER_KEYS = {
-    "dev-only-not-secret",
-    "testing-secret",
-    "secret",
-    "changeme",
-    "change-me",
-    "please-change-me",
-    "your-secret-key",
-    "secret-key",
-    "s3cret",
-    "development",
-    "xxx",
-}
+# zxcvbn's estimate of the guesses needed, as a power of ten (10**38 is about 126 bits).
+# zxcvbn rates any 32-character string at most 10**32 and long phrases of words near 10**30,
+# while secrets.token_hex(32) and token_urlsafe(32) rated 10**58 and 10**41.8 at the least
+# over 400 draws each: only keys of that kind pass.
+SECRET_KEY_MIN_GUESSES_LOG10 = 38
+# A random key of this size repeats no run of 8 characters (odds below one in a million).
+SECRET_KEY_MAX_REPEAT = 7
+# Every key printed anywhere public: placeholders, this repository's tests and docs, framework examples.
+# tests/test_config.py greps the repository for key-like literals and checks each is listed.
+KNOWN_KEYS_FILE = Path(__file__).resolve().parent / "directory" / "known_secret_keys.txt"
+
+
+def known_keys() -> frozenset[str]:
+    """The published keys, one a line (blank lines and # comments skipped), lower-cased."""
+    lines = KNOWN_KEYS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def repeated_run(key: str, length: int = SECRET_KEY_MAX_REPEAT + 1) -> str | None:
+    """A run of `length` characters that occurs twice in the key (overlapping counts), or None."""
+    seen: set[str] = set()
+    for start in range(len(key) - length + 1):
+        run = key[start : start + length]
+        if run in seen:
+            return run
+        seen.add(run)
+    return None
 
 
 def secret_key_problem(key: str) -> str | None:
     """Why this SECRET_KEY is too weak for production, or None."""
     how = "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
-    if key.strip().lower() in PLACEHOLDER_KEYS:
-        return f"SECRET_KEY is a well-known placeholder: {how}"
+    if key.strip().lower() in known_keys():
+        return f"SECRET_KEY is a well-known placeholder or a published key (it appears in code or documentation): {how}"
     if len(key.encode()) < SECRET_KEY_MIN_BYTES:
         return f"SECRET_KEY must be at least {SECRET_KEY_MIN_BYTES} bytes of random text: {how}"
     if len(set(key)) < 8:
         return f"SECRET_KEY repeats too few characters to be random: {how}"
+    if repeated_run(key):
+        return f"SECRET_KEY repeats a pattern, so it is not random: {how}"
+    # zxcvbn reads the first 100 characters; a longer key is at least as strong as its start.
+    if zxcvbn(key[:100])["guesses_log10"] < SECRET_KEY_MIN_GUESSES_LOG10:
+        return f"SECRET_KEY is too easy to guess (words, sequences or dates): {how}"
     return None
 
 

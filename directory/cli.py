@@ -17,7 +17,7 @@ from . import outbox
 from .admin.services import create_admin
 from .extensions import db
 from .feeds import bulk
-from .registry.nppes import file_date_from_name, import_nppes
+from .registry.nppes import file_date_from_name, import_nppes, text_lines
 from .schedule import expire_licenses_today
 from .service_errors import ServiceError
 from .therapists import export
@@ -222,8 +222,8 @@ def import_nppes_command(nppes_file: str, file_date) -> None:
             f"{name} does not say its date (npidata_pfile_YYYYMMDD-YYYYMMDD.csv): give --file-date YYYY-MM-DD."
         )
     try:
-        with open(nppes_file, encoding="utf-8-sig", errors="replace", newline="") as fh:
-            report = import_nppes(fh, file_name=name, file_date=when)
+        with open(nppes_file, "rb") as fh:
+            report = import_nppes(text_lines(fh, file_name=name), file_name=name, file_date=when)
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(

@@ -39,7 +39,7 @@ def strip_query(text: str) -> str:
     return _QUERY.sub("", _BAD_REQUEST_DETAIL.sub(r"\1", text))
 
 
-SECRET = "[secret]"
+SECRET = "[secret]"  # noqa: S105 what a log shows in place of a secret, not one
 _ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 _SEGMENT = r"[^/\s?#\"']+"
 # One pattern per route that carries a secret, built from the app's URL rules by `install`.

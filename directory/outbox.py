@@ -232,7 +232,7 @@ def run(job_id: int) -> tuple[bool, float | None]:
 
 def backoff(attempts: int) -> float:
     """Seconds before attempt `attempts` + 1: about 1, 2, 4... with jitter, at most BACKOFF_MAX."""
-    return min(BACKOFF_MAX, 2.0 ** max(attempts - 1, 0) * random.uniform(1.0, 1.25))
+    return min(BACKOFF_MAX, 2.0 ** max(attempts - 1, 0) * random.uniform(1.0, 1.25))  # noqa: S311 retry jitter, no secret
 
 
 def describe(exc: BaseException) -> str:

@@ -176,8 +176,7 @@ def check_document(storage) -> CheckedFile:
     data = _read_limited(storage, DOCUMENT_MAX_BYTES, "document")
     name = (storage.filename or "document")[:200]
     if data.startswith(b"%PDF-"):
-        _check_pdf(data)
-        return CheckedFile(data, "application/pdf", "pdf", name)
+        return CheckedFile(clean_pdf(data), "application/pdf", "pdf", name)
     # A scan is reduced by whole steps only: no resampling pass over a large image.
     image, image_format = _open_image(
         data, DOCUMENT_MAX_SIDE, exact=False, not_an_image="The document must be a PDF, JPEG or PNG file."
@@ -186,70 +185,89 @@ def check_document(storage) -> CheckedFile:
     return CheckedFile(encoded, content_type, extension, name)
 
 
-# PDF content that acts rather than shows: scripts, programs to launch, files inside.
-_ACTIVE_PDF_KEYS = {
-    "/JS": "JavaScript",
-    "/JavaScript": "JavaScript",
-    "/Launch": "a launch action",
-    "/EmbeddedFiles": "embedded files",
-    "/EmbeddedFile": "embedded files",
-    "/FileAttachment": "embedded files",
-}
+# What of a PDF is kept: its pages, and of each page only what draws it. Everything else
+# (the catalog's /OpenAction, /AA, /AcroForm and XFA, /Names with scripts and embedded
+# files, outlines with actions; a page's /AA and annotations) is left behind: an
+# allowlist, so a kind of active content nobody thought of is dropped too.
+_PAGE_KEYS = {"/Type", "/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox", "/Rotate", "/UserUnit", "/Group"}
+_RESOURCE_KEYS = {"/Font", "/XObject", "/ExtGState", "/ColorSpace", "/Pattern", "/Shading", "/ProcSet", "/Properties"}
+# Keys that make a PDF act: none may be found anywhere in the rebuilt file.
+_ACTIVE_KEYS = {
+    "/A", "/AA", "/OpenAction", "/JS", "/JavaScript", "/AcroForm", "/XFA", "/EmbeddedFiles", "/EmbeddedFile",
+    "/Launch", "/URI", "/GoToR", "/GoToE", "/SubmitForm", "/ImportData", "/ResetForm", "/RichMedia", "/Annots",
+}  # fmt: skip
 
 
-def _check_pdf(data: bytes) -> None:
-    """A PDF that parses (pypdf), has pages, and carries no JavaScript, launch
-    action or embedded file; UploadError otherwise."""
-    from pypdf import PdfReader  # here: 26 MB that only a document upload needs, not every process
+def clean_pdf(data: bytes) -> bytes:
+    """The PDF rebuilt from its pages alone, with no action, script, form, embedded file
+    or annotation left (form fields and notes are first drawn into the page, so what the
+    document shows is kept); UploadError when it cannot be read or cleaned."""
+    import pikepdf  # here: only a document upload needs it, not every process
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pypdf warns about harmless oddities
-            reader = PdfReader(io.BytesIO(data), strict=False)
-            if reader.is_encrypted:
-                raise UploadError("The PDF is password-protected. Save a copy without a password and upload that.")
-            if len(reader.pages) == 0:
+        with pikepdf.open(io.BytesIO(data)) as source, pikepdf.new() as clean:
+            if len(source.objects) > PDF_MAX_OBJECTS:
+                raise UploadError("The PDF is too complex to check. Print it to a new PDF and upload that.")
+            if len(source.pages) == 0:
                 raise UploadError("The PDF has no pages.")
-            found = _active_content(reader.trailer)
+            source.flatten_annotations(mode="all")  # what fields and notes show becomes page content
+            for page in source.pages:
+                _keep_only_what_draws(page.obj)
+                clean.pages.append(page)
+            found = _active_keys(clean)
+            if found:
+                raise UploadError(
+                    f"The PDF keeps active content ({', '.join(sorted(found))}) where a page draws itself, so we "
+                    "cannot clean it. Print it to a new PDF (or scan it) and upload that."
+                )
+            out = io.BytesIO()
+            clean.save(out, compress_streams=True)
+    except pikepdf.PasswordError:
+        raise UploadError("The PDF is password-protected. Save a copy without a password and upload that.") from None
     except UploadError:
         raise
     except Exception:  # a parser can fail in many ways on a hostile file; each means "not a PDF we read"
         raise UploadError("The PDF could not be read: it looks damaged. Save it again and upload it.") from None
-    if found:
-        raise UploadError(
-            f"The PDF contains {', '.join(sorted(found))}, which we do not accept. "
-            "Print it to a new PDF (or scan it) and upload that."
-        )
+    return out.getvalue()
 
 
-def _active_content(root) -> set[str]:
-    """What active content the objects reachable from `root` carry (names of _ACTIVE_PDF_KEYS)."""
-    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+def _keep_only_what_draws(page) -> None:
+    import pikepdf
+
+    for key in list(page.keys()):
+        if key not in _PAGE_KEYS | {"/Resources", "/Contents", "/Parent"}:
+            del page[key]
+    resources = page.get("/Resources")
+    if isinstance(resources, pikepdf.Dictionary):
+        for key in list(resources.keys()):
+            if key not in _RESOURCE_KEYS:
+                del resources[key]
+
+
+def _active_keys(pdf) -> set[str]:
+    """The action keys (and action types) found anywhere in `pdf`: in each indirect object
+    and in the direct dictionaries and arrays nested inside it."""
+    import pikepdf
 
     found: set[str] = set()
-    seen: set[tuple[int, int]] = set()
-    stack = [root]
-    visited = 0
+    stack = [pdf.trailer, *pdf.objects]
     while stack:
-        item = stack.pop()
-        if isinstance(item, IndirectObject):
-            key = (item.idnum, item.generation)
-            if key in seen:
-                continue
-            seen.add(key)
-            item = item.get_object()
-        visited += 1
-        if visited > PDF_MAX_OBJECTS:
-            raise UploadError("The PDF is too complex to check. Print it to a new PDF and upload that.")
-        if isinstance(item, DictionaryObject):
-            for name, value in item.items():
-                if name in _ACTIVE_PDF_KEYS:
-                    found.add(_ACTIVE_PDF_KEYS[name])
+        obj = stack.pop()
+        if isinstance(obj, pikepdf.Stream):
+            obj = obj.stream_dict
+        if isinstance(obj, pikepdf.Dictionary):
+            keys = set(obj.keys())
+            found |= keys & _ACTIVE_KEYS
+            values = [obj[key] for key in keys]
+        elif isinstance(obj, pikepdf.Array):
+            values = [obj[i] for i in range(len(obj))]
+        else:
+            continue
+        for value in values:
+            if isinstance(value, pikepdf.Name) and str(value) in _ACTIVE_KEYS:
+                found.add(str(value))
+            elif isinstance(value, pikepdf.Dictionary | pikepdf.Array) and not value.is_indirect:
                 stack.append(value)
-        elif isinstance(item, ArrayObject):
-            stack.extend(item)
-        elif isinstance(item, NameObject) and item in _ACTIVE_PDF_KEYS:
-            found.add(_ACTIVE_PDF_KEYS[item])
     return found
 
 
@@ -274,6 +292,30 @@ def send(kind: str, stored_name: str, **send_file_options) -> Response:
     """A response carrying the stored file (send_file's options); StoredFileMissing if there is none.
     The caller has already checked who may see it."""
     return stored_files().send(kind, stored_name, **send_file_options)
+
+
+# A stored document (a license, a certificate, a letter of medical necessity) is never shown
+# by the browser as a page of this site: always a download, which no script of it may run in.
+DOCUMENT_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, no-store",
+}
+
+
+def send_document(kind: str, stored_name: str, content_type: str, download_name: str) -> Response:
+    """A stored document as a download (Content-Disposition: attachment) with DOCUMENT_HEADERS;
+    StoredFileMissing if there is none. The caller has already checked who may see it."""
+    options = {"mimetype": content_type, "download_name": download_name, "as_attachment": True, "max_age": 0}
+    return guard_document(send(kind, stored_name, **options))
+
+
+def guard_document(response: Response) -> Response:
+    """DOCUMENT_HEADERS on a response that already carries a document as an attachment."""
+    if not response.headers.get("Content-Disposition", "").startswith("attachment"):
+        raise ValueError("a stored document leaves only as an attachment")
+    response.headers.update(DOCUMENT_HEADERS)
+    return response
 
 
 def remove(kind: str, stored_name: str | None) -> None:

@@ -328,7 +328,8 @@ def test_admin_actions_need_csrf(admin_client, pending):
     assert db.session.get(License, lic.id).status == CredentialStatus.PENDING
 
 
-def test_admins_read_documents_inline(admin_client, factory):
+def test_admins_download_documents_never_inline(admin_client, factory):
+    """Issue 23, item 3: documents were served inline to the admin; now always a sandboxed download."""
     from directory.models import Document
 
     t = factory.therapist(license_status=CredentialStatus.PENDING)
@@ -346,9 +347,13 @@ def test_admins_read_documents_inline(admin_client, factory):
     response = admin_client.get(f"/account/documents/{doc.id}")
     data = response.get_data()
     response.close()
-    assert (
-        response.status_code == 200 and data.startswith(b"%PDF") and response.headers["X-Frame-Options"] == "SAMEORIGIN"
-    )
+    assert response.status_code == 200 and data.startswith(b"%PDF")
+    assert response.headers["Content-Disposition"] == "attachment; filename=l.pdf"
+    assert response.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    page = admin_client.get("/admin/verifications").get_data(as_text=True)
+    assert "<iframe" not in page and f'href="/account/documents/{doc.id}" download' in page
 
 
 # --- expiry --------------------------------------------------------------------------

@@ -449,3 +449,43 @@ def test_email_normalisation_matches_the_library(email):
             normalise_email(email)
     else:
         assert normalise_email(email) == expected
+
+
+# Issue 23, item 7: the therapists import, on the same malformed lines as the registry's.
+
+
+def _file_with_line_3(tmp_path, bad: str):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerow(row())
+    lines = buffer.getvalue() + bad + "\n"
+    writer = csv.DictWriter(buffer := io.StringIO(), fieldnames=COLUMNS)
+    writer.writerow(row(email="c@example.com", license_number="C-1"))
+    path = tmp_path / "t.csv"
+    path.write_text(lines + buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def _good_line(**overrides) -> list[str]:
+    values = row(email="b@example.com", license_number="B-1", **overrides)
+    return [values.get(c, "") for c in COLUMNS]
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (
+            ",".join(f'"{v}"' for v in _good_line()).replace('"b@example.com"', '"b@example.com"x'),
+            "line 3: not readable",
+        ),
+        (",".join(_good_line()[:3]), "line 3: row has 3 fields; the header has"),
+        (",".join([*_good_line(), "x", "y", "z"]), "line 3: row has"),
+    ],
+    ids=["stray-quote", "too-few-fields", "extra-fields"],
+)
+def test_a_malformed_row_names_its_line_and_nothing_is_written(runner, ctx, tmp_path, bad, message):
+    result = runner.invoke(args=["therapists", "import", str(_file_with_line_3(tmp_path, bad))])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert any(line.startswith(message) for line in error_lines(result)), result.output
+    assert count(TherapistProfile) == 0 and count(User) == 0

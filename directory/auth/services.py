@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, notifications
 from ..account_erasure import erase_client
 from ..booking_states import settling
 from ..extensions import db
@@ -15,7 +16,7 @@ from ..models import Role, User, utcnow
 from ..service_errors import Forbidden, ServiceError
 from ..text_rules import one_line_problem
 from ..therapists.profiles import new_profile
-from . import tokens
+from . import throttle, tokens
 from .passwords import hash_password, password_problem, verify_password
 from .revocation import forget_draft, revoke_access
 
@@ -85,12 +86,44 @@ def delete_client_account(user: User, password: str, *, draft_key: str | None = 
         db.session.delete(user)
 
 
+class SignInPaused(ServiceError):
+    """This address must wait before trying this account's password again (throttle.py)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, seconds: int):
+        plural = "s" if seconds != 1 else ""
+        wait = f"{seconds} second{plural}" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+        super().__init__(
+            f"Too many wrong passwords for this account. Try again in {wait}, or choose a new password.",
+            field="password",
+        )
+        self.seconds = seconds
+
+
+def sign_in(email: str, password: str, address: str) -> User:
+    """The account, once its password is given. Guesses are slowed per account and address
+    (throttle.py), and a try that is not made to wait is always checked, so the owner is
+    never locked out by someone else's failures."""
+    email = normalise_email(email)
+    wait = throttle.seconds_to_wait(email, address)
+    if wait:
+        raise SignInPaused(wait)
+    user = authenticate(email, password)
+    if user is None:
+        if throttle.record_failure(email, address):
+            notifications.sign_in_failures(find_user(email))
+        raise ServiceError("That email and password do not match an account.", field="password")
+    throttle.record_success(email, address)
+    return user
+
+
 def authenticate(email: str, password: str) -> User | None:
     """The user, or None: the same answer for an unknown email and a wrong password."""
     user = find_user(email)
-    if not verify_password(user.password_hash if user else None, password):
+    if not verify_password(user.password_hash if user else None, password) or user is None:
         return None
-    assert user is not None
     user.last_login_at = utcnow()
     if user.is_admin:
         audit.record(user, "admin_login", "user", user.id, subject_label=user.email)

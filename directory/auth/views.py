@@ -33,12 +33,6 @@ def _email_key() -> str:
     return "email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
-def _sign_in_failed(response) -> bool:
-    """Only failed sign-ins count toward an email's limit: its owner signing in
-    as often as they like never locks them out."""
-    return response.status_code == 400
-
-
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 def register():
@@ -111,23 +105,28 @@ def delete_account():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+# Each address's budget. Guesses at one account from many addresses are slowed by
+# services.sign_in (throttle.py), which never refuses the owner's right password.
 @limiter.limit("5 per minute;20 per hour", methods=["POST"])
-@limiter.limit("10 per hour", methods=["POST"], key_func=_email_key, deduct_when=_sign_in_failed)
 def login():
     form = LoginForm()
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url or url_for("practice.dashboard"))
+    status, headers = 400 if form.is_submitted() else 200, {}
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is not None:
+        try:
+            user = services.sign_in(form.email.data, form.password.data, request.remote_addr or "")
+        except ServiceError as exc:
+            status = show_on_form(form, exc)
+            if isinstance(exc, services.SignInPaused):
+                headers["Retry-After"] = str(exc.seconds)
+        else:
             login_user(user)
             return redirect(next_url or url_for("practice.dashboard"))
-        form.password.errors.append("That email and password do not match an account.")
     pending = bool(session.get(PENDING_BOOKING))
-    return render_template(
-        "auth/login.html", form=form, next_url=next_url, pending=pending
-    ), 400 if form.errors else 200
+    page = render_template("auth/login.html", form=form, next_url=next_url, pending=pending)
+    return page, status if form.errors else 200, headers
 
 
 @bp.post("/logout")

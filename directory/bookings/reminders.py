@@ -35,7 +35,8 @@ def _claim(booking_id: int, column, *conditions, now: datetime) -> Booking | Non
         db.session.rollback()
         return None
     booking = db.session.get(Booking, booking_id)
-    assert booking is not None
+    if booking is None:  # the UPDATE above just matched it, in this transaction
+        raise RuntimeError(f"booking {booking_id} vanished inside its own transaction")
     db.session.refresh(booking)
     # The same value again, through the ORM: the session now holds a write, so the mail
     # queued next waits for this commit (and is dropped if it rolls back).

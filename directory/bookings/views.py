@@ -103,10 +103,10 @@ def request_booking(therapist_id: int):
     if current_user.is_authenticated and current_user.role != Role.CLIENT:
         abort(403)
     form = BookingForm()
-    if not form.validate_on_submit():
+    start = parse_start(form.start.data) if form.validate_on_submit() else None
+    if start is None:  # validate_start refuses what parse_start cannot read
         return _booking_page(profile, form, 400)
-    start, minutes, intake = parse_start(form.start.data), int(form.minutes.data), form.intake()
-    assert start is not None  # validate_start
+    minutes, intake = int(form.minutes.data), form.intake()
     try:
         if not current_user.is_authenticated:
             services.check_request(profile, start, minutes, intake)

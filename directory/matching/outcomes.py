@@ -81,7 +81,8 @@ QUESTIONS: dict[str, RatingQuestion] = {
         ),
     )
 }
-assert set(QUESTIONS) <= set(GOALS), "every rated goal is a goal of the vocabulary"
+if not set(QUESTIONS) <= set(GOALS):
+    raise ValueError("every rated goal must be a goal of the vocabulary")
 
 CONSENT_WORDS = "Let my ratings count, anonymously, toward this therapist's results."
 

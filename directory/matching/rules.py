@@ -126,8 +126,10 @@ CONDITION_RULES: dict[str, ConditionRule] = {
         ),
     )
 }
-assert list(CONDITION_RULES) == list(CONDITIONS), "every condition of the vocabulary has exactly one rule"
-assert all(CONDITION_RULES[slug].blocks for slug in ABSOLUTE_CONDITIONS)
+if list(CONDITION_RULES) != list(CONDITIONS):  # checked at import, also under python -O
+    raise RuntimeError("every condition of the vocabulary has exactly one rule")
+if not all(CONDITION_RULES[slug].blocks for slug in ABSOLUTE_CONDITIONS):
+    raise RuntimeError("every absolute contraindication blocks")
 
 BLOCK_ADVICE = "Please see a healthcare provider first; come back when they say massage is safe for you."
 
@@ -159,7 +161,8 @@ GOAL_TECHNIQUES: dict[str, tuple[str, ...]] = {
     "wellness": ("swedish",),
     "post_event": ("sports", "swedish"),
 }
-assert list(GOAL_TECHNIQUES) == list(GOALS), "every goal of the vocabulary has its techniques"
+if list(GOAL_TECHNIQUES) != list(GOALS):
+    raise RuntimeError("every goal of the vocabulary has its techniques")
 
 # How a certification reads inside a sentence: "no verified prenatal certification".
 CERTIFICATION_NAMES: dict[str, str] = {
@@ -169,7 +172,8 @@ CERTIFICATION_NAMES: dict[str, str] = {
     "reflexology": "reflexology certification",
     "board_certified": "national board certification",
 }
-assert set(CERTIFICATION_NAMES) == set(CERTIFICATIONS)
+if set(CERTIFICATION_NAMES) != set(CERTIFICATIONS):
+    raise RuntimeError("every certification has its name in a sentence")
 
 
 def technique_name(slug: str) -> str:

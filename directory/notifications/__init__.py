@@ -77,6 +77,11 @@ def account_exists(user: User) -> None:
     )
 
 
+def sign_in_failures(user: User | None) -> None:
+    """Someone gave wrong passwords for this account, repeatedly: tell its owner (once a day at most)."""
+    _mail(user, "sign_in_failures", reset=public_url("auth.forgot_password"))
+
+
 def credential_decided(kind: str, credential) -> None:
     """An admin verified or rejected a license or certification."""
     template = "credential_verified" if credential.status == CredentialStatus.VERIFIED else "credential_rejected"

@@ -228,24 +228,9 @@ def document(document_id: int):
     if doc is None:
         abort(404)  # not found and not yours look the same
     try:
-        response = uploads.send(
-            "documents",
-            doc.stored_name,
-            mimetype=doc.content_type,
-            download_name=doc.original_name,
-            as_attachment=request.args.get("download") == "1",
-            max_age=0,
-        )
+        return uploads.send_document("documents", doc.stored_name, doc.content_type, doc.original_name)
     except FileNotFoundError:
         abort(404)
-    response.headers["Cache-Control"] = "private, no-store"
-    # Shown inline only inside this site's own pages (the admin queue), never elsewhere.
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    sandbox = "" if doc.content_type == "application/pdf" else "; sandbox"  # Chromium's PDF viewer needs scripts
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'{sandbox}"
-    )
-    return response
 
 
 @bp.get("/preview")

@@ -13,7 +13,7 @@ from datetime import UTC
 from flask import abort, flash, make_response, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
-from .. import clock
+from .. import clock, uploads
 from ..errors import show_on_form
 from ..models import Role
 from ..service_errors import ServiceError
@@ -135,8 +135,7 @@ def letter_file():
         as_attachment=True,
         max_age=0,
     )
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return _private(response)
+    return _private(uploads.guard_document(response))
 
 
 @bp.post("/account/receipts/letter/remove")

@@ -8,6 +8,13 @@ time, those without the taxonomy are passed over before the CSV parser sees
 them, and the kept ones are written in batches, so memory stays the same
 whatever the file's size. The whole import is one transaction that replaces
 the previous snapshot: a failed import leaves the old one in place.
+
+Whatever the bytes, memory stays bounded and a malformed file is refused whole,
+naming the line and the problem: a line over MAX_LINE, bytes that are not UTF-8,
+a NUL, a quote left open (a record may span lines only up to MAX_RECORD), a
+massage therapist's row with the wrong number of fields or an NPI that is not ten
+digits. Other providers' rows are passed over unparsed, yet checked for all but
+the last two.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TextIO
+from typing import BinaryIO
 
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +45,8 @@ TAXONOMY, LICENSE, LICENSE_STATE = (
 )
 INDIVIDUAL = "1"
 BATCH_SIZE = 2000
+MAX_LINE = 128 * 1024  # characters; an NPPES record is about 5,000
+MAX_RECORD = 1024 * 1024  # a record spanning lines (a quoted line break) stops growing here
 FILE_NAME = re.compile(r"npidata_pfile_(\d{8})-(\d{8})", re.IGNORECASE)
 
 
@@ -67,35 +76,78 @@ class ImportReport:
     snapshot: RegistrySnapshot | None = None
 
 
+class MalformedFile(ServiceError):
+    """A line of the file that cannot be read as the NPPES format; nothing is imported."""
+
+    def __init__(self, file_name: str, line: int, problem: str):
+        super().__init__(
+            f"{file_name}, line {line:,}: {problem}. Nothing imported; the previous snapshot is kept.", field="file"
+        )
+
+
+def text_lines(binary: BinaryIO, *, file_name: str) -> Iterator[str]:
+    """The file's lines as text, one at a time, each read with a bound (a file with no line
+    break cannot fill memory) and decoded alone (a bad byte is named by its line)."""
+    number = 0
+    while raw := binary.readline(MAX_LINE + 1):
+        number += 1
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            raise MalformedFile(file_name, number, f"longer than {MAX_LINE // 1024} KiB, no NPPES record is")
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            bad = raw[exc.start : exc.start + 1].hex()
+            problem = f"byte 0x{bad} at column {exc.start + 1} is not UTF-8 text"
+            raise MalformedFile(file_name, number, problem) from None
+        yield line
+
+
 class _Counter:
     """Whole records of the file, counted as they pass; only the massage therapists go on to the CSV parser."""
 
-    def __init__(self, lines: Iterable[str]):
+    def __init__(self, lines: Iterable[str], file_name: str):
         self.lines = lines
+        self.file_name = file_name
         self.read = 0
+        self.line = 0  # where the record last handed on starts
 
     def records(self) -> Iterator[str]:
         pending: list[str] = []
-        quotes = 0
-        for line in self.lines:
+        size = quotes = 0
+        number = start = 0
+        for number, line in enumerate(self.lines, start=1):
+            if len(line) > MAX_LINE:
+                raise MalformedFile(self.file_name, number, f"longer than {MAX_LINE // 1024} KiB, no NPPES record is")
+            if "\x00" in line:
+                raise MalformedFile(self.file_name, number, "contains a NUL byte")
+            if not pending:
+                start = number
             pending.append(line)
+            size += len(line)
             quotes += line.count('"')
-            if quotes % 2:  # inside a quoted field that holds a line break: read on
+            if quotes % 2:  # inside a quoted field that holds a line break: read on, so far
+                if size > MAX_RECORD:
+                    raise MalformedFile(self.file_name, start, "a quote opened here is never closed (a stray quote)")
                 continue
-            record, pending, quotes = "".join(pending), [], 0
+            record, pending, size, quotes = "".join(pending), [], 0, 0
             self.read += 1
             if self.read == 1 or MASSAGE_THERAPIST in record:
+                self.line = start
                 yield record
         if pending:
-            self.read += 1
-            yield "".join(pending)
+            raise MalformedFile(self.file_name, start, "a quote opened here is never closed (a stray quote)")
 
 
-def import_nppes(stream: TextIO, *, file_name: str, file_date: date, batch_size: int = BATCH_SIZE) -> ImportReport:
+def import_nppes(
+    stream: Iterable[str], *, file_name: str, file_date: date, batch_size: int = BATCH_SIZE
+) -> ImportReport:
     """Replace the registry snapshot with the massage therapists of an NPPES file; one transaction."""
-    counter = _Counter(stream)
-    reader = csv.reader(counter.records())
-    header = next(reader, None)
+    counter = _Counter(stream, file_name)
+    reader = csv.reader(counter.records(), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise MalformedFile(file_name, counter.line, f"not readable as CSV ({exc})") from None
     if not header:
         raise ServiceError(f"{file_name} is empty: expected the NPPES header row.", field="file")
     position = {name.strip(): i for i, name in enumerate(header)}
@@ -108,7 +160,6 @@ def import_nppes(stream: TextIO, *, file_name: str, file_date: date, batch_size:
         )
     at = {name: position[name] for name in required_columns()}
     slots = [(n, at[TAXONOMY.format(n)], at[LICENSE.format(n)], at[LICENSE_STATE.format(n)]) for n in SLOTS]
-    width = max(at.values()) + 1
     report = ImportReport()
     providers: list[dict] = []
     licenses: list[dict] = []
@@ -116,10 +167,15 @@ def import_nppes(stream: TextIO, *, file_name: str, file_date: date, batch_size:
     try:
         session.execute(delete(RegistryLicense))
         session.execute(delete(RegistryProvider))
-        for row in reader:
-            if len(row) < width or MASSAGE_THERAPIST not in (row[t].strip() for _, t, _, _ in slots):
+        for row in _rows(reader, counter):
+            if len(row) != len(header):
+                problem = f"{len(row)} fields where the header has {len(header)}"
+                raise MalformedFile(file_name, counter.line, problem)
+            if MASSAGE_THERAPIST not in (row[t].strip() for _, t, _, _ in slots):
                 continue
             npi = row[at[NPI]].strip()
+            if not (len(npi) == 10 and npi.isascii() and npi.isdigit()):
+                raise MalformedFile(file_name, counter.line, f"the NPI {npi[:20]!r} is not ten digits")
             if row[at[ENTITY]].strip() != INDIVIDUAL:
                 report.organisations += 1
                 continue
@@ -165,6 +221,18 @@ def import_nppes(stream: TextIO, *, file_name: str, file_date: date, batch_size:
         session.rollback()
         raise
     return report
+
+
+def _rows(reader, counter: _Counter) -> Iterator[list[str]]:
+    """The parsed rows; a record the CSV parser refuses is named by its line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise MalformedFile(counter.file_name, counter.line, f"not readable as CSV ({exc})") from None
+        yield row
 
 
 def _write(providers: list[dict], licenses: list[dict], report: ImportReport) -> None:

@@ -372,7 +372,8 @@ class BulkWriter:
                         copy.write_row(item)
             else:
                 marks = ", ".join("?" * len(table.c))
-                cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", items)
+                insert = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"  # noqa: S608 our Table's names; values bound
+                cursor.executemany(insert, items)
 
     # Finding what each row is, and what is wrong.
 

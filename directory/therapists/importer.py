@@ -144,7 +144,8 @@ class TherapistRow:
     def place(self) -> PracticePlace:
         if self.where is not None:
             return self.where
-        assert self.latitude is not None and self.longitude is not None, "the row was placed when it was read"
+        if self.latitude is None or self.longitude is None:
+            raise RuntimeError("the row was placed when it was read")
         label = self.label or (f"{self.city}, {self.state} {self.postal_code}".strip(", ") if self.city else "")
         return PracticePlace(
             self.latitude, self.longitude, self.address, self.city, self.state, self.postal_code, label, self.timezone
@@ -395,7 +396,8 @@ def import_therapists(
     try:
         writer = bulk.BulkWriter(db.session.connection(), verified=verified, now=clock.now(), via=IMPORT_VIA)
         found = _Problems()
-        reader = csv.DictReader(_lines(fh))
+        # strict: a quote where it cannot be (`"a"b`) is an error at its line, not a guess
+        reader = csv.DictReader(_lines(fh), strict=True)
         header_problem = _check_header(reader)
         if header_problem:
             found.add(1, header_problem)
@@ -598,8 +600,12 @@ def _checked_rows(reader: csv.DictReader, geocoder, found: _Problems) -> Iterato
         text = _joined(raw)
         if text.isspace() or not text:
             continue
-        if None in raw:
-            found.add(line, f"row has {width + len(raw[None])} fields; the header has {width}")
+        if None in raw or None in raw.values():  # more fields than the header, or fewer
+            fields = sum(value is not None for name, value in raw.items() if name is not None) + len(raw.get(None, ()))
+            problem = f"row has {fields} fields; the header has {width}"
+            if re.search("[\ud800-\udfff]", text):
+                problem += "; the row is not UTF-8 text"
+            found.add(line, problem + ("; it holds a NUL byte" if "\x00" in text else ""))
             continue
         try:
             yield parse_row(line, raw, geocoder, text)

@@ -233,7 +233,8 @@ def ensure_profile(user: User) -> TherapistProfile:
     if user.therapist is None:
         new_profile(user, user.name or user.email.split("@")[0])
         db.session.commit()
-    assert user.therapist is not None
+    if user.therapist is None:  # new_profile attaches it
+        raise RuntimeError("new_profile did not attach a profile")
     return user.therapist
 
 
