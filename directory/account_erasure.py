@@ -18,8 +18,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from . import booking_states as states
+from . import clock
 from .extensions import db
-from .models import Booking, BookingDraft, BookingMessage, MedicalNecessityLetter, Review, User
+from .models import Booking, BookingDraft, BookingMessage, MedicalNecessityLetter, OutboxJob, Review, User
+from .notifications.delivery import DELIVER
 
 ERASED = (
     "every intake you filled in (concerns, conditions, medications, history)",
@@ -48,6 +50,7 @@ REASON = "The client deleted their account."
 def erase_client(user: User, *, draft_key: str | None = None) -> None:
     """Erase the client's health text and settle their bookings (no commit: the caller
     deletes the account in the same transaction, wrapped in booking_states.settling())."""
+    now = clock.now()
     bookings = db.session.scalars(
         select(Booking)
         .where(Booking.client_id == user.id)
@@ -55,7 +58,8 @@ def erase_client(user: User, *, draft_key: str | None = None) -> None:
         .order_by(Booking.id)  # one lock order
     ).all()
     for booking in bookings:
-        if booking.holds_time:
+        # A visit that already began stays for the therapist to complete or mark missed.
+        if booking.holds_time and booking.starts_at > now:
             states.apply(
                 booking,
                 "cancel",
@@ -77,3 +81,13 @@ def erase_client(user: User, *, draft_key: str | None = None) -> None:
         db.session.execute(delete(BookingDraft).where(BookingDraft.key_is(draft_key)))
     for review in db.session.scalars(select(Review).where(Review.client_id == user.id)):
         review.client_id, review.author_name = None, "Former client"
+    # Mail to them, sent or waiting, is rendered text (their address, reasons, replies): gone too.
+    letters = db.session.execute(select(OutboxJob.id, OutboxJob.args).where(OutboxJob.name == DELIVER)).all()
+    addressed = [job_id for job_id, args in letters if _addressed_to(args, user.email)]
+    if addressed:
+        db.session.execute(delete(OutboxJob).where(OutboxJob.id.in_(addressed)))
+
+
+def _addressed_to(args, email: str) -> bool:
+    letter = args[0] if isinstance(args, list) and args else None
+    return isinstance(letter, dict) and str(letter.get("to", "")).lower() == email.lower()

@@ -200,7 +200,14 @@ def check(booking: Booking, action: str, by: Actor) -> Transition:
     t = TRANSITIONS[action]
     if by not in t.who:
         raise Forbidden(f"A {by.value} cannot do this: only {' or '.join(w.value for w in t.who)}.")
-    if by in (CLIENT, THERAPIST) and not (action == "cancel" and by == CLIENT) and not booking.therapist.is_listable:
+    # A visit that already took place is still the therapist's to complete or mark missed.
+    settles_the_past = action in ("complete", "no_show")
+    if (
+        by in (CLIENT, THERAPIST)
+        and not (action == "cancel" and by == CLIENT)
+        and not settles_the_past
+        and not booking.therapist.is_listable
+    ):
         if by == CLIENT:
             raise Conflict(
                 f"{booking.therapist.name} is not taking bookings through the directory right now: "

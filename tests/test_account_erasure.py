@@ -16,7 +16,8 @@ from directory.account_erasure import KEPT
 from directory.bookings import services
 from directory.extensions import db
 from directory.mail import plain_text
-from directory.models import Booking, BookingDraft, BookingStatus, MedicalNecessityLetter, Receipt, Role
+from directory.models import Booking, BookingDraft, BookingStatus, MedicalNecessityLetter, OutboxJob, Receipt, Role
+from directory.notifications.delivery import DELIVER
 from directory.receipts.services import Payment
 
 from .booking_people import free_on, open_therapist, send
@@ -43,6 +44,12 @@ def text_anywhere(needle: str) -> list[str]:
             if hit is not None:
                 found.append(f"{table.name}.{column.name}")
     return found
+
+
+def mail_rows_to(email: str) -> list[int]:
+    """The outbox rows of mail addressed to `email`, sent or waiting."""
+    rows = db.session.execute(select(OutboxJob.id, OutboxJob.args).where(OutboxJob.name == DELIVER)).all()
+    return [job_id for job_id, args in rows if args and args[0].get("to") == email]
 
 
 def test_deleting_the_account_leaves_the_health_text_nowhere(app, therapist, make_user, outbox):
@@ -92,6 +99,7 @@ def test_deleting_the_account_leaves_the_health_text_nowhere(app, therapist, mak
     assert db.session.scalar(select(BookingDraft)) is not None
     login(c, client_user.email)
     assert text_anywhere("HIV")  # the set-up did put it in
+    assert mail_rows_to(client_user.email)  # and mail to them was written
 
     page = html.unescape(c.get("/auth/delete").get_data(as_text=True))
     for what, why in KEPT:
@@ -101,6 +109,7 @@ def test_deleting_the_account_leaves_the_health_text_nowhere(app, therapist, mak
 
     db.session.expire_all()
     assert text_anywhere("HIV") == [] and text_anywhere("Biktarvy") == []
+    assert mail_rows_to("hope@example.com") == []  # rendered mail (address, replies) is erased too
     assert db.session.scalar(select(func.count()).select_from(MedicalNecessityLetter)) == 0
     assert db.session.scalar(select(func.count()).select_from(BookingDraft)) == 0
     kept = db.session.get(Booking, past.id)

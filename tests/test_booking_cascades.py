@@ -117,3 +117,19 @@ def test_on_an_unlisted_therapist_only_the_clients_own_cancel_is_possible(app, t
     services.cancel(pending, by="client", reason="Found another time")
     assert db.session.get(Booking, pending.id).status == BookingStatus.CANCELLED
     check_invariant()
+
+
+def test_a_visit_that_already_took_place_is_still_completed_after_a_suspension(app, therapist, admin, two_bookings):
+    """The cascade settles what is to come; a visit that began before stays the therapist's to
+    complete (the client's receipt) and is not cancelled by it."""
+    _, confirmed = two_bookings
+    confirmed.starts_at -= timedelta(days=3)
+    confirmed.ends_at -= timedelta(days=3)
+    db.session.commit()
+    admin_services.set_suspension(admin, therapist, suspend=True, reason=SECRET_REASON)
+    db.session.expire_all()
+    visit = db.session.get(Booking, confirmed.id)
+    assert visit.status == BookingStatus.CONFIRMED
+    services.complete(visit)
+    assert db.session.get(Booking, confirmed.id).status == BookingStatus.COMPLETED
+    check_invariant()
