@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import audit, booking_states, clock, outbox
+from .. import audit, booking_states, clock, notifications, outbox
 from ..auth.passwords import hash_password, password_problem
 from ..auth.revocation import revoke_access
 from ..auth.services import find_user, normalise_email
@@ -61,6 +61,7 @@ def decide(admin: User, kind: str, credential_id: int, *, approve: bool, reason:
         if not approve and not credential.therapist.is_listable:  # a rejection that delists settles its bookings
             booking_states.settle_delisted(credential.therapist)
         _audit_decision(admin, kind, credential, before, approve, reason)
+        notifications.credential_decided(kind, credential)  # the therapist is told, with the decision
     return credential
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import booking_states, jobs, notifications, outbox
+from .. import booking_states, jobs, outbox
 from ..auth.decorators import admin_required
 from ..errors import flash_error, show_on_form
 from ..extensions import db
@@ -106,7 +106,6 @@ def decide(kind: str, credential_id: int):
             return _queue_page((kind, credential_id), form, show_on_form(form, exc))
         flash_error(exc)
         return redirect(back), 303
-    notifications.credential_decided(kind, credential)
     flash(
         f"{'Approved' if approve else 'Rejected'}: {credential.therapist.name}'s {kind}. The therapist was emailed.",
         "success",

@@ -172,6 +172,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise ServiceError(problem, field="password")
     user.password_hash = hash_password(new)
     revoke_access(user)
+    notifications.password_changed(user)  # written with the change: never one without the other
     db.session.commit()
 
 
@@ -213,6 +214,7 @@ def change_email(token: str) -> tuple[User, str]:
         raise tokens.TokenError(f"{new} already has an account of its own; your address was not changed.")
     user.email, user.email_confirmed_at = new, utcnow()
     revoke_access(user)  # every other link and session of the old address ends
+    notifications.email_changed(user, old)  # the old address is told, in the change's transaction
     try:
         db.session.commit()
     except IntegrityError:  # taken at the same moment

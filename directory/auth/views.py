@@ -213,7 +213,6 @@ def change_password():
         except ServiceError as exc:
             return _account_page(ChangeEmailForm(formdata=None, prefix="change"), form, show_on_form(form, exc))
         login_user(user)  # this device carries the new session token; every other one is signed out
-        notifications.password_changed(user)
         flash("Your password is changed. Your other devices were signed out.", "success")
         return redirect(url_for("auth.account"))
     return _account_page(ChangeEmailForm(formdata=None, prefix="change"), form, 400)
@@ -250,7 +249,6 @@ def change_email(token: str):
         return render_template("auth/token_problem.html", message=str(exc), resend=False), 400
     if signed_in_as == user.id:
         login_user(user)  # this browser carries the new session token; every other one is signed out
-    notifications.email_changed(user, old_email)
     flash(f"Thank you: your account now uses {user.email}.", "success")
     return redirect(url_for("auth.account") if signed_in_as == user.id else url_for("auth.login"))
 
