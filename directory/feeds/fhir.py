@@ -223,6 +223,9 @@ def searchset(resource_type: str, practices: list[Practice], total: int, links: 
     return checked(bundle)
 
 
+ISSUE_CODES = {400: "invalid", 404: "not-found", 405: "not-supported", 413: "too-costly", 429: "throttled"}
+
+
 def operation_outcome(code: str, message: str) -> dict:
     outcome = {
         "resourceType": "OperationOutcome",

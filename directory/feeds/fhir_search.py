@@ -130,6 +130,9 @@ PARAMETERS: dict[str, dict[str, Condition]] = {
         "address-postalcode": _string(P.postal_code),
     },
 }
+# _include / _revinclude served, by the resource type searched (filled by the Plan-Net includes).
+INCLUDES: dict[str, dict[str, str]] = {}
+REVINCLUDES: dict[str, dict[str, str]] = {}
 FORMATS = ("json", "application/json", "application/fhir+json")
 
 

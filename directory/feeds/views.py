@@ -6,12 +6,13 @@ import json
 
 from flask import Response, jsonify, request
 
+from ..errors import ERROR_BODIES
 from ..extensions import replica_reads
 from ..links import public_url
 from ..security import database_id
 from ..service_errors import ServiceError
 from ..therapists import export
-from . import fhir, fhir_bp, fhir_search, hsds, hsds_bp, hsds_query
+from . import capability, fhir, fhir_bp, fhir_search, hsds, hsds_bp, hsds_query
 from .ids import Kind, number_of
 
 FHIR_JSON = "application/fhir+json"
@@ -72,9 +73,32 @@ def _fhir(document: dict, status: int = 200) -> Response:
     return Response(json.dumps(document), status=status, mimetype=FHIR_JSON)
 
 
-def _outcome(status: int, message: str) -> Response:
-    code = {400: "invalid", 404: "not-found"}.get(status, "processing")
+def _outcome(status: int, message: str, code: str | None = None) -> Response:
+    code = code or fhir.ISSUE_CODES.get(status, "processing")
     return _fhir(fhir.operation_outcome(code, message), status)
+
+
+ERROR_BODIES["/fhir"] = _outcome  # every error under /fhir (404, 405, 429, 500...) is an OperationOutcome
+
+
+@fhir_bp.get("/")
+@replica_reads
+def base():
+    return _outcome(404, "This is the FHIR base: read /fhir/metadata, or search /fhir/<type>.")
+
+
+@fhir_bp.get("/metadata")
+@replica_reads
+def metadata():
+    return _fhir(capability.capability_statement())
+
+
+@fhir_bp.get("/<resource_type>/<resource_id>/_history")
+@fhir_bp.get("/<resource_type>/<resource_id>/_history/<version_id>")
+def history(resource_type: str, resource_id: str, version_id: str = ""):
+    return _outcome(
+        404, "No history is kept: vread and _history are not supported (see /fhir/metadata).", "not-supported"
+    )
 
 
 @fhir_bp.get("/<resource_type>")
