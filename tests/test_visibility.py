@@ -91,7 +91,14 @@ def _arguments(rule, home, booking_id: int):
     values = {
         "therapist_id": [str(home.id)],
         "booking_id": [str(booking_id)],
-        "resource_type": ["Practitioner", "PractitionerRole", "Location"],
+        "resource_type": [
+            "Practitioner",
+            "PractitionerRole",
+            "Location",
+            "Organization",
+            "HealthcareService",
+            "Endpoint",
+        ],
         "resource_id": [str(home.id)],
         "service_id": [record_id(Kind.SERVICE, home.id)],
         "year": [str(TODAY.year)],
@@ -103,7 +110,13 @@ def _arguments(rule, home, booking_id: int):
 
 QUERIES = {
     "hsds.hsds_services": ["", "?full=true", f"?full=true&proximity={FAR}", "?full=true&postcode=10010"],
-    "fhir.search": ["", "?address-city=New"],
+    "fhir.search": [
+        "",
+        "?address-city=New",
+        "?address=New",
+        "?_include=PractitionerRole:location&_include=PractitionerRole:organization&_include=PractitionerRole:service",
+        "?_revinclude=PractitionerRole:location",
+    ],
     "api.search_api": [f"?location={FAR}&radius=20"],
     "search.search": [f"?location={FAR}&radius=20"],
     "public.therapists": [f"?location={FAR}&radius=20", ""],
@@ -134,6 +147,10 @@ def test_no_route_shows_the_street_or_the_position_of_a_home_practice(app, home,
     for url in (
         f"/therapists/{home.id}",
         f"/fhir/Location/{home.id}",
+        f"/fhir/Organization/{home.id}",
+        f"/fhir/HealthcareService/{home.id}",
+        "/fhir/PractitionerRole?_include=PractitionerRole:location&_include=PractitionerRole:organization"
+        "&_include=PractitionerRole:service",
         f"/hsds/services/{record_id(Kind.SERVICE, home.id)}",
         f"/api/v1/therapists/{home.id}",
         f"/account/bookings/{booking.id}",

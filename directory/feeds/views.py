@@ -112,7 +112,7 @@ def search(resource_type: str):
         return _outcome(400, str(exc))
     total, practices = fhir_search.find(query)
     base = public_url("fhir.search", resource_type=resource_type)
-    return _fhir(fhir.searchset(resource_type, practices, total, query.links(base, total)))
+    return _fhir(fhir.searchset(resource_type, practices, total, query.links(base, total), query.includes))
 
 
 @fhir_bp.get("/<resource_type>/<resource_id>")
