@@ -32,6 +32,7 @@ WHY_NOT = {
     "coverage-area": "no coverage areas: a practice is one place (a mobile therapist's radius is in its description)",
     "InsurancePlan": NO_NETWORKS,
     "OrganizationAffiliation": NO_NETWORKS,
+    "partof": "no practice is part of another, so there is nothing to include",
     "vread": "no versions are kept: each resource is served as it is now (meta.lastUpdated), so no vread or _history",
 }
 NOT_YET = "not served by this version of the directory"
