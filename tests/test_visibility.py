@@ -101,6 +101,7 @@ def _arguments(rule, home, booking_id: int):
         ],
         "resource_id": [str(home.id)],
         "service_id": [record_id(Kind.SERVICE, home.id)],
+        "record_id": [record_id(Kind.ORGANIZATION, home.id), record_id(Kind.SERVICE_AT_LOCATION, home.id)],
         "year": [str(TODAY.year)],
     }
     names = list(rule.arguments)
@@ -110,6 +111,8 @@ def _arguments(rule, home, booking_id: int):
 
 QUERIES = {
     "hsds.hsds_services": ["", "?full=true", f"?full=true&proximity={FAR}", "?full=true&postcode=10010"],
+    "hsds.hsds_organizations": ["", "?full=true"],
+    "hsds.hsds_service_at_locations": ["?full=true", "?full=true&postcode=10010&proximity=20000"],
     "fhir.search": [
         "",
         "?address-city=New",
@@ -148,6 +151,10 @@ def test_no_route_shows_the_street_or_the_position_of_a_home_practice(app, home,
         f"/therapists/{home.id}",
         f"/fhir/Location/{home.id}",
         f"/fhir/Organization/{home.id}",
+        f"/hsds/organizations/{record_id(Kind.ORGANIZATION, home.id)}",
+        f"/hsds/service_at_locations/{record_id(Kind.SERVICE_AT_LOCATION, home.id)}",
+        "/hsds/organizations?full=true",
+        "/hsds/service_at_locations?full=true",
         f"/fhir/HealthcareService/{home.id}",
         "/fhir/PractitionerRole?_include=PractitionerRole:location&_include=PractitionerRole:organization"
         "&_include=PractitionerRole:service",
