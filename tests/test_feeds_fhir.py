@@ -485,3 +485,13 @@ def test_a_home_practice_is_not_found_by_its_street(client, factory):
         assert ids(search(client, f"/fhir/{kind}?address=chicago")) == {str(ana.id)}
     organization = checked(fhir_get(client, f"/fhir/Organization/{ana.id}"))
     assert "line" not in organization["address"][0]
+
+
+def test_the_certification_code_system_is_one_canonical_url_whatever_the_deployment(app, client, factory, monkeypatch):
+    ana = directory(factory)["full"]
+    systems = []
+    for base in ("http://localhost", "https://massage.example.org/directory"):
+        monkeypatch.setitem(app.config, "PUBLIC_URL", base)
+        cert = fhir_get(client, f"/fhir/Practitioner/{ana.id}")["qualification"][1]
+        systems.append(cert["code"]["coding"][0]["system"])
+    assert systems[0] == systems[1] == "https://truetouch.example/fhir/CodeSystem/certifications"

@@ -48,6 +48,9 @@ PROVIDER_NUMBER = {
     "display": "Provider number",
 }
 TIMEZONE = "http://hl7.org/fhir/StructureDefinition/timezone"
+# Our certification slugs (GET /api/v1/vocab lists each with its label): one canonical URL for
+# every deployment, so a code means the same wherever it was read (never built from PUBLIC_URL).
+CERTIFICATION_SYSTEM = "https://truetouch.example/fhir/CodeSystem/certifications"
 PROVIDER_GROUP = {"system": f"{PLAN_NET}/CodeSystem/OrgTypeCS", "code": "prvgrp", "display": "Provider Group"}
 SERVICE_CATEGORY = {
     "system": f"{PLAN_NET}/CodeSystem/HealthcareServiceCategoryCS",
@@ -116,7 +119,7 @@ def _qualifications(profile: TherapistProfile) -> list[dict]:
         )
     for cert in profile.verified_certifications:
         label = CERTIFICATIONS[cert.slug]
-        system = public_url("api.vocab")  # lists every certification slug with its label
+        system = CERTIFICATION_SYSTEM
         qualification: dict = {
             "extension": [_qualification_status(None)],
             "code": {"coding": [{"system": system, "code": cert.slug, "display": label}], "text": label},
