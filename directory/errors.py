@@ -7,6 +7,7 @@ as the error page or the API's JSON error with the class's status.
 
 import math
 import time
+from collections.abc import Callable
 
 from flask import Response, flash, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -28,11 +29,19 @@ CODES = {
 }
 
 
+# Another body for the errors under a path prefix: (status, message) -> response. A room
+# above registers its own (the FHIR server answers every error as an OperationOutcome).
+ERROR_BODIES: dict[str, Callable[[int, str], Response]] = {}
+
+
 def wants_json() -> bool:
     return request.path.startswith(("/api/", "/hsds/", "/fhir/"))
 
 
 def error_response(status: int, message: str, field: str | None = None, code: str | None = None):
+    for prefix, render in ERROR_BODIES.items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return render(status, message)
     if wants_json():
         body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "field": field}}
         return jsonify(body), status

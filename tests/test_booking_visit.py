@@ -140,7 +140,21 @@ def test_confirmation_and_cancellation_mails_carry_an_ics_in_the_therapists_zone
     assert SECRET not in whole and "XQ-concern" not in whole
     uid = str(event["UID"])
     [therapist_mail] = [m for m in outbox() if m["To"] == rita.user.email and m["Subject"] == "You accepted a booking"]
-    assert str(ics_of(therapist_mail)[1].walk("VEVENT")[0]["UID"]) == uid
+    [own] = ics_of(therapist_mail)[1].walk("VEVENT")
+    assert str(own["UID"]) == uid
+    # The therapist organizes (her name; her own address in her copy, the site sending for her);
+    # the client attends. Neither copy carries the other party's address.
+    site = "no-reply@truetouch.example"
+    assert str(event["ORGANIZER"]).lower() == f"mailto:{site}" and event["ORGANIZER"].params["CN"] == "Rita Relax"
+    assert event["ATTENDEE"].params["CN"] == cleo.name and event["ATTENDEE"].params["PARTSTAT"] == "ACCEPTED"
+    assert str(own["ORGANIZER"]) == f"mailto:{rita.user.email}" and own["ORGANIZER"].params["CN"] == "Rita Relax"
+    assert own["ORGANIZER"].params["SENT-BY"] == f"mailto:{site}"
+    assert own["ATTENDEE"].params["CN"] == cleo.name and cleo.email not in therapist_mail.as_string()
+    assert rita.user.email not in mail.as_string()
+    # RFC 5545 3.6.5: no COMMENT on a VTIMEZONE itself
+    for zone in cal.walk("VTIMEZONE"):
+        assert "COMMENT" not in zone
+    assert "COMMENT" not in ics_of(therapist_mail)[1].walk("VTIMEZONE")[0]
 
     c = app.test_client()
     login(c, cleo.email)
@@ -166,6 +180,8 @@ def test_each_therapist_has_a_private_revocable_calendar_feed(app, client, rita,
     assert token and f"http://localhost/calendar/{token}.ics" in t.get("/account/availability").get_data(as_text=True)
     feed = client.get(f"/calendar/{token}.ics")
     assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    assert all("COMMENT" not in zone for zone in Calendar.from_ical(feed.get_data()).walk("VTIMEZONE"))
+    assert "BEGIN:VTIMEZONE" in feed.get_data(as_text=True)
     assert feed.headers["Cache-Control"] == "private, no-store"
     cal = Calendar.from_ical(feed.get_data(as_text=True))
     [event] = cal.walk("VEVENT")

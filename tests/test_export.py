@@ -67,14 +67,14 @@ def test_hsds_export_is_one_valid_service_a_line(runner, factory):
     assert services[0]["schedules"] and services[0]["url"].startswith("http://localhost/therapists/")
 
 
-def test_fhir_export_is_three_plan_net_resources_a_therapist(runner, factory):
+def test_fhir_export_is_the_six_plan_net_resources_of_each_therapist(runner, factory):
     people = directory(factory)
     lines = run_export(runner, "--format", "fhir").stdout.splitlines()
     resources = [checked(json.loads(line)) for line in lines]
     assert [(r["resourceType"], r["id"]) for r in resources] == [
         (kind, str(people[who].id))
         for who in ("full", "plain")
-        for kind in ("Practitioner", "PractitionerRole", "Location")
+        for kind in ("Practitioner", "PractitionerRole", "Location", "Organization", "HealthcareService", "Endpoint")
     ]
 
 

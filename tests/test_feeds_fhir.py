@@ -15,11 +15,15 @@ from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.endpoint import Endpoint
+from fhir.resources.R4B.healthcareservice import HealthcareService
 from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.practitionerrole import PractitionerRole
 
+from directory.extensions import db
 from directory.feeds.fhir_search import PARAMETERS
 from directory.vocabulary import STATES
 
@@ -28,14 +32,21 @@ from .feeds_data import directory
 STANDARD = Path(__file__).parent / "standards" / "fhir-plan-net"
 PLAN_NET = "http://hl7.org/fhir/us/davinci-pdex-plan-net"
 NUCC = "http://nucc.org/provider-taxonomy"
-MODELS = {"Practitioner": Practitioner, "PractitionerRole": PractitionerRole, "Location": Location}
+MODELS = {
+    "Practitioner": Practitioner,
+    "PractitionerRole": PractitionerRole,
+    "Location": Location,
+    "Organization": Organization,
+    "HealthcareService": HealthcareService,
+    "Endpoint": Endpoint,
+}
 
 
 @cache
 def fsh_codes(kind: str, name: str) -> frozenset[str]:
     """The codes a value set lists explicitly, or a code system defines, in the published FSH."""
     text = (STANDARD / ("ValueSets.fsh" if kind == "ValueSet" else "CodeSystems.fsh")).read_text()
-    block = re.search(rf"^{kind}: {name}\s*$(.*?)(?=^(?:ValueSet|CodeSystem):)", text + "\nValueSet:", re.M | re.S)
+    block = re.search(rf"^ *{kind}: +{name}\s*$(.*?)(?=^ *(?:ValueSet|CodeSystem):)", text + "\nValueSet:", re.M | re.S)
     assert block, f"{kind} {name} not in the published FSH"
     return frozenset(re.findall(r"^\* (?:\$\w+)?#(\S+)", block.group(1), re.M))
 
@@ -103,6 +114,38 @@ def plan_net_problems(resource: dict) -> list[str]:
         for slot in resource.get("availableTime", []):
             if not (slot.get("daysOfWeek") and slot.get("availableStartTime") and slot.get("availableEndTime")):
                 problems.append("availableTime without its must-support days and times")
+    if kind == "Organization":
+        if resource.get("active") is not True:
+            problems.append("active must be true")
+        for field in ("name", "address", "type", "identifier"):
+            if not resource.get(field):
+                problems.append(f"must-support {field} missing")
+        allowed = fsh_codes("CodeSystem", "OrgTypeCS") - {"ntwk"}
+        for concept in resource.get("type", []):
+            if not codes(concept, f"{PLAN_NET}/CodeSystem/OrgTypeCS") <= allowed:
+                problems.append(f"type outside OrgTypeVS: {concept}")
+    if kind == "HealthcareService":
+        if resource.get("active") is not True:
+            problems.append("active must be true")
+        for field in ("category", "providedBy", "location", "name", "specialty"):
+            if not resource.get(field):
+                problems.append(f"must-support {field} missing")
+        allowed = fsh_codes("CodeSystem", "HealthcareServiceCategoryCS") - {"other"}
+        for concept in resource.get("category", []):
+            found = codes(concept, f"{PLAN_NET}/CodeSystem/HealthcareServiceCategoryCS")
+            if not found or not found <= allowed:
+                problems.append(f"category outside HealthcareServiceCategoryVS: {concept}")
+    if kind == "Endpoint":
+        if resource.get("status") != "active":
+            problems.append("status is fixed to active")
+        [payload] = resource.get("payloadType") or [{}]
+        if codes(payload, f"{PLAN_NET}/CodeSystem/EndpointPayloadTypeCS") != {"NA"}:
+            problems.append("payloadType is 1..1 from EndpointPayloadTypeVS (NA)")
+        connection = resource.get("connectionType", {})
+        if connection.get("code") not in fsh_codes("CodeSystem", "EndpointConnectionTypeCS") | {"hl7-fhir-rest"}:
+            problems.append("connectionType outside EndpointConnectionTypeVS")
+        if not resource.get("address") or not resource.get("managingOrganization"):
+            problems.append("must-support address / managingOrganization missing")
     if kind == "Location":
         if resource.get("status") != "active":
             problems.append("status is fixed to active")
@@ -225,9 +268,12 @@ def test_unknown_resource_type_is_404(client):
 @pytest.mark.parametrize(
     "url",
     [
-        "/fhir/Practitioner?family=Lopez",
+        "/fhir/Practitioner?family:phonetic=lopes",
+        "/fhir/PractitionerRole?_include=PractitionerRole:network",
+        "/fhir/Practitioner?_include=PractitionerRole:practitioner",
+        "/fhir/Location?partof:Organization=1",
         "/fhir/Practitioner?name:phonetic=lopes",
-        "/fhir/Location?address=Chicago",
+        "/fhir/Location?address:exact=Chicago",
         "/fhir/PractitionerRole?_count=0",
         "/fhir/PractitionerRole?_count=101",
         "/fhir/PractitionerRole?_offset=-1",
@@ -309,3 +355,143 @@ def test_search_pages_with_next_and_previous_links(client, factory):
 def test_odd_numbers_and_dates_at_the_edge_of_time_are_refused_not_crashed(client, url):
     response = client.get(url)
     assert response.status_code in (200, 400, 404), (url, response.status_code)
+
+
+def test_the_new_plan_net_checks_can_fail():
+    assert {"prov", "other"} <= fsh_codes("CodeSystem", "HealthcareServiceCategoryCS")
+    bad = {
+        "resourceType": "Organization",
+        "meta": {"profile": [f"{PLAN_NET}/StructureDefinition/plannet-Organization"]},
+        "active": True,
+        "type": [{"coding": [{"system": f"{PLAN_NET}/CodeSystem/OrgTypeCS", "code": "ntwk"}]}],
+    }
+    assert any("OrgTypeVS" in p for p in plan_net_problems(bad))
+    endpoint = {"resourceType": "Endpoint", "meta": {"profile": [f"{PLAN_NET}/StructureDefinition/plannet-Endpoint"]}}
+    assert any("payloadType" in p for p in plan_net_problems(endpoint))
+
+
+def test_the_practice_as_organization_service_and_endpoint(client, factory):
+    ana = directory(factory)["full"]
+    organization = checked(fhir_get(client, f"/fhir/Organization/{ana.id}"))
+    assert organization["address"][0]["line"] == ["233 S Wacker Dr"]
+    assert organization["endpoint"] == [{"reference": f"Endpoint/{ana.id}"}]
+    service = checked(fhir_get(client, f"/fhir/HealthcareService/{ana.id}"))
+    assert service["providedBy"]["reference"] == f"Organization/{ana.id}"
+    assert service["location"][0]["reference"] == f"Location/{ana.id}"
+    assert service["availableTime"][0]["daysOfWeek"] == ["mon", "tue"]
+    endpoint = checked(fhir_get(client, f"/fhir/Endpoint/{ana.id}"))
+    assert endpoint["address"].endswith(f"/therapists/{ana.id}")
+    assert client.get(endpoint["address"][endpoint["address"].index("/therapists/") :]).status_code == 200
+    role = checked(fhir_get(client, f"/fhir/PractitionerRole/{ana.id}"))
+    assert role["organization"]["reference"] == f"Organization/{ana.id}"
+    assert role["healthcareService"][0]["reference"] == f"HealthcareService/{ana.id}"
+    place = checked(fhir_get(client, f"/fhir/Location/{ana.id}"))
+    assert place["managingOrganization"]["reference"] == f"Organization/{ana.id}"
+    # every reference resolves
+    for resource in (organization, service, endpoint, role, place):
+        for reference in re.findall(r'"reference": "([A-Za-z]+/\d+)"', json.dumps(resource)):
+            assert client.get(f"/fhir/{reference}").status_code == 200, reference
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("Practitioner?family=lop", {"full"}),
+        ("Practitioner?family=maria", set()),
+        ("Practitioner?family:exact=Okafor", {"plain"}),
+        ("Practitioner?family:exact=Okaf", set()),
+        ("Practitioner?given=maria", {"full"}),
+        ("Practitioner?given=ana,ben", {"full", "plain"}),
+        ("Practitioner?given=lopez", set()),
+        ("PractitionerRole?role=ma", {"full", "plain"}),
+        (
+            "PractitionerRole?role=http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/ProviderRoleCS|ma",
+            {"full", "plain"},
+        ),
+        ("PractitionerRole?role=ph", set()),
+        ("PractitionerRole?organization=Organization/{plain}", {"plain"}),
+        ("PractitionerRole?service=HealthcareService/{full}", {"full"}),
+        ("PractitionerRole?endpoint={plain}", {"plain"}),
+        ("PractitionerRole?endpoint=Location/{plain}", set()),
+        ("Location?address=wacker", {"full"}),
+        ("Location?address=evanston", {"plain"}),
+        ("Location?address=60201", {"plain"}),
+        ("Location?address=nowhere", set()),
+        ("Location?type=OF", {"full", "plain"}),
+        ("Location?type=HOSP", set()),
+        ("Location?organization={full}", {"full"}),
+        ("Location?partof={full}", set()),
+        ("Organization?name=ben", {"plain"}),
+        ("Organization?address=chicago", {"full"}),
+        ("Organization?type=prvgrp", {"full", "plain"}),
+        ("HealthcareService?location={plain}", {"plain"}),
+        ("HealthcareService?service-category=prov", {"full", "plain"}),
+        ("HealthcareService?name=massage", {"full", "plain"}),
+        ("Endpoint?organization=Organization/{full}", {"full"}),
+    ],
+)
+def test_plan_net_search_parameters(client, factory, query, expected):
+    people = directory(factory)
+    url = "/fhir/" + query.format(**{who: p.id for who, p in people.items()})
+    assert ids(search(client, url)) == {str(people[who].id) for who in expected}
+
+
+def _kinds(bundle: dict, mode: str) -> list[tuple[str, str]]:
+    return sorted(
+        (e["resource"]["resourceType"], e["resource"]["id"]) for e in bundle["entry"] if e["search"]["mode"] == mode
+    )
+
+
+def test_practitioner_role_includes_its_six_neighbours_but_networks(client, factory):
+    people = directory(factory)
+    ana = str(people["full"].id)
+    names = ["practitioner", "organization", "location", "service", "endpoint"]
+    url = f"/fhir/PractitionerRole?_id={ana}&" + "&".join(f"_include=PractitionerRole:{n}" for n in names)
+    bundle = search(client, url)
+    assert _kinds(bundle, "match") == [("PractitionerRole", ana)]
+    assert _kinds(bundle, "include") == sorted(
+        (kind, ana) for kind in ("Practitioner", "Organization", "Location", "HealthcareService", "Endpoint")
+    )
+    assert bundle["total"] == 1  # includes are not counted
+    refused = fhir_get(client, "/fhir/PractitionerRole?_include=PractitionerRole:network", 400)
+    assert "no insurance networks" in refused["issue"][0]["diagnostics"]
+
+
+def test_revinclude_of_practitioner_role_on_practitioner_and_location(client, factory):
+    people = directory(factory)
+    for kind, name in (("Practitioner", "practitioner"), ("Location", "location")):
+        bundle = search(client, f"/fhir/{kind}?_revinclude=PractitionerRole:{name}&_count=1")
+        [(_, matched)] = _kinds(bundle, "match")
+        assert _kinds(bundle, "include") == [("PractitionerRole", matched)]
+        next_link = {link["relation"]: link["url"] for link in bundle["link"]}["next"]
+        assert "_revinclude=PractitionerRole" in next_link  # paging keeps the includes
+    assert {str(p.id) for p in (people["full"], people["plain"])} >= {matched}
+
+
+def test_a_home_practice_is_not_found_by_its_street(client, factory):
+    from directory.models import BookingSettings
+
+    people = directory(factory)
+    ana = people["full"]
+    assert ids(search(client, "/fhir/Location?address=wacker")) == {str(ana.id)}
+    db.session.add(
+        BookingSettings(
+            therapist_id=ana.id, notice_hours=0, buffer_minutes=0, address_after_confirmation=True, phone=""
+        )
+    )
+    db.session.commit()
+    for kind in ("Location", "Organization"):
+        assert ids(search(client, f"/fhir/{kind}?address=wacker")) == set()
+        assert ids(search(client, f"/fhir/{kind}?address=chicago")) == {str(ana.id)}
+    organization = checked(fhir_get(client, f"/fhir/Organization/{ana.id}"))
+    assert "line" not in organization["address"][0]
+
+
+def test_the_certification_code_system_is_one_canonical_url_whatever_the_deployment(app, client, factory, monkeypatch):
+    ana = directory(factory)["full"]
+    systems = []
+    for base in ("http://localhost", "https://massage.example.org/directory"):
+        monkeypatch.setitem(app.config, "PUBLIC_URL", base)
+        cert = fhir_get(client, f"/fhir/Practitioner/{ana.id}")["qualification"][1]
+        systems.append(cert["code"]["coding"][0]["system"])
+    assert systems[0] == systems[1] == "https://truetouch.example/fhir/CodeSystem/certifications"

@@ -190,3 +190,133 @@ def test_the_feeds_are_fair_public_apis(app, client):
         assert "X-RateLimit-Limit" in first.headers and first.headers.get("ETag")
         again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
         assert again.status_code == 304 and again.get_data() == b""
+
+
+# The optional endpoints (issue 25, item 3): each answer validates against its HSDS 3.0 schema.
+
+
+@cache
+def nested_validator(*path: str) -> Draft202012Validator:
+    """A schema nested in service.json (taxonomy_term, its taxonomy_detail): the compiled
+    schemas of HSDS 3.0 carry them inline."""
+    schema = json.loads((STANDARD / "service.json").read_text())
+    for key in path:
+        schema = schema[key]
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+TERM = ("properties", "attributes", "items", "properties", "taxonomy_term")
+TAXONOMY = (*TERM, "properties", "taxonomy_detail")
+
+
+def nested_valid(path: tuple[str, ...], document: dict) -> dict:
+    errors = [e.message for e in nested_validator(*path).iter_errors(document)]
+    assert not errors, errors[:5]
+    return document
+
+
+def page_of(client, url: str) -> dict:
+    response = client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return valid("Page", response.get_json())
+
+
+def test_taxonomies_and_terms_and_each_term_id_resolves(client, factory):
+    assert list(nested_validator(*TERM).iter_errors({"id": "x"}))  # the check can fail
+    people = directory(factory)
+    [taxonomy] = page_of(client, "/hsds/taxonomies")["contents"]
+    nested_valid(TAXONOMY, taxonomy)
+    assert client.get(f"/hsds/taxonomies/{taxonomy['id']}").get_json() == taxonomy
+    assert page_of(client, "/hsds/taxonomies?search=nothing-like-it")["contents"] == []
+    terms = page_of(client, "/hsds/taxonomy_terms?per_page=100")
+    assert terms["total_items"] == len(terms["contents"]) > 3
+    for term in terms["contents"]:
+        nested_valid(TERM, term)
+        assert term["taxonomy_id"] == taxonomy["id"]
+        assert client.get(f"/hsds/taxonomy_terms/{term['id']}").get_json() == term
+    # every term id any answer carries resolves
+    service = client.get(f"/hsds/services/{record_id(Kind.SERVICE, people['full'].id)}").get_json()
+    for attribute in service["attributes"]:
+        found = client.get(f"/hsds/taxonomy_terms/{attribute['taxonomy_term_id']}")
+        assert found.status_code == 200 and found.get_json() == attribute["taxonomy_term"]
+    swedish = page_of(client, "/hsds/taxonomy_terms?search=swedish")["contents"]
+    assert [t["code"] for t in swedish] == ["swedish"]
+    assert page_of(client, f"/hsds/taxonomy_terms?taxonomy_id={record_id(Kind.TAXONOMY, 1)}")["empty"]
+    assert page_of(client, f"/hsds/taxonomy_terms?parent_id={swedish[0]['id']}")["empty"]
+    paged = page_of(client, "/hsds/taxonomy_terms?per_page=2&page=2")
+    assert paged["size"] == 2 and paged["page_number"] == 2 and not paged["first_page"]
+    for url in ("/hsds/taxonomy_terms/" + record_id(Kind.TAXONOMY_TERM, 5), "/hsds/taxonomies/abc"):
+        assert client.get(url).status_code == 404
+
+
+def test_organizations_list_and_full(client, factory):
+    people = directory(factory)
+    page = page_of(client, "/hsds/organizations")
+    assert page["total_items"] == 2
+    for item in page["contents"]:
+        valid("organization_list", item)
+    full = page_of(client, "/hsds/organizations?full=true&search=ana")
+    [ana] = full["contents"]
+    valid("organization", ana)
+    assert ana["id"] == record_id(Kind.ORGANIZATION, people["full"].id)
+    assert ana["locations"][0]["addresses"][0]["address_1"] == "233 S Wacker Dr"
+    assert ana["services"][0]["id"] == record_id(Kind.SERVICE, people["full"].id)
+    assert valid("organization", client.get(f"/hsds/organizations/{ana['id']}").get_json()) == ana
+    assert client.get(f"/hsds/organizations/{record_id(Kind.ORGANIZATION, people['pending'].id)}").status_code == 404
+    assert client.get("/hsds/organizations?proximity=5").status_code == 400
+
+
+def test_service_at_locations_with_postcode_and_proximity(client, factory):
+    people = directory(factory)
+    page = page_of(client, "/hsds/service_at_locations")
+    assert page["total_items"] == 2
+    for item in page["contents"]:
+        valid("service_at_location_list", item)
+    near = page_of(client, "/hsds/service_at_locations?postcode=60601&proximity=5000&full=true")
+    [ana] = near["contents"]
+    valid("service_at_location", ana)
+    assert ana["id"] == record_id(Kind.SERVICE_AT_LOCATION, people["full"].id)
+    assert ana["schedules"] and ana["attributes"]
+    assert page_of(client, "/hsds/service_at_locations?postcode=60201")["contents"][0]["service"]["name"].endswith(
+        "Ben Okafor"
+    )
+    read = client.get(f"/hsds/service_at_locations/{ana['id']}").get_json()
+    assert valid("service_at_location", read) == ana
+    assert client.get(f"/hsds/service_at_locations/{record_id(Kind.SERVICE, people['full'].id)}").status_code == 404
+    assert client.get("/hsds/service_at_locations?minimal=true").status_code == 400
+
+
+def test_the_page_error_says_the_number_plainly(client):
+    message = client.get("/hsds/services?page=0").get_json()["error"]["message"]
+    assert "1,000,000" in message and "e+" not in message
+
+
+def test_openapi_url_is_a_document_of_exactly_what_is_served(client, factory, app):
+    people = directory(factory)
+    url = client.get("/hsds/").get_json()["openapi_url"]
+    document = client.get(url[url.index("/hsds/") :]).get_json()
+    assert document["openapi"].startswith("3.") and "REQUIRED" not in json.dumps(document["info"])
+    ids = {
+        "/services/{id}": record_id(Kind.SERVICE, people["full"].id),
+        "/organizations/{id}": record_id(Kind.ORGANIZATION, people["full"].id),
+        "/service_at_locations/{id}": record_id(Kind.SERVICE_AT_LOCATION, people["full"].id),
+        "/taxonomies/{id}": record_id(Kind.TAXONOMY, 0),
+        "/taxonomy_terms/{id}": record_id(Kind.TAXONOMY_TERM, 0, 0),
+    }
+    served = {rule.rule.removeprefix("/hsds") for rule in app.url_map.iter_rules() if rule.endpoint.startswith("hsds.")}
+    documented = set(document["paths"])
+    assert {p.replace("<service_id>", "{id}").replace("<record_id>", "{id}") for p in served} - {
+        "/openapi.json"
+    } == documented
+    components = document["components"]["parameters"]
+    for path, item in document["paths"].items():
+        concrete = "/hsds" + (path.replace("{id}", ids[path]) if path in ids else path)
+        assert client.get(concrete).status_code == 200, concrete
+        for parameter in item["get"].get("parameters", []):
+            name = components[parameter["$ref"].split("/")[-1]]["name"] if "$ref" in parameter else parameter["name"]
+            answer = client.get(f"{concrete}?{name}=x")
+            # a documented parameter is never "unknown" (a bad value may still be a 400 naming it)
+            assert "Unknown parameter" not in answer.get_data(as_text=True), (path, name)
+        if "{id}" not in path and path != "/":
+            assert client.get(f"{concrete}?minimal=true").status_code == 400  # not served: not documented
+    assert "minimal" not in components

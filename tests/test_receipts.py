@@ -318,3 +318,12 @@ def test_removing_the_letter_or_the_account_deletes_it(app, client_user):
     assert response.status_code in (302, 303)
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(MedicalNecessityLetter)) == 0
+
+
+def test_the_receipt_pdf_has_a_title_and_a_language(app, therapist, client_user):
+    booking = visit(therapist, client_user)
+    response = signed_in(app, client_user.email).get(f"/account/bookings/{booking.id}/receipt.pdf")
+    reader = PdfReader(io.BytesIO(response.get_data()))
+    assert reader.metadata["/Title"] == f"Receipt TT-{booking.starts_at.year}-{booking.id:06d}"
+    assert reader.trailer["/Root"]["/Lang"] == "en-US"
+    assert reader.trailer["/Root"]["/ViewerPreferences"]["/DisplayDocTitle"] == True  # noqa: E712 (a PDF boolean)

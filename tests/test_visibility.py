@@ -17,7 +17,7 @@ import pytest
 from geopy.distance import geodesic
 
 from directory.bookings import services as bookings
-from directory.extensions import db
+from directory.extensions import db, limiter
 from directory.feeds.ids import Kind, record_id
 from directory.models import BookingSettings, Role
 from directory.therapists.visibility import AREA_CELL, Audience, area_point, place_of
@@ -91,9 +91,17 @@ def _arguments(rule, home, booking_id: int):
     values = {
         "therapist_id": [str(home.id)],
         "booking_id": [str(booking_id)],
-        "resource_type": ["Practitioner", "PractitionerRole", "Location"],
+        "resource_type": [
+            "Practitioner",
+            "PractitionerRole",
+            "Location",
+            "Organization",
+            "HealthcareService",
+            "Endpoint",
+        ],
         "resource_id": [str(home.id)],
         "service_id": [record_id(Kind.SERVICE, home.id)],
+        "record_id": [record_id(Kind.ORGANIZATION, home.id), record_id(Kind.SERVICE_AT_LOCATION, home.id)],
         "year": [str(TODAY.year)],
     }
     names = list(rule.arguments)
@@ -103,7 +111,15 @@ def _arguments(rule, home, booking_id: int):
 
 QUERIES = {
     "hsds.hsds_services": ["", "?full=true", f"?full=true&proximity={FAR}", "?full=true&postcode=10010"],
-    "fhir.search": ["", "?address-city=New"],
+    "hsds.hsds_organizations": ["", "?full=true"],
+    "hsds.hsds_service_at_locations": ["?full=true", "?full=true&postcode=10010&proximity=20000"],
+    "fhir.search": [
+        "",
+        "?address-city=New",
+        "?address=New",
+        "?_include=PractitionerRole:location&_include=PractitionerRole:organization&_include=PractitionerRole:service",
+        "?_revinclude=PractitionerRole:location",
+    ],
     "api.search_api": [f"?location={FAR}&radius=20"],
     "search.search": [f"?location={FAR}&radius=20"],
     "public.therapists": [f"?location={FAR}&radius=20", ""],
@@ -124,6 +140,7 @@ def test_no_route_shows_the_street_or_the_position_of_a_home_practice(app, home,
             path = rule.build(arguments)[1]
             for query in QUERIES.get(rule.endpoint, [""]):
                 for who, client in viewers.items():
+                    limiter.reset()  # the walk makes more requests than one client may: each is answered
                     response = client.get(path + query)
                     text = response.get_data().decode("utf-8", errors="replace")
                     response.close()
@@ -133,6 +150,14 @@ def test_no_route_shows_the_street_or_the_position_of_a_home_practice(app, home,
     for url in (
         f"/therapists/{home.id}",
         f"/fhir/Location/{home.id}",
+        f"/fhir/Organization/{home.id}",
+        f"/hsds/organizations/{record_id(Kind.ORGANIZATION, home.id)}",
+        f"/hsds/service_at_locations/{record_id(Kind.SERVICE_AT_LOCATION, home.id)}",
+        "/hsds/organizations?full=true",
+        "/hsds/service_at_locations?full=true",
+        f"/fhir/HealthcareService/{home.id}",
+        "/fhir/PractitionerRole?_include=PractitionerRole:location&_include=PractitionerRole:organization"
+        "&_include=PractitionerRole:service",
         f"/hsds/services/{record_id(Kind.SERVICE, home.id)}",
         f"/api/v1/therapists/{home.id}",
         f"/account/bookings/{booking.id}",

@@ -14,8 +14,11 @@ from datetime import UTC
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.endpoint import Endpoint
+from fhir.resources.R4B.healthcareservice import HealthcareService
 from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.practitionerrole import PractitionerRole
 
@@ -45,11 +48,35 @@ PROVIDER_NUMBER = {
     "display": "Provider number",
 }
 TIMEZONE = "http://hl7.org/fhir/StructureDefinition/timezone"
+# Our certification slugs (GET /api/v1/vocab lists each with its label): one canonical URL for
+# every deployment, so a code means the same wherever it was read (never built from PUBLIC_URL).
+CERTIFICATION_SYSTEM = "https://truetouch.example/fhir/CodeSystem/certifications"
+PROVIDER_GROUP = {"system": f"{PLAN_NET}/CodeSystem/OrgTypeCS", "code": "prvgrp", "display": "Provider Group"}
+SERVICE_CATEGORY = {
+    "system": f"{PLAN_NET}/CodeSystem/HealthcareServiceCategoryCS",
+    "code": "prov",
+    "display": "Medical Provider",
+}
+OUTPATIENT = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+    "code": "OF",
+    "display": "Outpatient facility",
+}
+WEB_PAGE = {
+    "system": f"{PLAN_NET}/CodeSystem/EndpointConnectionTypeCS",
+    "code": "rest-non-fhir",
+    "display": "REST (not FHIR)",
+}
+NOT_APPLICABLE = {"system": f"{PLAN_NET}/CodeSystem/EndpointPayloadTypeCS", "code": "NA", "display": "Not Applicable"}
+SERVICE_NAME = "Massage therapy"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MODELS: dict[str, Any] = {
     "Practitioner": Practitioner,
     "PractitionerRole": PractitionerRole,
     "Location": Location,
+    "Organization": Organization,
+    "HealthcareService": HealthcareService,
+    "Endpoint": Endpoint,
 }
 
 
@@ -92,7 +119,7 @@ def _qualifications(profile: TherapistProfile) -> list[dict]:
         )
     for cert in profile.verified_certifications:
         label = CERTIFICATIONS[cert.slug]
-        system = public_url("api.vocab")  # lists every certification slug with its label
+        system = CERTIFICATION_SYSTEM
         qualification: dict = {
             "extension": [_qualification_status(None)],
             "code": {"coding": [{"system": system, "code": cert.slug, "display": label}], "text": label},
@@ -150,8 +177,11 @@ def practitioner_role(practice: Practice) -> dict:
         "practitioner": {"reference": f"Practitioner/{profile.id}", "display": profile.name},
         "code": [{"coding": [PROVIDER_ROLE]}],
         "specialty": [{"coding": [MASSAGE_THERAPIST]}],
+        "organization": {"reference": f"Organization/{profile.id}", "display": profile.name},
         "location": [{"reference": f"Location/{profile.id}", "display": _location_name(profile)}],
-        "telecom": [{"system": "url", "value": public_url("public.therapist", therapist_id=profile.id)}],
+        "healthcareService": [{"reference": f"HealthcareService/{profile.id}", "display": SERVICE_NAME}],
+        "telecom": [_page(profile)],
+        "endpoint": [{"reference": f"Endpoint/{profile.id}"}],
     }
     if practice.hours:
         role["availableTime"] = _times(practice, "availableStartTime", "availableEndTime")
@@ -162,14 +192,23 @@ def _location_name(profile: TherapistProfile) -> str:
     return place_of(profile).label or f"{profile.name}'s practice"
 
 
-def location(practice: Practice) -> dict:
-    profile = practice.profile
-    shown = place_of(profile)  # a home practice that shows only its area: no street, the area's centre
+def _page(profile: TherapistProfile) -> dict:
+    return {"system": "url", "value": public_url("public.therapist", therapist_id=profile.id)}
+
+
+def _address(profile: TherapistProfile) -> dict:
+    shown = place_of(profile)  # a home practice that shows only its area: no street
     address: dict = {"use": "work", "type": "physical", "city": shown.city, "state": shown.state, "country": "US"}
     if shown.street:
         address["line"] = [shown.street]
     if shown.postal_code:
         address["postalCode"] = shown.postal_code
+    return {key: value for key, value in address.items() if value}
+
+
+def location(practice: Practice) -> dict:
+    profile = practice.profile
+    shown = place_of(profile)  # a home practice that shows only its area: no street, the area's centre
     place = {
         "resourceType": "Location",
         "id": str(profile.id),
@@ -177,7 +216,10 @@ def location(practice: Practice) -> dict:
         "extension": [_new_patients(profile), {"url": TIMEZONE, "valueCode": profile.zone.key}],
         "status": "active",
         "name": _location_name(profile),
-        "address": {key: value for key, value in address.items() if value},
+        "type": [{"coding": [OUTPATIENT]}],
+        "address": _address(profile),
+        "managingOrganization": {"reference": f"Organization/{profile.id}", "display": profile.name},
+        "endpoint": [{"reference": f"Endpoint/{profile.id}"}],
     }
     if profile.mobile_radius_miles:
         place["description"] = f"Also visits clients at home within {profile.mobile_radius_miles:g} miles."
@@ -188,7 +230,75 @@ def location(practice: Practice) -> dict:
     return place
 
 
-BUILDERS = {"Practitioner": practitioner, "PractitionerRole": practitioner_role, "Location": location}
+def organization(practice: Practice) -> dict:
+    """The practice as a Plan-Net Organization (a provider group of one)."""
+    profile = practice.profile
+    return {
+        "resourceType": "Organization",
+        "id": str(profile.id),
+        "meta": _meta("Organization", profile),
+        "identifier": [
+            {"type": {"coding": [PROVIDER_NUMBER]}, "system": public_url("public.therapists"), "value": str(profile.id)}
+        ],
+        "active": True,
+        "type": [{"coding": [PROVIDER_GROUP]}],
+        "name": f"{profile.name}, massage therapy practice",
+        "telecom": [_page(profile)],
+        "address": [_address(profile)],
+        "endpoint": [{"reference": f"Endpoint/{profile.id}"}],
+    }
+
+
+def healthcare_service(practice: Practice) -> dict:
+    """The massage the practice offers, at its Location, provided by its Organization."""
+    profile = practice.profile
+    service = {
+        "resourceType": "HealthcareService",
+        "id": str(profile.id),
+        "meta": _meta("HealthcareService", profile),
+        "extension": [_new_patients(profile)],
+        "active": True,
+        "providedBy": {"reference": f"Organization/{profile.id}", "display": profile.name},
+        "category": [{"coding": [SERVICE_CATEGORY]}],
+        "specialty": [{"coding": [MASSAGE_THERAPIST]}],
+        "location": [{"reference": f"Location/{profile.id}", "display": _location_name(profile)}],
+        "name": SERVICE_NAME,
+        "telecom": [_page(profile)],
+        "appointmentRequired": True,
+        "endpoint": [{"reference": f"Endpoint/{profile.id}"}],
+    }
+    if profile.mobile_radius_miles:
+        service["comment"] = f"Also visits clients at home within {profile.mobile_radius_miles:g} miles."
+    if practice.hours:
+        service["availableTime"] = _times(practice, "availableStartTime", "availableEndTime")
+    return service
+
+
+def endpoint(practice: Practice) -> dict:
+    """The therapist's page, where clients see free times and book: a web page, not FHIR."""
+    profile = practice.profile
+    return {
+        "resourceType": "Endpoint",
+        "id": str(profile.id),
+        "meta": _meta("Endpoint", profile),
+        "status": "active",
+        "connectionType": WEB_PAGE,
+        "name": f"Booking page of {profile.name}",
+        "managingOrganization": {"reference": f"Organization/{profile.id}", "display": profile.name},
+        "payloadType": [{"coding": [NOT_APPLICABLE]}],
+        "payloadMimeType": ["text/html"],
+        "address": public_url("public.therapist", therapist_id=profile.id),
+    }
+
+
+BUILDERS = {
+    "Practitioner": practitioner,
+    "PractitionerRole": practitioner_role,
+    "Location": location,
+    "Organization": organization,
+    "HealthcareService": healthcare_service,
+    "Endpoint": endpoint,
+}
 
 
 def checked(resource: dict) -> dict:
@@ -204,13 +314,21 @@ def resource(resource_type: str, practice: Practice) -> dict:
     return checked(BUILDERS[resource_type](practice))
 
 
-def searchset(resource_type: str, practices: list[Practice], total: int, links: dict[str, str]) -> dict:
+def searchset(
+    resource_type: str,
+    practices: list[Practice],
+    total: int,
+    links: dict[str, str],
+    includes: tuple[str, ...] = (),
+) -> dict:
+    """The matches, then the resources `_include` / `_revinclude` add (search.mode include)."""
     entries = [
         {
-            "fullUrl": public_url("fhir.read", resource_type=resource_type, resource_id=p.profile.id),
-            "resource": BUILDERS[resource_type](p),
-            "search": {"mode": "match"},
+            "fullUrl": public_url("fhir.read", resource_type=kind, resource_id=p.profile.id),
+            "resource": BUILDERS[kind](p),
+            "search": {"mode": mode},
         }
+        for kind, mode in [(resource_type, "match"), *((kind, "include") for kind in includes)]
         for p in practices
     ]
     bundle = {
@@ -221,6 +339,9 @@ def searchset(resource_type: str, practices: list[Practice], total: int, links: 
         "entry": entries,
     }
     return checked(bundle)
+
+
+ISSUE_CODES = {400: "invalid", 404: "not-found", 405: "not-supported", 413: "too-costly", 429: "throttled"}
 
 
 def operation_outcome(code: str, message: str) -> dict:

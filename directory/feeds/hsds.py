@@ -8,7 +8,11 @@ options. Every id is a stable UUID (ids.py).
 
 from __future__ import annotations
 
+import copy
+import json
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 
 from .. import clock
 from ..links import public_url
@@ -21,8 +25,7 @@ from .ids import Kind, record_id
 
 VERSION = "3.0"
 PROFILE = "https://openreferral.org/"  # no HSDS profile: the core specification
-# Our API follows the standard's own OpenAPI document (its required endpoints).
-OPENAPI_URL = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/openapi.json"
+OPENAPI_TEMPLATE = Path(__file__).parent / "standards" / "hsds-openapi.json"
 TAXONOMY = "TrueTouch massage techniques"
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
@@ -34,6 +37,71 @@ def taxonomy_id() -> str:
 
 def technique_term_id(slug: str) -> str:
     return record_id(Kind.TAXONOMY_TERM, 0, list(TECHNIQUES).index(slug))
+
+
+@cache
+def _template() -> dict:
+    return json.loads(OPENAPI_TEMPLATE.read_text(encoding="utf-8"))
+
+
+def openapi() -> dict:
+    """The standard's OpenAPI document for what /hsds serves: its template filled in
+    (title, server, licence) and without what we refuse (`minimal`, `format=ndjson`)."""
+    document = copy.deepcopy(_template())
+    document["info"] = {
+        "title": "Massage therapist directory: HSDS 3.0",
+        "version": VERSION,
+        "description": "Listable massage therapists as Open Referral HSDS 3.0 (read-only, open).",
+        "license": {
+            "name": "CC BY-SA 4.0 (the HSDS specification)",
+            "url": "https://creativecommons.org/licenses/by-sa/4.0/",
+        },
+    }
+    document["servers"] = [{"url": public_url("hsds.hsds_root").rstrip("/")}]
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            if isinstance(operation, dict) and "parameters" in operation:
+                operation["parameters"] = [
+                    p for p in operation["parameters"] if p.get("$ref") != "#/components/parameters/minimal"
+                ]
+                if path == "/services":  # we also serve these two on /services, as on /service_at_locations
+                    operation["parameters"] += [
+                        {"$ref": f"#/components/parameters/{n}"} for n in ("postcode", "proximity")
+                    ]
+    parameters = document["components"]["parameters"]
+    del parameters["minimal"]
+    parameters["format"]["schema"] = {"type": "string", "enum": ["json"]}
+    parameters["format"]["description"] = "Only `json` is served; the whole directory as ndjson is the bulk export."
+    return document
+
+
+def taxonomy() -> dict:
+    return {
+        "id": taxonomy_id(),
+        "name": TAXONOMY,
+        "description": "The massage techniques the directory's therapists offer; each term's code is our slug.",
+        "version": "1",
+    }
+
+
+def taxonomy_terms() -> list[dict]:
+    """Every term of our taxonomy (flat: none has a parent)."""
+    return [technique_term(slug) for slug in TECHNIQUES]
+
+
+def technique_term(slug: str) -> dict:
+    return {
+        "id": technique_term_id(slug),
+        "code": slug,
+        "name": TECHNIQUES[slug],
+        "description": TECHNIQUES[slug],
+        "taxonomy": TAXONOMY,
+        "taxonomy_id": taxonomy_id(),
+    }
+
+
+def term_slug(term_id: str) -> str | None:
+    return {technique_term_id(slug): slug for slug in TECHNIQUES}.get(term_id.lower())
 
 
 def _stamp(moment: datetime) -> str:
@@ -130,18 +198,37 @@ def service(practice: Practice, now: datetime | None = None) -> dict:
                 "link_type": "technique",
                 "link_entity": "service",
                 "taxonomy_term_id": technique_term_id(slug),
-                "taxonomy_term": {
-                    "id": technique_term_id(slug),
-                    "code": slug,
-                    "name": TECHNIQUES[slug],
-                    "description": TECHNIQUES[slug],
-                    "taxonomy": TAXONOMY,
-                    "taxonomy_id": taxonomy_id(),
-                },
+                "taxonomy_term": technique_term(slug),
             }
             for slug in profile.technique_slugs
         ],
     }
+
+
+def full_organization(practice: Practice) -> dict:
+    """The organization with its location and its service (fully nested)."""
+    profile = practice.profile
+    offered = service(practice)
+    del offered["organization"]
+    return {**organization(profile), "locations": [location(profile)], "services": [offered]}
+
+
+def service_at_location(practice: Practice, full: bool = False) -> dict:
+    """The service at its one location; `full` adds the service's schedules and attributes."""
+    profile = practice.profile
+    offered = service_summary(practice)
+    answer = {
+        "id": record_id(Kind.SERVICE_AT_LOCATION, profile.id),
+        "service_id": offered["id"],
+        "location_id": record_id(Kind.LOCATION, profile.id),
+        "location": location(profile),
+        "service": offered,
+    }
+    if full:
+        nested = service(practice)
+        answer["schedules"] = nested["schedules"]
+        answer["attributes"] = nested["attributes"]
+    return answer
 
 
 def location(profile: TherapistProfile) -> dict:

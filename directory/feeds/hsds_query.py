@@ -57,11 +57,11 @@ class ServiceQuery:
     full: bool = False
 
     @classmethod
-    def parse(cls, args) -> ServiceQuery:
-        unknown = [name for name in args if name not in PARAMETERS]
+    def parse(cls, args, endpoint: str = "services", known: tuple[str, ...] = PARAMETERS) -> ServiceQuery:
+        unknown = [name for name in args if name not in known]
         if unknown:
             raise ServiceError(
-                f"Unknown parameter {unknown[0]!r}; /hsds/services takes: {', '.join(PARAMETERS)}.", field=unknown[0]
+                f"Unknown parameter {unknown[0]!r}; /hsds/{endpoint} takes: {', '.join(known)}.", field=unknown[0]
             )
         value = {}
         for name in args:
@@ -138,6 +138,64 @@ class ServiceQuery:
         return stmt
 
 
+SAL_PARAMETERS = tuple(p for p in PARAMETERS if p != "minimal")  # the reference's /service_at_locations
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """/taxonomies, /taxonomy_terms, /organizations: paging, search and their own filters."""
+
+    search: str = ""
+    page: int = 1
+    per_page: int = PER_PAGE
+    taxonomy_id: str | None = None
+    parent_id: str | None = None
+    top_only: bool = False
+    full: bool = False
+
+    @classmethod
+    def parse(cls, args, endpoint: str, extra: tuple[str, ...] = ()) -> ListQuery:
+        allowed = ("search", "page", "per_page", "format", *extra)
+        unknown = [name for name in args if name not in allowed]
+        if unknown:
+            raise ServiceError(
+                f"Unknown parameter {unknown[0]!r}; /hsds/{endpoint} takes: {', '.join(allowed)}.", field=unknown[0]
+            )
+        value = {}
+        for name in args:
+            given = args.getlist(name)
+            if len(given) > 1:
+                raise ServiceError(f"Give {name} once.", field=name)
+            value[name] = given[0].strip()
+        if value.get("format", "json") != "json":
+            raise ServiceError("format: only json is served here.", field="format")
+        return cls(
+            search=value.get("search", "")[:200],
+            page=int(_number(value, "page", 1, 1_000_000, default=1, whole=True)),
+            per_page=int(_number(value, "per_page", 1, MAX_PER_PAGE, default=PER_PAGE, whole=True)),
+            taxonomy_id=_uuid(value, "taxonomy_id") if "taxonomy_id" in value else None,
+            parent_id=_uuid(value, "parent_id") if "parent_id" in value else None,
+            top_only="top_only" in value and _flag(value, "top_only"),
+            full=("full" in value and _flag(value, "full"))
+            or ("full_service" in value and _flag(value, "full_service")),
+        )
+
+    def window(self, items: list) -> tuple[int, list]:
+        start = (self.page - 1) * self.per_page
+        return len(items), items[start : start + self.per_page]
+
+    def matches(self, *texts: str) -> bool:
+        return not self.search or any(self.search.lower() in text.lower() for text in texts)
+
+
+def find_organizations(query: ListQuery) -> tuple[int, list[export.Practice]]:
+    stmt = export.listable()
+    if query.search:
+        stmt = stmt.where(func.lower(P.name).contains(query.search.lower(), autoescape=True))
+    total = export.count(stmt)
+    return total, export.page(stmt, offset=(query.page - 1) * query.per_page, limit=query.per_page)
+
+
 def find(query: ServiceQuery) -> tuple[int, list[export.Practice]]:
     """(how many services match, the requested page of them)."""
     stmt = query.statement()
@@ -161,8 +219,15 @@ def _number(value: dict, name: str, low: float, high: float, *, default: float =
         number = math.nan
     if not low <= number <= high:
         kind = "a whole number" if whole else "a number"
-        raise ServiceError(f"{name}: {value[name][:20]!r} must be {kind} from {low:g} to {high:g}.", field=name)
+        raise ServiceError(
+            f"{name}: {value[name][:20]!r} must be {kind} from {_plainly(low)} to {_plainly(high)}.", field=name
+        )
     return number
+
+
+def _plainly(number: float) -> str:
+    """1000000 as "1,000,000" (never "1e+06"), 160934.4 as "160,934.4"."""
+    return f"{number:,.0f}" if number == int(number) else f"{number:,.1f}"
 
 
 def _uuid(value: dict, name: str) -> str:

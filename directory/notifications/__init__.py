@@ -268,14 +268,17 @@ def _about_booking(user: User | None, template: str, booking: Booking, invite: s
 def _invitation(booking: Booking, user: User, method: str, link: str, location: str) -> Attachment:
     for_client = booking.client is not None and user.id == booking.client.id
     other = booking.therapist.name if for_client else (booking.client.name if booking.client else "a former client")
+    site = parseaddr(current_app.config.get("MAIL_FROM", ""))[1] or "no-reply@truetouch.example"
+    # Each copy carries its reader's own address; the other party's stays private (the site's stands in).
     text = calendar.invitation(
         booking,
         method=method,
         summary=f"Massage session with {other}",
         location=location,
         link=link,
-        organizer=parseaddr(current_app.config.get("MAIL_FROM", ""))[1] or "no-reply@truetouch.example",
-        attendee=user.email,
+        organizer=site if for_client else user.email,
+        sent_by=None if for_client else site,
+        attendee=user.email if for_client else site,
         host=site_host(),
     )
     name = "cancel.ics" if method == "CANCEL" else "invite.ics"

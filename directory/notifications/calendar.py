@@ -65,15 +65,22 @@ def invitation(
     link: str,
     organizer: str,
     attendee: str,
+    sent_by: str | None = None,
     host: str,
 ) -> str:
-    """One booking as an invitation (REQUEST) or its withdrawal (CANCEL) for one recipient."""
+    """One booking as an invitation (REQUEST) or its withdrawal (CANCEL) for one recipient.
+    The therapist organizes (ORGANIZER, with `sent_by`, the site's address, when the
+    organizer's address is theirs and the site sends for them); the client attends."""
     cal = _calendar(method)
     event = _event(booking, summary=summary, location=location, link=link, host=host, cancelled=method == "CANCEL")
     who = vCalAddress(f"mailto:{organizer}")
     who.params["cn"] = vText(on_one_line(booking.therapist.name))
+    if sent_by and sent_by != organizer:
+        who.params["sent-by"] = vText(f"mailto:{sent_by}")
     event.add("organizer", who)
     guest = vCalAddress(f"mailto:{attendee}")
+    guest.params["cn"] = vText(on_one_line(booking.client.name if booking.client else "A former client"))
+    guest.params["cutype"] = vText("INDIVIDUAL")
     guest.params["role"] = vText("REQ-PARTICIPANT")
     guest.params["partstat"] = vText("ACCEPTED")
     event.add("attendee", guest)
@@ -95,3 +102,7 @@ def feed(title: str, entries: list[tuple[Booking, str, str, str]], *, host: str)
 def _zones(cal: Calendar, first: date) -> None:
     """The VTIMEZONE of every TZID used, with its rules around the dates in question."""
     cal.add_missing_timezones(first_date=first - timedelta(days=366), last_date=first + timedelta(days=3 * 366))
+    # icalendar notes the span of the rules as a COMMENT on the VTIMEZONE itself, where
+    # RFC 5545 (3.6.5) allows none (libical rejects it): it belongs on STANDARD / DAYLIGHT.
+    for zone in cal.walk("VTIMEZONE"):
+        zone.pop("COMMENT", None)

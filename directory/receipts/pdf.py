@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fpdf import FPDF
+from fpdf import FPDF, ViewerPreferences
 from fpdf.enums import XPos, YPos
 
 from .services import ReceiptText, Statement, money
@@ -20,7 +20,9 @@ class _Document(FPDF):
         super().__init__(format="letter", unit="pt")
         self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
         self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        self.set_title(title)
+        self.set_title(title)  # with the language, what a screen reader and a PDF/UA check read first
+        self.set_lang("en-US")
+        self.viewer_preferences = ViewerPreferences(display_doc_title=True)  # the title, not the file name
         self.set_author(SITE)
         self.set_creator(SITE)
         self.set_margins(54, 54, 54)

@@ -133,10 +133,16 @@ def shown_position(profile: TherapistProfile) -> tuple[float | None, float | Non
     return profile.latitude, profile.longitude
 
 
+def hides_street_sql(profile_id):
+    """`hides_street` in SQL: a condition on the profile id (for searches that must not
+    match what the public is not shown, and for statements that write without the ORM)."""
+    s = BookingSettings
+    return exists(select(s.therapist_id).where(and_(s.therapist_id == profile_id, s.address_after_confirmation)))
+
+
 def shown_position_sql(profile_id, latitude, longitude) -> tuple:
     """`shown_position` in SQL (the same arithmetic, so both give the same floats),
     for statements that write profiles without the ORM."""
-    s = BookingSettings
-    hidden = exists(select(s.therapist_id).where(and_(s.therapist_id == profile_id, s.address_after_confirmation)))
+    hidden = hides_street_sql(profile_id)
     centre = lambda degrees: (func.floor(degrees / AREA_CELL) + 0.5) * AREA_CELL
     return case((hidden, centre(latitude)), else_=latitude), case((hidden, centre(longitude)), else_=longitude)
