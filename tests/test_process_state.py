@@ -25,6 +25,10 @@ MODULE_STATE = {
     "the same in every process",
     "directory.therapists.importer._summary_texts": "a cache of a row's listing-summary texts: a pure function "
     "of its lists, the same in every process",
+    "directory.feeds.capability.plan_net": "Plan-Net's CapabilityStatement read once from the package's own "
+    "file: the same in every process",
+    "directory.feeds.hsds._template": "the HSDS OpenAPI document read once from the package's own file: "
+    "the same in every process",
     "directory.jobs._thread_lock": "guards the start of this process's outbox delivery thread; "
     "the jobs themselves are rows in the database",
 }
